@@ -1,0 +1,3 @@
+import { kubeferryApp } from "./kubeferry-app.ts";
+
+kubeferryApp();

@@ -1,0 +1,21 @@
+import { App, type AppProps, Validations } from "aws-cdk-lib";
+import cdkNag from "cdk-nag";
+import { KubeferryStack } from "./kubeferry-stack.ts";
+
+/** The CDK app, with the AwsSolutions rule pack run over everything in it. */
+export function kubeferryApp(props: AppProps = {}): { app: App; stack: KubeferryStack } {
+  const app = new App({
+    ...props,
+    context: {
+      // Grant log delivery through the log bucket's policy, not an ACL: ACLs are disabled.
+      "@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy": true,
+      ...props.context,
+    },
+  });
+  const stack = new KubeferryStack(app, "Kubeferry", {
+    env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
+  });
+  // cdk-nag is CommonJS (jsii): Node's ESM loader cannot see its named exports.
+  Validations.of(app).addPlugins(new cdkNag.AwsSolutionsChecks(app, { verbose: true }));
+  return { app, stack };
+}
