@@ -37,7 +37,9 @@ describe("staging store", () => {
             BucketKeyEnabled: true,
             ServerSideEncryptionByDefault: {
               SSEAlgorithm: "aws:kms",
-              KMSMasterKeyID: Match.objectLike({ "Fn::GetAtt": [Match.stringLikeRegexp("StagingKey"), "Arn"] }),
+              KMSMasterKeyID: Match.objectLike({
+                "Fn::GetAtt": [Match.stringLikeRegexp("StagingKey"), "Arn"],
+              }),
             },
           },
         ],
