@@ -1,5 +1,7 @@
 import { App, type AppProps, Validations } from "aws-cdk-lib";
 import cdkNag from "cdk-nag";
+import { join } from "node:path";
+import { loadDeploymentConfig } from "./config.ts";
 import { KubeferryStack } from "./kubeferry-stack.ts";
 
 /** The CDK app, with the AwsSolutions rule pack run over everything in it. */
@@ -12,7 +14,11 @@ export function kubeferryApp(props: AppProps = {}): { app: App; stack: Kubeferry
       ...props.context,
     },
   });
+  const configFile =
+    (app.node.tryGetContext("kubeferry:config") as string | undefined) ??
+    join(import.meta.dirname, "..", "kubeferry.config.json");
   const stack = new KubeferryStack(app, "Kubeferry", {
+    config: loadDeploymentConfig(configFile),
     env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
   });
   // cdk-nag is CommonJS (jsii): Node's ESM loader cannot see its named exports.

@@ -1,13 +1,88 @@
 import { Stack, type StackProps } from "aws-cdk-lib";
+import * as ec2 from "aws-cdk-lib/aws-ec2";
+import * as events from "aws-cdk-lib/aws-events";
 import type { Construct } from "constructs";
+import type { DeploymentConfig } from "./config.ts";
+import { StateMachineFromAsl } from "./constructs/migration-workflow.ts";
+import { Observability } from "./constructs/observability.ts";
 import { StagingStore } from "./constructs/staging-store.ts";
+import { Triggers } from "./constructs/triggers.ts";
+import { WorkflowFunctions } from "./constructs/workflow-functions.ts";
+
+export interface KubeferryStackProps extends StackProps {
+  config: DeploymentConfig;
+}
+
+const migrationTasks = [
+  "ValidateRequest",
+  "AcquireLock",
+  "PairClusters",
+  "DiscoverResources",
+  "PreHooks",
+  "SnapshotVolumes",
+  "PostHooks",
+  "PlanRanges",
+  "StageRange",
+  "CommitRun",
+  "PrepareVolumes",
+  "RestoreRange",
+  "FinalizeVolumes",
+  "ApplyResources",
+  "Verify",
+  "Cleanup",
+  "ReleaseLock",
+  "PublishResult",
+] as const;
+const activationTasks = ["ValidateActivation", "AcquireLock", "SetActivation", "ReleaseLock", "PublishResult"] as const;
 
 /** Everything kubeferry deploys into one account and region. */
 export class KubeferryStack extends Stack {
   readonly staging: StagingStore;
+  readonly eventBus: events.EventBus;
+  readonly functions: WorkflowFunctions;
+  readonly migration: StateMachineFromAsl;
+  readonly activation: StateMachineFromAsl;
+  readonly triggers: Triggers;
 
-  constructor(scope: Construct, id: string, props?: StackProps) {
+  constructor(scope: Construct, id: string, props: KubeferryStackProps) {
     super(scope, id, props);
+    const { config } = props;
     this.staging = new StagingStore(this, "Staging");
+    this.eventBus = new events.EventBus(this, "Bus", { eventBusName: "kubeferry" });
+
+    const vpc = config.vpc
+      ? {
+          vpc: ec2.Vpc.fromVpcAttributes(this, "Vpc", {
+            vpcId: config.vpc.vpcId,
+            availabilityZones: config.vpc.availabilityZones,
+            privateSubnetIds: config.vpc.privateSubnetIds,
+          }),
+          subnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+        }
+      : undefined;
+    this.functions = new WorkflowFunctions(this, "Functions", {
+      staging: this.staging,
+      repositoryPrefix: config.repositoryPrefix,
+      eventBus: this.eventBus,
+      ...(vpc ? { vpc } : {}),
+    });
+    this.migration = new StateMachineFromAsl(this, "Migration", {
+      definitionFile: "migrate.asl.json",
+      functions: this.functions.byTask,
+      tasks: migrationTasks,
+      distributedMap: true,
+    });
+    this.activation = new StateMachineFromAsl(this, "Activation", {
+      definitionFile: "activate.asl.json",
+      functions: this.functions.byTask,
+      tasks: activationTasks,
+      distributedMap: false,
+    });
+    this.triggers = new Triggers(this, "Triggers", {
+      eventBus: this.eventBus,
+      migration: this.migration.stateMachine,
+      schedules: config.schedules,
+    });
+    new Observability(this, "Observability", { migration: this.migration.stateMachine });
   }
 }

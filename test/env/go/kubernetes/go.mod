@@ -1,7 +1,7 @@
-// Wrapper module: builds kube-apiserver, kube-controller-manager and kubectl
-// from the Go module proxy. k8s.io/kubernetes is not meant to be required as a
-// module, so every staging module it points at with a relative path is
-// replaced here with the published v0.x release of the same version.
+// Wrapper module: builds kube-apiserver, kube-controller-manager, kube-scheduler and
+// kubectl from the Go module proxy. k8s.io/kubernetes is not meant to be required as a
+// module, so every staging module it points at with a relative path is replaced
+// here with the published v0.x release of the same version.
 module kubeferry.dev/testenv/kubernetes
 
 go 1.26.0

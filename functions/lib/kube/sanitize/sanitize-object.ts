@@ -1,0 +1,18 @@
+import type { KubeObject } from "../objects.ts";
+import { clearJobSelector } from "./job-selector.ts";
+import { clearPvcBinding } from "./pvc-binding.ts";
+import { clearServiceClusterIp } from "./service-cluster-ip.ts";
+import { stripServerFields } from "./strip-server-fields.ts";
+
+/** Every sanitizer, in order; each leaves objects it does not concern untouched. */
+const SANITIZERS: ReadonlyArray<(object: KubeObject) => KubeObject> = [
+  stripServerFields,
+  clearServiceClusterIp,
+  clearPvcBinding,
+  clearJobSelector,
+];
+
+/** Turns an object read from the source into one the destination can accept as new. */
+export function sanitizeObject(object: KubeObject): KubeObject {
+  return SANITIZERS.reduce((current, sanitize) => sanitize(current), object);
+}

@@ -1,0 +1,90 @@
+import { createHash, createHmac } from "node:crypto";
+import { open, seal } from "./aead.ts";
+import type { BlobInfo, BlobStore } from "./blob-store.ts";
+import { ChunkCorrupt, ChunkMissing } from "./errors.ts";
+import type { RepositoryKeys } from "./repository-keys.ts";
+
+export interface StoredChunk {
+  id: string;
+  /** False when the repository already had the chunk (dedup). */
+  created: boolean;
+  /** Bytes this call added to the repository (0 when it already had the chunk). */
+  storedBytes: number;
+}
+
+const chunksPrefix = "chunks/";
+const chunkIdPattern = /^[0-9a-f]{64}$/;
+
+export function sha256(data: Uint8Array): Buffer {
+  return createHash("sha256").update(data).digest();
+}
+
+/** Spread over 256 directories (S3 prefixes) so no single one grows huge or hot. */
+export function chunkKey(id: string): string {
+  return `${chunksPrefix}${id.slice(0, 2)}/${id}`;
+}
+
+/**
+ * Encrypted, content-addressed chunks. A chunk's id is a keyed hash of its plaintext digest: equal
+ * data gets equal ids (dedup) but ids reveal nothing to someone without the key.
+ */
+export class ContentStore {
+  constructor(
+    private readonly store: BlobStore,
+    private readonly keys: RepositoryKeys,
+    readonly repository: string,
+  ) {}
+
+  /** The id of a chunk whose SHA-256 is known, e.g. computed next to the data in a pod. */
+  chunkIdForDigest(digest: Uint8Array): string {
+    return createHmac("sha256", this.keys.idKey).update(digest).digest("hex");
+  }
+
+  chunkIdFor(plaintext: Uint8Array): string {
+    return this.chunkIdForDigest(sha256(plaintext));
+  }
+
+  async hasChunk(id: string): Promise<boolean> {
+    return (await this.store.head(chunkKey(id))) !== undefined;
+  }
+
+  /**
+   * Stores a chunk unless the repository has it. The existence check saves encrypting and sending
+   * chunks that are already there; the create-if-absent write keeps concurrent writers of the same
+   * chunk from replacing each other's object.
+   */
+  async putChunk(plaintext: Uint8Array, digest: Uint8Array = sha256(plaintext)): Promise<StoredChunk> {
+    const id = this.chunkIdForDigest(digest);
+    if (await this.hasChunk(id)) return { id, created: false, storedBytes: 0 };
+    const sealed = seal(this.keys.encryptionKey, plaintext, Buffer.from(id, "hex"));
+    const created = await this.store.putIfAbsent(chunkKey(id), sealed);
+    return { id, created, storedBytes: created ? sealed.length : 0 };
+  }
+
+  /** The chunk's plaintext, authenticated and checked against its id. */
+  async getChunk(id: string): Promise<Buffer> {
+    const sealed = await this.store.get(chunkKey(id));
+    if (sealed === undefined) throw new ChunkMissing(this.repository, id);
+    let plaintext: Buffer;
+    try {
+      plaintext = open(this.keys.encryptionKey, sealed, Buffer.from(id, "hex"));
+    } catch (error) {
+      throw new ChunkCorrupt(this.repository, id, (error as Error).message);
+    }
+    if (this.chunkIdFor(plaintext) !== id) {
+      throw new ChunkCorrupt(this.repository, id, "its plaintext does not hash to its id");
+    }
+    return plaintext;
+  }
+
+  async *listChunks(): AsyncIterable<BlobInfo & { id: string }> {
+    for await (const info of this.store.list(chunksPrefix)) {
+      const id = info.key.slice(info.key.lastIndexOf("/") + 1);
+      if (chunkIdPattern.test(id)) yield { ...info, id };
+    }
+  }
+
+  async deleteChunk(id: string): Promise<void> {
+    await this.store.delete(chunkKey(id));
+  }
+}

@@ -1,0 +1,82 @@
+import { createHash } from "node:crypto";
+import type { ContentStore } from "./content-store.ts";
+import { planChunkRanges, storeImageChunk } from "./image-chunks.ts";
+import { defaultChunkSize, type ImageManifest } from "./image-manifest.ts";
+
+export interface WriteImageOptions {
+  chunkSize?: number;
+  /** Chunks being hashed, encrypted and uploaded at once; memory is about (concurrency + 1) chunks. */
+  concurrency?: number;
+}
+
+export interface WriteImageStats {
+  chunks: number;
+  holes: number;
+  newChunks: number;
+  /** Bytes the repository grew by (sealed size of new chunks). */
+  newBytes: number;
+}
+
+/** Splits a stream of exactly `size` bytes into chunks, stores them, and describes the image. */
+export async function writeImage(
+  content: ContentStore,
+  source: AsyncIterable<Uint8Array>,
+  size: number,
+  options: WriteImageOptions = {},
+): Promise<{ manifest: ImageManifest; stats: WriteImageStats }> {
+  const chunkSize = options.chunkSize ?? defaultChunkSize;
+  const concurrency = options.concurrency ?? 4;
+  const ranges = planChunkRanges(size, chunkSize);
+  const chunks: (string | null)[] = new Array(ranges.length).fill(null);
+  const stats: WriteImageStats = { chunks: ranges.length, holes: 0, newChunks: 0, newBytes: 0 };
+  const whole = createHash("sha256");
+  const inFlight = new Set<Promise<void>>();
+
+  let index = 0;
+  for await (const data of exactChunks(source, size, chunkSize)) {
+    whole.update(data);
+    const chunkIndex = index++;
+    const task = storeImageChunk(content, data).then((stored) => {
+      chunks[chunkIndex] = stored.id;
+      if (stored.id === null) stats.holes++;
+      if (stored.created) stats.newChunks++;
+      stats.newBytes += stored.storedBytes;
+    });
+    inFlight.add(task);
+    void task.finally(() => inFlight.delete(task)).catch(() => {});
+    if (inFlight.size >= concurrency) await Promise.race(inFlight);
+  }
+  await Promise.all(inFlight);
+
+  return { manifest: { chunkSize, size, sha256: whole.digest("hex"), chunks }, stats };
+}
+
+/** Regroups a stream's pieces into chunkSize buffers; fails unless it carries exactly `size` bytes. */
+async function* exactChunks(
+  source: AsyncIterable<Uint8Array>,
+  size: number,
+  chunkSize: number,
+): AsyncIterable<Buffer> {
+  let received = 0;
+  let chunk = Buffer.allocUnsafe(Math.min(chunkSize, size));
+  let filled = 0;
+  for await (const piece of source) {
+    received += piece.length;
+    if (received > size) throw new Error(`image stream is longer than its declared size ${size}`);
+    let offset = 0;
+    while (offset < piece.length) {
+      const copied = Math.min(chunk.length - filled, piece.length - offset);
+      chunk.set(piece.subarray(offset, offset + copied), filled);
+      filled += copied;
+      offset += copied;
+      if (filled === chunk.length) {
+        yield chunk;
+        chunk = Buffer.allocUnsafe(Math.min(chunkSize, size - received + (piece.length - offset)));
+        filled = 0;
+      }
+    }
+  }
+  if (received < size) {
+    throw new Error(`image stream ended after ${received} bytes; its declared size is ${size}`);
+  }
+}

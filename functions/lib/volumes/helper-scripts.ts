@@ -1,0 +1,133 @@
+/**
+ * Shell scripts run in the helper pod through exec (`sh -c <script>`). The pod runs a stock
+ * image (busybox by default; on the local clusters the same scripts run on the host with
+ * Debian coreutils), so they use only POSIX sh, dd, sha256sum and wc, and only dd options both
+ * implement: status=none, iflag=skip_bytes,count_bytes,fullblock, oflag=seek_bytes,
+ * conv=notrunc,fsync. Every script starts from "$KUBEFERRY_DEVICE", the device path the helper
+ * pod exposes, and reports failures on stderr: the exec transport treats any stderr output as a
+ * failure, which also catches a failing dd whose exit status a pipeline would hide.
+ */
+
+/** dd transfer block for byte-addressed reads and writes; offsets and lengths stay exact. */
+const IO_BLOCK = 1024 * 1024;
+
+const PRELUDE = 'set -eu\nd="${KUBEFERRY_DEVICE:?is not set in the helper pod}"\n';
+
+function assertByteCount(value: number, what: string): void {
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new RangeError(`${what} must be a non-negative integer of bytes, got ${value}`);
+  }
+}
+
+/** dd reading `length` bytes at `offset` of the device to stdout. */
+function readDd(offset: number, length: number): string {
+  assertByteCount(offset, "offset");
+  assertByteCount(length, "length");
+  return `dd if="$d" iflag=skip_bytes,count_bytes bs=${IO_BLOCK} skip=${offset} count=${length} status=none`;
+}
+
+/**
+ * Prints `<chunk index> <sha256 hex>` for every chunk of [firstChunk, firstChunk+chunkCount),
+ * in order. Whole chunks go through one loop (the script stays small however long the range);
+ * the volume's last chunk, when partial, gets its own exact-length read.
+ */
+export function hashChunksScript(
+  firstChunk: number,
+  chunkCount: number,
+  chunkBytes: number,
+  volumeBytes: number,
+): string {
+  return PRELUDE + hashChunksBody({ firstChunk, chunkCount, chunkBytes, volumeBytes });
+}
+
+/** Which chunks a write script hashes after writing them. */
+export interface WrittenChunks {
+  firstChunk: number;
+  chunkCount: number;
+  chunkBytes: number;
+  volumeBytes: number;
+}
+
+function hashChunksBody({ firstChunk, chunkCount, chunkBytes, volumeBytes }: WrittenChunks): string {
+  const end = firstChunk + chunkCount;
+  const lastWhole = Math.floor(volumeBytes / chunkBytes); // chunks [0, lastWhole) are whole
+  const loopEnd = Math.min(end, lastWhole);
+  let script = "";
+  if (firstChunk < loopEnd) {
+    script +=
+      `i=${firstChunk}\n` +
+      `while [ "$i" -lt ${loopEnd} ]; do\n` +
+      `  h=$(dd if="$d" bs=${chunkBytes} skip="$i" count=1 status=none | sha256sum)\n` +
+      `  echo "$i \${h%% *}"\n` +
+      "  i=$((i + 1))\n" +
+      "done\n";
+  }
+  if (end > lastWhole && lastWhole * chunkBytes < volumeBytes) {
+    const offset = lastWhole * chunkBytes;
+    script += `h=$(${readDd(offset, volumeBytes - offset)} | sha256sum)\necho "${lastWhole} \${h%% *}"\n`;
+  }
+  return script;
+}
+
+/** Streams `length` bytes at `offset` of the device to stdout. */
+export function readBytesScript(offset: number, length: number): string {
+  return `${PRELUDE}${readDd(offset, length)}\n`;
+}
+
+/**
+ * Writes exactly `length` bytes from stdin at `offset` (fullblock + count_bytes: dd stops after
+ * `length` bytes and never waits for end of input), flushes them, then prints the digests of
+ * the chunks written so the caller can check what landed on the device.
+ */
+export function writeBytesScript(
+  offset: number,
+  length: number,
+  verify: WrittenChunks,
+): string {
+  assertByteCount(offset, "offset");
+  assertByteCount(length, "length");
+  const write =
+    PRELUDE +
+    `dd of="$d" iflag=fullblock,count_bytes oflag=seek_bytes bs=${IO_BLOCK} seek=${offset} count=${length} ` +
+    "conv=notrunc,fsync status=none\n";
+  return write + hashChunksBody(verify);
+}
+
+/**
+ * Writes `length` zero bytes at `offset` from /dev/zero inside the pod (a chunk that became a
+ * hole on a standby rerun), then prints the digests of the chunks written.
+ */
+export function writeZerosScript(
+  offset: number,
+  length: number,
+  verify: WrittenChunks,
+): string {
+  assertByteCount(offset, "offset");
+  assertByteCount(length, "length");
+  const write =
+    PRELUDE +
+    `dd if=/dev/zero of="$d" iflag=count_bytes oflag=seek_bytes bs=${IO_BLOCK} seek=${offset} count=${length} ` +
+    "conv=notrunc,fsync status=none\n";
+  return write + hashChunksBody(verify);
+}
+
+/** Prints the SHA-256 of the device's first `volumeBytes` bytes (the whole-volume digest). */
+export function volumeDigestScript(volumeBytes: number): string {
+  return `${PRELUDE}h=$(${readDd(0, volumeBytes)} | sha256sum)\necho "\${h%% *}"\n`;
+}
+
+/**
+ * Fails (on stderr) unless the device holds at least `volumeBytes` bytes, by reading its byte
+ * at volumeBytes-1: a device shorter than planned would otherwise hash short reads silently.
+ */
+export function deviceSizeCheckScript(volumeBytes: number): string {
+  if (!Number.isSafeInteger(volumeBytes) || volumeBytes <= 0) {
+    throw new RangeError(`volume size must be a positive integer of bytes, got ${volumeBytes}`);
+  }
+  return (
+    PRELUDE +
+    `n=$(dd if="$d" iflag=skip_bytes bs=1 skip=${volumeBytes - 1} count=1 status=none | wc -c)\n` +
+    `[ "$n" -eq 1 ] || { echo "device $d is shorter than ${volumeBytes} bytes" >&2; exit 3; }\n` +
+    "echo ok\n"
+  );
+}

@@ -1,0 +1,162 @@
+import { Readable, Writable } from "node:stream";
+import { setTimeout as sleep } from "node:timers/promises";
+import { Exec, type KubeConfig, type V1Status } from "@kubernetes/client-node";
+import { ExecFailed } from "../errors.ts";
+
+/** A container to run helper scripts in, and the volume it serves (for error messages). */
+export interface ExecTarget {
+  /** Cluster name, for messages. */
+  cluster: string;
+  namespace: string;
+  pod: string;
+  container: string;
+  /** What the pod serves, e.g. "PVC shop/data (snapshot kf-…)". */
+  volume: string;
+}
+
+export interface ScriptRun {
+  script: string;
+  /** What the script works on, e.g. "bytes 0-4194303", for messages. */
+  what: string;
+  /** Exact bytes fed to the script's stdin; scripts read exactly this many and never wait for EOF. */
+  stdin?: Uint8Array;
+  /** Per attempt; the default suits one chunk batch (minutes, not seconds, on a busy node). */
+  timeoutMs?: number;
+}
+
+/** Runs scripts in helper pods. An interface so that tests can count and cut streams. */
+export interface PodExec {
+  run(target: ExecTarget, run: ScriptRun): Promise<Buffer>;
+}
+
+export function describeTarget(target: ExecTarget): string {
+  return `pod ${target.namespace}/${target.pod} (cluster ${target.cluster}, ${target.volume})`;
+}
+
+/** The connection ended without an exit status (dropped, reset, timed out): safe to retry. */
+class StreamDropped extends Error {}
+
+const STDIN_FRAME = 256 * 1024;
+
+export interface ExecRetry {
+  attempts: number;
+  baseDelayMs: number;
+}
+
+/**
+ * The exec transport over the Kubernetes API (`sh -c <script>` in the helper container).
+ * Success means exit status 0 and empty stderr (helper scripts keep dd quiet with status=none,
+ * so anything on stderr is a failure a pipeline's exit status may have hidden). A non-zero exit
+ * is not retried: scripts are deterministic, so it would fail again. A stream that ends without
+ * an exit status is retried with jittered backoff: every script is idempotent.
+ */
+export class KubeExec implements PodExec {
+  private readonly exec: Exec;
+
+  constructor(
+    kubeConfig: KubeConfig,
+    private readonly retry: ExecRetry = { attempts: 4, baseDelayMs: 250 },
+  ) {
+    this.exec = new Exec(kubeConfig);
+  }
+
+  async run(target: ExecTarget, run: ScriptRun): Promise<Buffer> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.once(target, run);
+      } catch (error) {
+        if (!(error instanceof StreamDropped)) throw error;
+        if (attempt >= this.retry.attempts) {
+          throw new ExecFailed(
+            `${describeTarget(target)}, ${run.what}: the exec stream dropped ${attempt} times (${error.message}); ` +
+              "check that the pod is Running and the API server reachable, then rerun the step",
+            { cause: error },
+          );
+        }
+        await sleep(this.retry.baseDelayMs * 2 ** (attempt - 1) * (0.5 + Math.random()));
+      }
+    }
+  }
+
+  private async once(target: ExecTarget, run: ScriptRun): Promise<Buffer> {
+    const stdout = new Collector();
+    const stderr = new Collector();
+    let status: V1Status | undefined;
+    const stdin = run.stdin === undefined ? null : Readable.from(frames(run.stdin));
+    let socket: Awaited<ReturnType<Exec["exec"]>>;
+    try {
+      socket = await this.exec.exec(
+        target.namespace,
+        target.pod,
+        target.container,
+        ["sh", "-c", run.script],
+        stdout,
+        stderr,
+        stdin,
+        false,
+        (s) => {
+          status = s;
+        },
+      );
+    } catch (error) {
+      throw new StreamDropped(`cannot open the exec stream: ${messageOf(error)}`);
+    }
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        socket.terminate();
+        reject(new StreamDropped(`no exit status after ${run.timeoutMs ?? 600_000} ms`));
+      }, run.timeoutMs ?? 600_000);
+      socket.on("close", () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    if (status === undefined) throw new StreamDropped("the stream closed without an exit status");
+    const errText = stderr.text().trim();
+    if (status.status !== "Success" || errText !== "") {
+      throw new ExecFailed(
+        `${describeTarget(target)}, ${run.what}: the helper command failed (${exitOf(status)})` +
+          (errText ? `: ${errText.slice(0, 2000)}` : "") +
+          "; fix the cause in the pod or its volume, then rerun the step",
+      );
+    }
+    return stdout.buffer();
+  }
+}
+
+function* frames(data: Uint8Array): Generator<Buffer> {
+  for (let offset = 0; offset < data.length; offset += STDIN_FRAME) {
+    yield Buffer.from(data.buffer, data.byteOffset + offset, Math.min(STDIN_FRAME, data.length - offset));
+  }
+}
+
+function exitOf(status: V1Status): string {
+  if (status.status === "Success") return "exit status 0 but output on stderr";
+  const code = status.details?.causes?.find((c) => c.reason === "ExitCode")?.message;
+  return code === undefined ? `${status.reason ?? "Failure"}: ${status.message ?? "no message"}` : `exit status ${code}`;
+}
+
+function messageOf(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  // The ws library rejects with an ErrorEvent whose message carries the reason.
+  if (typeof error === "object" && error !== null && "message" in error) return String(error.message);
+  return String(error);
+}
+
+/** Collects a stream in memory; writes complete synchronously, so nothing is pending at close. */
+class Collector extends Writable {
+  private readonly parts: Buffer[] = [];
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: () => void): void {
+    this.parts.push(chunk);
+    callback();
+  }
+
+  buffer(): Buffer {
+    return Buffer.concat(this.parts);
+  }
+
+  text(): string {
+    return this.buffer().toString("utf8");
+  }
+}

@@ -1,0 +1,24 @@
+import { z } from "zod";
+
+/**
+ * The environment of every workflow function. infra/ builds each function's environment
+ * from these types, so a variable added here and not provided there fails to compile.
+ */
+export const stepEnvironmentSchema = z.object({
+  /** Staging bucket holding one chunk repository per pair. */
+  KUBEFERRY_BUCKET: z.string().min(1),
+  /** Key prefix of the repositories inside the bucket. */
+  KUBEFERRY_PREFIX: z.string().min(1),
+  /** Customer-managed KMS key that wraps each repository key. */
+  KUBEFERRY_KMS_KEY_ARN: z.string().min(1),
+  /** Secrets Manager name prefix of registered clusters. */
+  KUBEFERRY_CLUSTER_SECRET_PREFIX: z.string().min(1),
+});
+
+export const publishEnvironmentSchema = stepEnvironmentSchema.extend({
+  /** EventBridge bus that receives Migration Started/Succeeded/Failed events. */
+  KUBEFERRY_EVENT_BUS: z.string().min(1),
+});
+
+export type StepEnvironment = z.infer<typeof stepEnvironmentSchema>;
+export type PublishEnvironment = z.infer<typeof publishEnvironmentSchema>;

@@ -1,0 +1,8 @@
+/** EventBridge vocabulary shared by the publishing step and the rules in infra/. */
+export const eventSource = "kubeferry";
+export const migrationRequestedDetailType = "Migration Requested";
+export const resultDetailTypes = {
+  Started: "Migration Started",
+  Succeeded: "Migration Succeeded",
+  Failed: "Migration Failed",
+} as const;

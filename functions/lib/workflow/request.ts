@@ -1,0 +1,62 @@
+import { z } from "zod";
+import { ValidationError } from "../errors.ts";
+
+// RFC 1123 label: what Kubernetes accepts as a namespace name.
+const dnsLabel = z
+  .string()
+  .regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, "must be a DNS-1123 label (lowercase letters, digits, '-')");
+
+/**
+ * A migration request: what a person types into "Start execution", what a schedule or
+ * an EventBridge rule sends, and what the CLI builds. Unknown fields are refused so a
+ * typo (`namespace` for `namespaces`) cannot silently migrate the wrong thing.
+ */
+export const migrationRequestSchema = z
+  .strictObject({
+    pair: dnsLabel.describe("name of a pair created with `kubeferry pair create`"),
+    namespaces: z.array(dnsLabel).min(1, "name at least one namespace to migrate"),
+    selector: z.string().optional().describe("label selector limiting the objects and volumes moved"),
+    includeResources: z.boolean().default(true),
+    includeVolumes: z.boolean().default(true),
+    startApplications: z
+      .boolean()
+      .default(false)
+      .describe("false applies workloads scaled to 0 (standby); activate starts them"),
+    existingResources: z.enum(["skip", "update", "fail"]).default("update"),
+    dryRun: z.boolean().default(false),
+    lockPolicy: z
+      .enum(["wait", "skip"])
+      .default("skip")
+      .describe("what a run does while another run of the same pair and namespaces holds the lock"),
+    failFast: z.boolean().default(false).describe("stop at the first object the destination refuses"),
+  })
+  .superRefine((request, context) => {
+    const seen = new Set<string>();
+    for (const [index, namespace] of request.namespaces.entries()) {
+      if (seen.has(namespace)) {
+        context.addIssue({ code: "custom", path: ["namespaces", index], message: `"${namespace}" is listed twice` });
+      }
+      seen.add(namespace);
+    }
+  });
+
+export type MigrationRequest = z.output<typeof migrationRequestSchema>;
+
+/** Parses a request, or throws a ValidationError naming every bad field and what is expected. */
+export function parseMigrationRequest(input: unknown): MigrationRequest {
+  const parsed = migrationRequestSchema.safeParse(input);
+  if (parsed.success) return parsed.data;
+  throw new ValidationError(`invalid migration request: ${describeIssues(parsed.error)}`);
+}
+
+export function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => {
+      const field = issue.path.length > 0 ? issue.path.join(".") : "(request)";
+      if (issue.code === "unrecognized_keys") {
+        return `unknown field ${issue.keys.map((key) => `"${key}"`).join(", ")}: remove it (see the request schema in README.md)`;
+      }
+      return `${field}: ${issue.message}`;
+    })
+    .join("; ");
+}

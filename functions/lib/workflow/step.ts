@@ -1,0 +1,32 @@
+import type { z } from "zod";
+import { ValidationError } from "../errors.ts";
+import { describeIssues } from "./request.ts";
+import type { StepDeps } from "./step-deps.ts";
+import type { TaskName } from "./task-catalog.ts";
+
+/**
+ * One workflow Task's logic: its input schema and what it does. The Lambda handler, the
+ * local runner and tests all call `runStep`, so they run the same code on the same input.
+ */
+export interface Step<Input, Output> {
+  readonly task: TaskName;
+  readonly input: z.ZodType<Input>;
+  run(input: Input, deps: StepDeps): Promise<Output>;
+}
+
+export function defineStep<Schema extends z.ZodType, Output>(step: {
+  task: TaskName;
+  input: Schema;
+  run(input: z.output<Schema>, deps: StepDeps): Promise<Output>;
+}): Step<z.output<Schema>, Output> {
+  return step;
+}
+
+export async function runStep<Input, Output>(step: Step<Input, Output>, raw: unknown, deps: StepDeps): Promise<Output> {
+  const parsed = step.input.safeParse(raw);
+  if (!parsed.success) {
+    // The workflow built this input, so a mismatch is a defect between the ASL and the step.
+    throw new ValidationError(`${step.task}: unexpected input: ${describeIssues(parsed.error)}`);
+  }
+  return step.run(parsed.data, deps);
+}

@@ -1,0 +1,68 @@
+import { join } from "node:path";
+import { ArnFormat, Stack, Validations } from "aws-cdk-lib";
+import * as iam from "aws-cdk-lib/aws-iam";
+import type * as lambda from "aws-cdk-lib/aws-lambda";
+import * as logs from "aws-cdk-lib/aws-logs";
+import * as sfn from "aws-cdk-lib/aws-stepfunctions";
+import { Construct } from "constructs";
+import type { TaskName } from "../../functions/lib/workflow/task-catalog.ts";
+
+export interface StateMachineFromAslProps {
+  /** File name under statemachines/. */
+  definitionFile: string;
+  functions: Record<TaskName, lambda.IFunction>;
+  /** Task functions the definition uses: the machine may invoke these and no others. */
+  tasks: readonly TaskName[];
+  /** Whether the definition has a Distributed Map, which starts child executions of the machine. */
+  distributedMap: boolean;
+}
+
+const statemachinesDir = join(import.meta.dirname, "..", "..", "statemachines");
+
+/** A state machine whose definition is an ASL file, with every `${<Task>FunctionArn}` substituted. */
+export class StateMachineFromAsl extends Construct {
+  readonly stateMachine: sfn.StateMachine;
+
+  constructor(scope: Construct, id: string, props: StateMachineFromAslProps) {
+    super(scope, id);
+    const role = new iam.Role(this, "Role", { assumedBy: new iam.ServicePrincipal("states.amazonaws.com") });
+    const invoked = props.tasks.map((task) => props.functions[task]);
+    role.addToPolicy(
+      new iam.PolicyStatement({ actions: ["lambda:InvokeFunction"], resources: invoked.map((f) => f.functionArn) }),
+    );
+    const logGroup = new logs.LogGroup(this, "Logs", { retention: logs.RetentionDays.THREE_MONTHS });
+
+    this.stateMachine = new sfn.StateMachine(this, "StateMachine", {
+      definitionBody: sfn.DefinitionBody.fromFile(join(statemachinesDir, props.definitionFile)),
+      definitionSubstitutions: Object.fromEntries(
+        props.tasks.map((task) => [`${task}FunctionArn`, props.functions[task].functionArn]),
+      ),
+      role,
+      tracingEnabled: true,
+      logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
+    });
+
+    const policy = role.node.findChild("DefaultPolicy");
+    if (props.distributedMap) {
+      // A Distributed Map runs each batch as a child execution of this same machine.
+      const stack = Stack.of(this);
+      const executions = stack.formatArn({
+        service: "states",
+        resource: "execution",
+        resourceName: `${this.stateMachine.stateMachineName}/*`,
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      });
+      role.addToPolicy(
+        new iam.PolicyStatement({ actions: ["states:StartExecution"], resources: [this.stateMachine.stateMachineArn] }),
+      );
+      role.addToPolicy(
+        new iam.PolicyStatement({ actions: ["states:DescribeExecution", "states:StopExecution"], resources: [executions] }),
+      );
+    }
+    Validations.of(policy).acknowledge({
+      id: "AwsSolutions-IAM5[Resource::*]",
+      reason:
+        "Step Functions log delivery (logs:*LogDelivery*, DescribeLogGroups) and X-Ray writes support no resource-level permissions.",
+    });
+  }
+}

@@ -1,0 +1,160 @@
+import { join } from "node:path";
+import { ArnFormat, Duration, Stack, Validations } from "aws-cdk-lib";
+import type * as ec2 from "aws-cdk-lib/aws-ec2";
+import type * as events from "aws-cdk-lib/aws-events";
+import * as iam from "aws-cdk-lib/aws-iam";
+import * as lambda from "aws-cdk-lib/aws-lambda";
+import * as nodejs from "aws-cdk-lib/aws-lambda-nodejs";
+import * as logs from "aws-cdk-lib/aws-logs";
+import { Construct } from "constructs";
+import type { PublishEnvironment, StepEnvironment } from "../../functions/lib/workflow/environment.ts";
+import { handlerFileName, type TaskName, taskCatalog, taskNames } from "../../functions/lib/workflow/task-catalog.ts";
+import type { StagingStore } from "./staging-store.ts";
+
+export interface WorkflowFunctionsProps {
+  staging: StagingStore;
+  repositoryPrefix: string;
+  eventBus: events.IEventBus;
+  vpc?: { vpc: ec2.IVpc; subnets: ec2.SubnetSelection };
+}
+
+const handlersDir = join(import.meta.dirname, "..", "..", "functions", "handlers");
+export const clusterSecretPrefix = "kubeferry/clusters/";
+
+/** One Lambda function per workflow Task, each with its own least-privilege role. */
+export class WorkflowFunctions extends Construct {
+  readonly byTask: Record<TaskName, lambda.IFunction>;
+
+  constructor(scope: Construct, id: string, props: WorkflowFunctionsProps) {
+    super(scope, id);
+    const { staging } = props;
+    const stack = Stack.of(this);
+
+    const stepEnvironment: StepEnvironment = {
+      KUBEFERRY_BUCKET: staging.bucket.bucketName,
+      KUBEFERRY_PREFIX: props.repositoryPrefix,
+      KUBEFERRY_KMS_KEY_ARN: staging.key.keyArn,
+      KUBEFERRY_CLUSTER_SECRET_PREFIX: clusterSecretPrefix,
+    };
+    const publishEnvironment: PublishEnvironment = {
+      ...stepEnvironment,
+      KUBEFERRY_EVENT_BUS: props.eventBus.eventBusName,
+    };
+
+    const entries = taskNames.map((task) => {
+      const sizing = taskCatalog[task];
+      const logGroup = new logs.LogGroup(this, `${task}Logs`, { retention: logs.RetentionDays.THREE_MONTHS });
+      const role = new iam.Role(this, `${task}Role`, {
+        assumedBy: new iam.ServicePrincipal("lambda.amazonaws.com"),
+        description: `kubeferry ${task} step`,
+      });
+      const fn = new nodejs.NodejsFunction(this, task, {
+        entry: join(handlersDir, `${handlerFileName(task)}.ts`),
+        handler: "handler",
+        runtime: lambda.Runtime.NODEJS_24_X,
+        architecture: lambda.Architecture.ARM_64,
+        memorySize: sizing.memoryMiB,
+        timeout: Duration.seconds(sizing.timeoutSeconds),
+        tracing: lambda.Tracing.ACTIVE,
+        logGroup,
+        loggingFormat: lambda.LoggingFormat.JSON,
+        role,
+        environment: {
+          ...(sizing.environment === "publish" ? publishEnvironment : stepEnvironment),
+          POWERTOOLS_SERVICE_NAME: "kubeferry",
+          NODE_OPTIONS: "--enable-source-maps",
+        },
+        bundling: {
+          format: nodejs.OutputFormat.ESM,
+          target: "node24",
+          minify: true,
+          sourceMap: true,
+          // Some dependencies still call require(); give the ESM bundle one.
+          banner: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+        },
+        ...(props.vpc ? { vpc: props.vpc.vpc, vpcSubnets: props.vpc.subnets } : {}),
+      });
+      grantStepAccess(role, props, logGroup, sizing.environment === "publish");
+      if (props.vpc) {
+        role.addManagedPolicy(
+          iam.ManagedPolicy.fromAwsManagedPolicyName("service-role/AWSLambdaVPCAccessExecutionRole"),
+        );
+        Validations.of(role).acknowledge({
+          id: "AwsSolutions-IAM4",
+          reason: "The AWS-managed VPC access policy is the documented minimum for functions in a VPC.",
+        });
+      }
+      acknowledgeWildcards(role, stack, props);
+      return [task, fn] as const;
+    });
+    this.byTask = Object.fromEntries(entries) as Record<TaskName, lambda.IFunction>;
+  }
+}
+
+function grantStepAccess(role: iam.Role, props: WorkflowFunctionsProps, logGroup: logs.ILogGroup, publishes: boolean) {
+  const { bucket, key } = props.staging;
+  const stack = Stack.of(role);
+  role.addToPolicy(
+    new iam.PolicyStatement({
+      actions: ["logs:CreateLogStream", "logs:PutLogEvents"],
+      resources: [`${logGroup.logGroupArn}`],
+    }),
+  );
+  role.addToPolicy(
+    new iam.PolicyStatement({
+      actions: ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+      resources: ["*"],
+    }),
+  );
+  role.addToPolicy(new iam.PolicyStatement({ actions: ["s3:ListBucket"], resources: [bucket.bucketArn] }));
+  role.addToPolicy(
+    new iam.PolicyStatement({
+      actions: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+      resources: [bucket.arnForObjects(`${props.repositoryPrefix}/*`)],
+    }),
+  );
+  role.addToPolicy(
+    new iam.PolicyStatement({
+      // GenerateDataKey creates a repository key; Decrypt unwraps it. Encrypt/Decrypt also
+      // serve the bucket's SSE-KMS on PutObject/GetObject.
+      actions: ["kms:GenerateDataKey", "kms:Decrypt", "kms:Encrypt"],
+      resources: [key.keyArn],
+    }),
+  );
+  role.addToPolicy(
+    new iam.PolicyStatement({
+      actions: ["secretsmanager:GetSecretValue"],
+      resources: [
+        stack.formatArn({
+          service: "secretsmanager",
+          resource: "secret",
+          resourceName: `${clusterSecretPrefix}*`,
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        }),
+      ],
+    }),
+  );
+  if (publishes) {
+    role.addToPolicy(
+      new iam.PolicyStatement({ actions: ["events:PutEvents"], resources: [props.eventBus.eventBusArn] }),
+    );
+  }
+}
+
+function acknowledgeWildcards(role: iam.Role, stack: Stack, props: WorkflowFunctionsProps) {
+  const policy = role.node.findChild("DefaultPolicy");
+  const findings: Array<[string, string]> = [
+    ["Resource::*", "X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permissions."],
+    [
+      `Resource::<${stack.getLogicalId(props.staging.bucket.node.defaultChild as never)}.Arn>/${props.repositoryPrefix}/*`,
+      "Chunk and manifest object keys are content-addressed and created at run time under the repository prefix.",
+    ],
+    [
+      `Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:${clusterSecretPrefix}*`,
+      "Clusters are registered at run time; read access is limited to the kubeferry/clusters/ prefix.",
+    ],
+  ];
+  for (const [finding, reason] of findings) {
+    Validations.of(policy).acknowledge({ id: `AwsSolutions-IAM5[${finding}]`, reason });
+  }
+}

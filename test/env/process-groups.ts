@@ -1,0 +1,73 @@
+import { setTimeout as sleep } from "node:timers/promises";
+
+// kwokctl starts every component with setsid, so each pid is also the id of a process group that
+// holds the component and anything it spawned (kwok runs exec commands as its own children).
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // The group is gone already.
+  }
+}
+
+/** Terminates the groups politely, then kills what is left after `graceMs`. */
+export async function stopProcessGroups(pids: number[], graceMs = 5_000): Promise<void> {
+  for (const pid of pids) signalGroup(pid, "SIGTERM");
+  const deadline = Date.now() + graceMs;
+  while (pids.some(isAlive) && Date.now() < deadline) {
+    await sleep(100);
+  }
+  for (const pid of pids) signalGroup(pid, "SIGKILL");
+}
+
+const exitCleanups = new Set<() => void>();
+let handlersInstalled = false;
+
+/**
+ * Runs `cleanup` (synchronous: the process is going away) when this process exits or is
+ * interrupted, unless the returned function unregisters it first.
+ */
+export function onProcessExit(cleanup: () => void): () => void {
+  installHandlers();
+  exitCleanups.add(cleanup);
+  return () => exitCleanups.delete(cleanup);
+}
+
+function runExitCleanups(): void {
+  for (const cleanup of exitCleanups) {
+    exitCleanups.delete(cleanup);
+    try {
+      cleanup();
+    } catch (error) {
+      console.error("[test-env] cleanup at exit failed:", error);
+    }
+  }
+}
+
+function installHandlers(): void {
+  if (handlersInstalled) return;
+  handlersInstalled = true;
+  process.on("exit", runExitCleanups);
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+    process.once(signal, () => {
+      runExitCleanups();
+      // Die of the same signal, as the default handler would have.
+      process.kill(process.pid, signal);
+    });
+  }
+}
+
+/** Immediate, synchronous kill for exit paths. */
+export function killProcessGroupsNow(pids: number[]): void {
+  for (const pid of pids) signalGroup(pid, "SIGKILL");
+}

@@ -1,0 +1,146 @@
+import { spawn, spawnSync } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { parseHashLines, parseVolumeDigest } from "../../../functions/lib/volumes/hash-lines.ts";
+import {
+  deviceSizeCheckScript,
+  hashChunksScript,
+  readBytesScript,
+  volumeDigestScript,
+  writeBytesScript,
+  writeZerosScript,
+} from "../../../functions/lib/volumes/helper-scripts.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "kf-scripts-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+// The scripts run in a busybox helper pod and, on the local clusters, on the host: run them
+// under both tool sets. For busybox, a PATH of nothing but busybox applets makes sure no host
+// tool stands in. busybox comes from Debian's package (apt-get install busybox).
+const busybox = spawnSync("sh", ["-c", "command -v busybox"]).stdout.toString().trim();
+const shells: [string, string[], string][] = [["dash+coreutils", ["sh"], process.env.PATH ?? ""]];
+if (busybox) {
+  const bin = join(dir, "busybox-bin");
+  mkdirSync(bin);
+  for (const applet of ["sh", "dd", "sha256sum", "wc", "echo", "cat"]) symlinkSync(busybox, join(bin, applet));
+  shells.push(["busybox", [join(bin, "sh")], bin]);
+} else {
+  it.skip("busybox is not installed (apt-get install busybox): busybox variants not run", () => {});
+}
+
+const chunk = 64 * 1024;
+const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
+
+function run(shell: string[], path: string, device: string | undefined, script: string, stdin?: Buffer) {
+  const [cmd, ...args] = shell as [string, ...string[]];
+  const env = { PATH: path, ...(device === undefined ? {} : { KUBEFERRY_DEVICE: device }) };
+  const r = spawnSync(cmd, [...args, "-c", script], { env, input: stdin, maxBuffer: 64 << 20 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr.toString() };
+}
+
+describe.each(shells)("helper scripts under %s", (name, shell, path) => {
+  // 5 whole chunks and a partial one: random, zero, repeated data.
+  const volumeBytes = 5 * chunk + 12_288;
+  const image = Buffer.concat([randomBytes(chunk), Buffer.alloc(chunk), randomBytes(3 * chunk + 12_288)]);
+  image.copy(image, 3 * chunk, 0, chunk);
+  const device = join(dir, `dev-${name}`);
+  writeFileSync(device, image);
+
+  it("hashes every chunk of a range, the partial last chunk exactly", () => {
+    const r = run(shell, path, device, hashChunksScript(2, 4, chunk, volumeBytes));
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    const digests = parseHashLines(r.stdout.toString(), 2, 4, "test");
+    const expected = [2, 3, 4, 5].map((i) => sha(image.subarray(i * chunk, Math.min((i + 1) * chunk, volumeBytes))));
+    expect(digests).toEqual(expected);
+    expect(digests[1]).toBe(sha(image.subarray(0, chunk)));
+  });
+
+  it("hashes a range of whole chunks only", () => {
+    const r = run(shell, path, device, hashChunksScript(0, 2, chunk, volumeBytes));
+    expect(parseHashLines(r.stdout.toString(), 0, 2, "test")).toEqual([
+      sha(image.subarray(0, chunk)),
+      sha(Buffer.alloc(chunk)),
+    ]);
+  });
+
+  it("reads exact bytes at any offset", () => {
+    const r = run(shell, path, device, readBytesScript(chunk - 7, chunk + 100));
+    expect(r.stderr).toBe("");
+    expect(Buffer.compare(r.stdout, image.subarray(chunk - 7, 2 * chunk + 93))).toBe(0);
+  });
+
+  it("writes exact bytes at an offset without waiting for the end of stdin, then hashes them", async () => {
+    const target = join(dir, `w-${name}`);
+    writeFileSync(target, Buffer.alloc(volumeBytes));
+    const data = randomBytes(chunk + 12_288);
+    const script = writeBytesScript(4 * chunk, data.length, {
+      firstChunk: 4,
+      chunkCount: 2,
+      chunkBytes: chunk,
+      volumeBytes,
+    });
+    const [cmd, ...args] = shell as [string, ...string[]];
+    const child = spawn(cmd, [...args, "-c", script], { env: { PATH: path, KUBEFERRY_DEVICE: target } });
+    const out: Buffer[] = [];
+    child.stdout.on("data", (b: Buffer) => out.push(b));
+    // Send the exact bytes plus trailing garbage and never close stdin: the script must finish.
+    child.stdin.write(Buffer.concat([data, Buffer.from("garbage")]));
+    const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+    child.stdin.destroy();
+    expect(code).toBe(0);
+    const written = readFileSync(target);
+    expect(written.length).toBe(volumeBytes);
+    expect(Buffer.compare(written.subarray(4 * chunk), data)).toBe(0);
+    expect(written.subarray(0, 4 * chunk).every((b) => b === 0)).toBe(true);
+    expect(parseHashLines(Buffer.concat(out).toString(), 4, 2, "test")).toEqual([
+      sha(data.subarray(0, chunk)),
+      sha(data.subarray(chunk)),
+    ]);
+  });
+
+  it("writes zeros in place", () => {
+    const target = join(dir, `z-${name}`);
+    writeFileSync(target, image);
+    const r = run(
+      shell,
+      path,
+      target,
+      writeZerosScript(chunk, 2 * chunk, { firstChunk: 1, chunkCount: 2, chunkBytes: chunk, volumeBytes }),
+    );
+    expect(r.stderr).toBe("");
+    const written = readFileSync(target);
+    expect(written.length).toBe(volumeBytes);
+    expect(written.subarray(chunk, 3 * chunk).every((b) => b === 0)).toBe(true);
+    expect(Buffer.compare(written.subarray(3 * chunk), image.subarray(3 * chunk))).toBe(0);
+    expect(parseHashLines(r.stdout.toString(), 1, 2, "test")).toEqual([
+      sha(Buffer.alloc(chunk)),
+      sha(Buffer.alloc(chunk)),
+    ]);
+  });
+
+  it("digests the first volumeBytes of a larger device", () => {
+    const larger = join(dir, `l-${name}`);
+    writeFileSync(larger, Buffer.concat([image, randomBytes(1000)]));
+    const r = run(shell, path, larger, volumeDigestScript(volumeBytes));
+    expect(parseVolumeDigest(r.stdout.toString(), "test")).toBe(sha(image));
+  });
+
+  it("checks that the device is long enough", () => {
+    expect(run(shell, path, device, deviceSizeCheckScript(volumeBytes)).stdout.toString()).toBe("ok\n");
+    const short = run(shell, path, device, deviceSizeCheckScript(volumeBytes + 1));
+    expect(short.status).not.toBe(0);
+    expect(short.stderr).toContain(`shorter than ${volumeBytes + 1} bytes`);
+  });
+
+  it("reports a missing device on stderr", () => {
+    const missing = run(shell, path, join(dir, "nope"), hashChunksScript(0, 1, chunk, volumeBytes));
+    expect(missing.stderr).not.toBe("");
+    const unset = run(shell, path, undefined, readBytesScript(0, 10));
+    expect(unset.status).not.toBe(0);
+    expect(unset.stderr).toContain("KUBEFERRY_DEVICE");
+  });
+});
