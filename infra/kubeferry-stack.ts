@@ -67,12 +67,14 @@ export class KubeferryStack extends Stack {
       ...(vpc ? { vpc } : {}),
     });
     this.migration = new StateMachineFromAsl(this, "Migration", {
+      stateMachineName: "kubeferry-migrate",
       definitionFile: "migrate.asl.json",
       functions: this.functions.byTask,
       tasks: migrationTasks,
       distributedMap: true,
     });
     this.activation = new StateMachineFromAsl(this, "Activation", {
+      stateMachineName: "kubeferry-activate",
       definitionFile: "activate.asl.json",
       functions: this.functions.byTask,
       tasks: activationTasks,

@@ -25,3 +25,5 @@ export class ExecFailed extends KubeferryError {}
 
 // The chunk repository defines its own errors (they carry the repository and chunk id).
 export * from "./repository/errors.ts";
+/** The VolumeSnapshotClass a pair names does not exist on the source cluster. */
+export class SnapshotClassMissing extends KubeferryError {}

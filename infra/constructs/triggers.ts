@@ -65,7 +65,10 @@ export class Triggers extends Construct {
           arn: props.migration.stateMachineArn,
           roleArn: role.roleArn,
           input: JSON.stringify(schedule.request),
-          retryPolicy: schedule.retry,
+          retryPolicy: {
+            maximumRetryAttempts: schedule.retry.maximumRetryAttempts,
+            maximumEventAgeInSeconds: schedule.retry.maximumEventAgeSeconds,
+          },
           deadLetterConfig: { arn: this.deadLetters.queueArn },
         },
       });

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { ArnFormat, Duration, Stack, Validations } from "aws-cdk-lib";
-import type * as ec2 from "aws-cdk-lib/aws-ec2";
+import * as ec2 from "aws-cdk-lib/aws-ec2";
 import type * as events from "aws-cdk-lib/aws-events";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as lambda from "aws-cdk-lib/aws-lambda";
@@ -41,6 +41,10 @@ export class WorkflowFunctions extends Construct {
       KUBEFERRY_EVENT_BUS: props.eventBus.eventBusName,
     };
 
+    // One security group for all functions: they only call out (API servers, AWS endpoints).
+    const securityGroups = props.vpc
+      ? [new ec2.SecurityGroup(this, "SecurityGroup", { vpc: props.vpc.vpc, description: "kubeferry functions" })]
+      : undefined;
     const entries = taskNames.map((task) => {
       const sizing = taskCatalog[task];
       const logGroup = new logs.LogGroup(this, `${task}Logs`, { retention: logs.RetentionDays.THREE_MONTHS });
@@ -68,11 +72,13 @@ export class WorkflowFunctions extends Construct {
           format: nodejs.OutputFormat.ESM,
           target: "node24",
           minify: true,
+          // Bundle the AWS SDK too: conditional writes need a newer SDK than a runtime may carry.
+          externalModules: [],
           sourceMap: true,
           // Some dependencies still call require(); give the ESM bundle one.
           banner: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
         },
-        ...(props.vpc ? { vpc: props.vpc.vpc, vpcSubnets: props.vpc.subnets } : {}),
+        ...(props.vpc ? { vpc: props.vpc.vpc, vpcSubnets: props.vpc.subnets, securityGroups } : {}),
       });
       grantStepAccess(role, props, logGroup, sizing.environment === "publish");
       if (props.vpc) {
@@ -80,14 +86,14 @@ export class WorkflowFunctions extends Construct {
           iam.ManagedPolicy.fromAwsManagedPolicyName("service-role/AWSLambdaVPCAccessExecutionRole"),
         );
         Validations.of(role).acknowledge({
-          id: "AwsSolutions-IAM4",
+          id: "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]",
           reason: "The AWS-managed VPC access policy is the documented minimum for functions in a VPC.",
         });
       }
       acknowledgeWildcards(role, stack, props);
       return [task, fn] as const;
     });
-    this.byTask = Object.fromEntries(entries) as Record<TaskName, lambda.IFunction>;
+    this.byTask = Object.fromEntries(entries) as unknown as Record<TaskName, lambda.IFunction>;
   }
 }
 

@@ -154,7 +154,9 @@ async function describeCluster(
   const kubeconfigPath = join(workDir, "kubeconfig.yaml");
   const limitedKubeconfigPath = join(workDir, "kubeconfig-limited.yaml");
   await writeFile(kubeconfigPath, kubeconfigYaml(kwokctl.name, server, caData, adminToken), { mode: 0o600 });
-  await writeFile(limitedKubeconfigPath, kubeconfigYaml(kwokctl.name, server, caData, limitedToken), { mode: 0o600 });
+  await writeFile(limitedKubeconfigPath, kubeconfigYaml(kwokctl.name, server, caData, limitedToken), {
+    mode: 0o600,
+  });
   return {
     name: kwokctl.name,
     server,
@@ -202,7 +204,8 @@ async function bootstrap(cluster: LocalCluster): Promise<void> {
           metadata: { name },
         })
         .catch(() => undefined);
-      if (!crd?.status?.conditions?.some((c) => c.type === "Established" && c.status === "True")) return false;
+      if (!crd?.status?.conditions?.some((c) => c.type === "Established" && c.status === "True"))
+        return false;
     }
     return true;
   });
@@ -229,7 +232,11 @@ async function applyAll(objects: KubernetesObjectApi, manifests: KubernetesObjec
 }
 
 /** Polls `check` until it returns true; errors thrown by it count as "not yet" until the timeout. */
-export async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+export async function waitFor(
+  what: string,
+  check: () => Promise<boolean>,
+  timeoutMs = 60_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {
@@ -240,5 +247,7 @@ export async function waitFor(what: string, check: () => Promise<boolean>, timeo
     }
     await sleep(200);
   }
-  throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what}${lastError ? `: ${lastError}` : ""}`);
+  throw new Error(
+    `timed out after ${timeoutMs / 1000}s waiting for ${what}${lastError ? `: ${lastError}` : ""}`,
+  );
 }

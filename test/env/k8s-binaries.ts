@@ -119,7 +119,11 @@ function moduleBuilds(versions: PinnedVersions): ModuleBuild[] {
       ldflags: ["-s -w", ...stamp].join(" "),
     },
     { module: "etcd", packages: ["."], ldflags: "-s -w" },
-    { module: "kwok", packages: ["sigs.k8s.io/kwok/cmd/kwok", "sigs.k8s.io/kwok/cmd/kwokctl"], ldflags: "-s -w" },
+    {
+      module: "kwok",
+      packages: ["sigs.k8s.io/kwok/cmd/kwok", "sigs.k8s.io/kwok/cmd/kwokctl"],
+      ldflags: "-s -w",
+    },
   ];
 }
 
@@ -127,7 +131,10 @@ async function goBuild(build: ModuleBuild, outDir: string, log: (line: string) =
   const started = Date.now();
   const elapsed = () => `${Math.round((Date.now() - started) / 1000)}s`;
   log(`[k8s-binaries] building ${build.module} (${build.packages.join(", ")}); a cold build takes minutes`);
-  const ticker = setInterval(() => log(`[k8s-binaries] still building ${build.module} (${elapsed()})`), 30_000);
+  const ticker = setInterval(
+    () => log(`[k8s-binaries] still building ${build.module} (${elapsed()})`),
+    30_000,
+  );
   try {
     const args = ["build", "-trimpath", `-ldflags=${build.ldflags}`, "-o", `${outDir}/`, ...build.packages];
     const output = await run("go", args, join(wrapperModulesDir, build.module), {
@@ -159,7 +166,9 @@ function run(
       stderr += chunk;
     });
     child.on("error", (error) =>
-      reject(new Error(`cannot run ${command} (${error.message}); install Go 1.26 or newer and put it on PATH`)),
+      reject(
+        new Error(`cannot run ${command} (${error.message}); install Go 1.26 or newer and put it on PATH`),
+      ),
     );
     child.on("close", (code) => resolve({ code: code ?? 1, stderr }));
   });

@@ -28,7 +28,8 @@ export async function createKwokctlCluster(request: KwokctlClusterRequest): Prom
   const { name, workDir, binaries } = request;
   await mkdir(workDir, { recursive: true });
   // kwokctl would otherwise pick ports by counting down from 32765, which races between clusters.
-  const [apiserver, etcd, etcdPeer, controllerManager, scheduler, kwokController] = await freeLoopbackPorts(6);
+  const [apiserver, etcd, etcdPeer, controllerManager, scheduler, kwokController] =
+    await freeLoopbackPorts(6);
   const configPath = join(workDir, "kwokctl.yaml");
   await writeFile(
     configPath,
@@ -72,7 +73,12 @@ export async function createKwokctlCluster(request: KwokctlClusterRequest): Prom
         `Logs are kept in ${workDir}.\n${await failureReport(logPath, clusterDir)}`,
     );
   }
-  return { name, clusterDir, apiserverPort: apiserver as number, caCertPath: join(clusterDir, "pki", "ca.crt") };
+  return {
+    name,
+    clusterDir,
+    apiserverPort: apiserver as number,
+    caCertPath: join(clusterDir, "pki", "ca.crt"),
+  };
 }
 
 /** Process group ids of the cluster's components, from kwokctl's pid files. */
@@ -89,7 +95,12 @@ export function componentPids(clusterDir: string): number[] {
     .filter((pid) => Number.isInteger(pid) && pid > 0);
 }
 
-function runLogged(command: string, args: string[], env: NodeJS.ProcessEnv, logPath: string): Promise<number> {
+function runLogged(
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  logPath: string,
+): Promise<number> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { env, stdio: ["ignore", "pipe", "pipe"] });
     const chunks: Buffer[] = [];

@@ -2,17 +2,11 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { App, Stack, Validations } from "aws-cdk-lib";
-import { Match, Template } from "aws-cdk-lib/assertions";
+import { Match } from "aws-cdk-lib/assertions";
 import * as s3 from "aws-cdk-lib/aws-s3";
 import cdkNag from "cdk-nag";
 import { describe, expect, it } from "vitest";
-import { kubeferryApp } from "../../infra/kubeferry-app.ts";
-
-function synthesize() {
-  const { app, stack } = kubeferryApp({ outdir: mkdtempSync(join(tmpdir(), "kubeferry-cdk-")) });
-  const assembly = app.synth();
-  return { template: Template.fromStack(stack), assembly };
-}
+import { synthesize } from "./synthesize.ts";
 
 describe("staging store", () => {
   const { template } = synthesize();

@@ -45,7 +45,9 @@ export function open(key: Buffer, sealed: Uint8Array, associatedData: Uint8Array
   try {
     decipher.final();
   } catch {
-    throw new Error("authentication tag mismatch: the object was altered, truncated or sealed under another key");
+    throw new Error(
+      "authentication tag mismatch: the object was altered, truncated or sealed under another key",
+    );
   }
   return plaintext;
 }

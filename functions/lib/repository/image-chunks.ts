@@ -11,7 +11,8 @@ export interface ChunkRange {
 /** Fixed-size ranges covering [0, size); the last one is short when size is not a multiple. */
 export function planChunkRanges(size: number, chunkSize: number): ChunkRange[] {
   if (!Number.isSafeInteger(size) || size < 0) throw new Error(`image size ${size} is not a byte count`);
-  if (!Number.isSafeInteger(chunkSize) || chunkSize <= 0) throw new Error(`chunk size ${chunkSize} is invalid`);
+  if (!Number.isSafeInteger(chunkSize) || chunkSize <= 0)
+    throw new Error(`chunk size ${chunkSize} is invalid`);
   const ranges: ChunkRange[] = [];
   for (let offset = 0, index = 0; offset < size; offset += chunkSize, index++) {
     ranges.push({ index, offset, length: Math.min(chunkSize, size - offset) });

@@ -9,7 +9,12 @@ export const imageManifestSchema = z
     size: z.number().int().nonnegative(),
     /** Hex SHA-256 of the whole image. */
     sha256: z.string().regex(/^[0-9a-f]{64}$/),
-    chunks: z.array(z.string().regex(/^[0-9a-f]{64}$/).nullable()),
+    chunks: z.array(
+      z
+        .string()
+        .regex(/^[0-9a-f]{64}$/)
+        .nullable(),
+    ),
   })
   .refine((image) => image.chunks.length === Math.ceil(image.size / image.chunkSize), {
     message: "chunks must cover size in chunkSize steps",

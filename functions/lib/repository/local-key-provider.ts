@@ -35,7 +35,9 @@ export class LocalKeyProvider implements KeyProvider {
     }
     const key = Buffer.from((await readFile(this.keyFile, "utf8")).trim(), "hex");
     if (key.length !== repositoryKeyLength) {
-      throw new Error(`${this.description} must hold ${repositoryKeyLength} bytes as hex; it holds ${key.length}`);
+      throw new Error(
+        `${this.description} must hold ${repositoryKeyLength} bytes as hex; it holds ${key.length}`,
+      );
     }
     return key;
   }

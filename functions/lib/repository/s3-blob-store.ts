@@ -34,7 +34,9 @@ export class S3BlobStore implements BlobStore {
   }
 
   async put(key: string, data: Uint8Array): Promise<void> {
-    await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key), Body: data }));
+    await this.client.send(
+      new PutObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key), Body: data }),
+    );
   }
 
   async putIfAbsent(key: string, data: Uint8Array): Promise<boolean> {

@@ -1,10 +1,12 @@
 /**
- * Which chunks a restore writes. A first restore into a freshly provisioned volume writes every
- * chunk with data and skips holes: CSI drivers hand out volumes that read as zeros (the final
- * whole-volume digest check catches one that does not). A standby rerun writes only the chunks
- * whose ids differ from the manifest last restored into that volume — plus, when an earlier
- * restore into it was interrupted, the chunks that restore may have half-written — and writes
- * zeros for data that became a hole.
+ * Which chunks a restore writes, given what the device holds:
+ * - "fresh": a newly provisioned volume. Every chunk with data is written, holes are skipped:
+ *   CSI drivers hand out volumes that read as zeros (the whole-volume digest check catches one
+ *   that does not).
+ * - "restored": a standby volume holding the manifest last restored into it. Only chunks whose
+ *   ids differ are written — plus, when restores into it were interrupted, every chunk those
+ *   may have half-written — and zeros for data that became a hole.
+ * - "unknown": everything is written, zeros included (a full restore over old data).
  */
 
 export interface ChunkLayout {
@@ -14,32 +16,32 @@ export interface ChunkLayout {
   chunks: readonly (string | null)[];
 }
 
+export type DeviceContents =
+  | { kind: "fresh" }
+  | { kind: "unknown" }
+  | { kind: "restored"; restored: ChunkLayout; interrupted: readonly ChunkLayout[] };
+
 export interface ChunkWrite {
   index: number;
   /** "data": download and write the chunk; "zero": write zeros in the pod, nothing streamed. */
   kind: "data" | "zero";
 }
 
-export function chunksToWrite(
-  target: ChunkLayout,
-  restored?: ChunkLayout,
-  interrupted: readonly ChunkLayout[] = [],
-): ChunkWrite[] {
-  const writes: ChunkWrite[] = [];
-  if (restored === undefined) {
-    target.chunks.forEach((id, index) => {
-      if (id !== null) writes.push({ index, kind: "data" });
-    });
-    return writes;
+export function chunksToWrite(target: ChunkLayout, device: DeviceContents): ChunkWrite[] {
+  const kindOf = (id: string | null): ChunkWrite["kind"] => (id === null ? "zero" : "data");
+  if (device.kind === "fresh") {
+    return target.chunks.flatMap((id, index) => (id === null ? [] : [{ index, kind: "data" as const }]));
   }
-  // A volume whose geometry changed shares no chunk positions with what is on the device.
   const sameGeometry = (other: ChunkLayout) =>
     other.volumeBytes === target.volumeBytes && other.chunkBytes === target.chunkBytes;
-  const comparable = sameGeometry(restored) && interrupted.every(sameGeometry);
-  target.chunks.forEach((id, index) => {
-    const changed =
-      !comparable || restored.chunks[index] !== id || interrupted.some((m) => m.chunks[index] !== restored.chunks[index]);
-    if (changed) writes.push({ index, kind: id === null ? "zero" : "data" });
+  // A layout that changed geometry shares no chunk positions with what is on the device.
+  if (device.kind === "unknown" || !sameGeometry(device.restored) || !device.interrupted.every(sameGeometry)) {
+    return target.chunks.map((id, index) => ({ index, kind: kindOf(id) }));
+  }
+  const { restored, interrupted } = device;
+  return target.chunks.flatMap((id, index) => {
+    const onDevice = restored.chunks[index];
+    const changed = onDevice !== id || interrupted.some((layout) => layout.chunks[index] !== onDevice);
+    return changed ? [{ index, kind: kindOf(id) }] : [];
   });
-  return writes;
 }

@@ -29,6 +29,24 @@ export interface PodExec {
   run(target: ExecTarget, run: ScriptRun): Promise<Buffer>;
 }
 
+export interface CommandOutcome {
+  /** Exit status; undefined when the command did not finish (timeout, dropped stream). */
+  exitCode: number | undefined;
+  stdout: string;
+  stderr: string;
+  /** Why there is no exit status, or the API's failure reason when it is not an exit code. */
+  problem?: string;
+}
+
+/** Runs an application's own command (a hook) once, reporting whatever happened. */
+export interface CommandExec {
+  runCommand(
+    target: Omit<ExecTarget, "volume">,
+    command: string[],
+    timeoutMs: number,
+  ): Promise<CommandOutcome>;
+}
+
 export function describeTarget(target: ExecTarget): string {
   return `pod ${target.namespace}/${target.pod} (cluster ${target.cluster}, ${target.volume})`;
 }
@@ -50,7 +68,7 @@ export interface ExecRetry {
  * is not retried: scripts are deterministic, so it would fail again. A stream that ends without
  * an exit status is retried with jittered backoff: every script is idempotent.
  */
-export class KubeExec implements PodExec {
+export class KubeExec implements PodExec, CommandExec {
   private readonly exec: Exec;
 
   constructor(
@@ -78,18 +96,58 @@ export class KubeExec implements PodExec {
     }
   }
 
+  /** Hooks are not retried: an application's command need not be idempotent. */
+  async runCommand(target: Omit<ExecTarget, "volume">, command: string[], timeoutMs: number): Promise<CommandOutcome> {
+    try {
+      const { status, stdout, stderr } = await this.stream(target, command, undefined, timeoutMs);
+      const outcome = { stdout: stdout.toString("utf8"), stderr: stderr.toString("utf8") };
+      if (status.status === "Success") return { exitCode: 0, ...outcome };
+      const code = exitCodeOf(status);
+      return code === undefined
+        ? { exitCode: undefined, problem: `${status.reason ?? "Failure"}: ${status.message ?? ""}`, ...outcome }
+        : { exitCode: code, ...outcome };
+    } catch (error) {
+      if (error instanceof StreamDropped) return { exitCode: undefined, stdout: "", stderr: "", problem: error.message };
+      throw error;
+    }
+  }
+
   private async once(target: ExecTarget, run: ScriptRun): Promise<Buffer> {
+    const { status, stdout, stderr } = await this.stream(
+      target,
+      ["sh", "-c", run.script],
+      run.stdin,
+      run.timeoutMs ?? 600_000,
+    );
+    const errText = stderr.toString("utf8").trim();
+    if (status.status !== "Success" || errText !== "") {
+      throw new ExecFailed(
+        `${describeTarget(target)}, ${run.what}: the helper command failed (${exitOf(status)})` +
+          (errText ? `: ${errText.slice(0, 2000)}` : "") +
+          "; fix the cause in the pod or its volume, then rerun the step",
+      );
+    }
+    return stdout;
+  }
+
+  /** One exec: resolves with the exit status once the stream closes; StreamDropped without one. */
+  private async stream(
+    target: Omit<ExecTarget, "volume">,
+    command: string[],
+    stdinData: Uint8Array | undefined,
+    timeoutMs: number,
+  ): Promise<{ status: V1Status; stdout: Buffer; stderr: Buffer }> {
     const stdout = new Collector();
     const stderr = new Collector();
     let status: V1Status | undefined;
-    const stdin = run.stdin === undefined ? null : Readable.from(frames(run.stdin));
+    const stdin = stdinData === undefined ? null : Readable.from(frames(stdinData));
     let socket: Awaited<ReturnType<Exec["exec"]>>;
     try {
       socket = await this.exec.exec(
         target.namespace,
         target.pod,
         target.container,
-        ["sh", "-c", run.script],
+        command,
         stdout,
         stderr,
         stdin,
@@ -104,23 +162,15 @@ export class KubeExec implements PodExec {
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         socket.terminate();
-        reject(new StreamDropped(`no exit status after ${run.timeoutMs ?? 600_000} ms`));
-      }, run.timeoutMs ?? 600_000);
+        reject(new StreamDropped(`no exit status after ${timeoutMs} ms`));
+      }, timeoutMs);
       socket.on("close", () => {
         clearTimeout(timer);
         resolve();
       });
     });
     if (status === undefined) throw new StreamDropped("the stream closed without an exit status");
-    const errText = stderr.text().trim();
-    if (status.status !== "Success" || errText !== "") {
-      throw new ExecFailed(
-        `${describeTarget(target)}, ${run.what}: the helper command failed (${exitOf(status)})` +
-          (errText ? `: ${errText.slice(0, 2000)}` : "") +
-          "; fix the cause in the pod or its volume, then rerun the step",
-      );
-    }
-    return stdout.buffer();
+    return { status, stdout: stdout.buffer(), stderr: stderr.buffer() };
   }
 }
 
@@ -130,9 +180,14 @@ function* frames(data: Uint8Array): Generator<Buffer> {
   }
 }
 
+function exitCodeOf(status: V1Status): number | undefined {
+  const code = status.details?.causes?.find((c) => c.reason === "ExitCode")?.message;
+  return code === undefined ? undefined : Number(code);
+}
+
 function exitOf(status: V1Status): string {
   if (status.status === "Success") return "exit status 0 but output on stderr";
-  const code = status.details?.causes?.find((c) => c.reason === "ExitCode")?.message;
+  const code = exitCodeOf(status);
   return code === undefined ? `${status.reason ?? "Failure"}: ${status.message ?? "no message"}` : `exit status ${code}`;
 }
 
@@ -154,9 +209,5 @@ class Collector extends Writable {
 
   buffer(): Buffer {
     return Buffer.concat(this.parts);
-  }
-
-  text(): string {
-    return this.buffer().toString("utf8");
   }
 }

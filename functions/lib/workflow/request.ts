@@ -1,5 +1,7 @@
 import { z } from "zod";
 import { ValidationError } from "../errors.ts";
+import { parseLabelSelector } from "../kube/label-selector.ts";
+import { resourceModifiersSchema } from "../kube/transform/resource-modifiers.ts";
 
 // RFC 1123 label: what Kubernetes accepts as a namespace name.
 const dnsLabel = z
@@ -15,7 +17,11 @@ export const migrationRequestSchema = z
   .strictObject({
     pair: dnsLabel.describe("name of a pair created with `kubeferry pair create`"),
     namespaces: z.array(dnsLabel).min(1, "name at least one namespace to migrate"),
-    selector: z.string().optional().describe("label selector limiting the objects and volumes moved"),
+    selector: z
+      .string()
+      .refine(isLabelSelector, "must be a label selector such as app=db,tier in (web,api)")
+      .optional()
+      .describe("label selector limiting the objects and volumes moved"),
     includeResources: z.boolean().default(true),
     includeVolumes: z.boolean().default(true),
     startApplications: z
@@ -29,6 +35,9 @@ export const migrationRequestSchema = z
       .default("skip")
       .describe("what a run does while another run of the same pair and namespaces holds the lock"),
     failFast: z.boolean().default(false).describe("stop at the first object the destination refuses"),
+    resourceModifiers: resourceModifiersSchema
+      .default([])
+      .describe("JSON Patch / merge patch rules applied to matching objects (Velero resource modifiers)"),
   })
   .superRefine((request, context) => {
     const seen = new Set<string>();
@@ -59,4 +68,13 @@ export function describeIssues(error: z.ZodError): string {
       return `${field}: ${issue.message}`;
     })
     .join("; ");
+}
+
+function isLabelSelector(text: string): boolean {
+  try {
+    parseLabelSelector(text, "selector");
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -8,21 +8,21 @@ import type { TaskName } from "./task-catalog.ts";
  * One workflow Task's logic: its input schema and what it does. The Lambda handler, the
  * local runner and tests all call `runStep`, so they run the same code on the same input.
  */
-export interface Step<Input, Output> {
+export interface Step<Schema extends z.ZodType = z.ZodType, Output = unknown> {
   readonly task: TaskName;
-  readonly input: z.ZodType<Input>;
-  run(input: Input, deps: StepDeps): Promise<Output>;
+  readonly input: Schema;
+  run(input: z.output<Schema>, deps: StepDeps): Promise<Output>;
 }
 
-export function defineStep<Schema extends z.ZodType, Output>(step: {
-  task: TaskName;
-  input: Schema;
-  run(input: z.output<Schema>, deps: StepDeps): Promise<Output>;
-}): Step<z.output<Schema>, Output> {
+export function defineStep<Schema extends z.ZodType, Output>(step: Step<Schema, Output>): Step<Schema, Output> {
   return step;
 }
 
-export async function runStep<Input, Output>(step: Step<Input, Output>, raw: unknown, deps: StepDeps): Promise<Output> {
+export async function runStep<Schema extends z.ZodType, Output>(
+  step: Step<Schema, Output>,
+  raw: unknown,
+  deps: StepDeps,
+): Promise<Output> {
   const parsed = step.input.safeParse(raw);
   if (!parsed.success) {
     // The workflow built this input, so a mismatch is a defect between the ASL and the step.

@@ -19,7 +19,11 @@ export function classesFor(clusterName: string): ClusterClasses {
 
 export const limitedUser = "kubeferry-limited";
 
-function storageClass(name: string, reclaimPolicy: "Delete" | "Retain", isDefault: boolean): KubernetesObject {
+function storageClass(
+  name: string,
+  reclaimPolicy: "Delete" | "Retain",
+  isDefault: boolean,
+): KubernetesObject {
   return {
     apiVersion: "storage.k8s.io/v1",
     kind: "StorageClass",
@@ -76,7 +80,12 @@ function fakeNode(name: string): KubernetesObject {
     metadata: {
       name,
       annotations: { "kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0" },
-      labels: { type: "kwok", "kubernetes.io/hostname": name, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64" },
+      labels: {
+        type: "kwok",
+        "kubernetes.io/hostname": name,
+        "kubernetes.io/os": "linux",
+        "kubernetes.io/arch": "amd64",
+      },
     },
     status: {
       allocatable: { cpu: "32", memory: "256Gi", pods: "110" },

@@ -1,4 +1,4 @@
-import type { KubernetesObject } from "@kubernetes/client-node";
+import type { V1CustomResourceDefinition, V1JSONSchemaProps } from "@kubernetes/client-node";
 
 // The CSI snapshot API (snapshot.storage.k8s.io/v1) as the external-snapshotter serves it, written
 // here with only the fields kubeferry and the storage simulator use, so that the API server
@@ -6,29 +6,32 @@ import type { KubernetesObject } from "@kubernetes/client-node";
 
 const group = "snapshot.storage.k8s.io";
 
-const string = { type: "string" } as const;
-const deletionPolicy = { type: "string", enum: ["Delete", "Retain"] } as const;
-const snapshotError = {
+// Keys are client-node's model names (x_kubernetes_…): its serializer drops anything else.
+const string: V1JSONSchemaProps = { type: "string" };
+const deletionPolicy: V1JSONSchemaProps = { type: "string", _enum: ["Delete", "Retain"] };
+const snapshotError: V1JSONSchemaProps = {
   type: "object",
   properties: { message: string, time: { type: "string", format: "date-time" } },
-} as const;
+};
 
 function snapshotCrd(options: {
   kind: string;
   plural: string;
   shortNames: string[];
   scope: "Namespaced" | "Cluster";
-  schema: Record<string, unknown>;
+  schema: V1JSONSchemaProps;
   columns: { name: string; jsonPath: string; type: string }[];
   withStatus: boolean;
-}): KubernetesObject {
+}): V1CustomResourceDefinition {
   return {
     apiVersion: "apiextensions.k8s.io/v1",
     kind: "CustomResourceDefinition",
     metadata: {
       name: `${options.plural}.${group}`,
       // The API server insists on this annotation for groups under k8s.io.
-      annotations: { "api-approved.kubernetes.io": "unapproved, kubeferry test copy of the CSI snapshot API" },
+      annotations: {
+        "api-approved.kubernetes.io": "unapproved, kubeferry test copy of the CSI snapshot API",
+      },
     },
     spec: {
       group,
@@ -51,7 +54,7 @@ function snapshotCrd(options: {
         },
       ],
     },
-  } as KubernetesObject;
+  };
 }
 
 const volumeSnapshot = snapshotCrd({
@@ -81,7 +84,7 @@ const volumeSnapshot = snapshotCrd({
           source: {
             type: "object",
             properties: { persistentVolumeClaimName: string, volumeSnapshotContentName: string },
-            "x-kubernetes-validations": [
+            x_kubernetes_validations: [
               {
                 rule: "has(self.persistentVolumeClaimName) != has(self.volumeSnapshotContentName)",
                 message: "exactly one of persistentVolumeClaimName and volumeSnapshotContentName must be set",
@@ -98,7 +101,10 @@ const volumeSnapshot = snapshotCrd({
           boundVolumeSnapshotContentName: string,
           creationTime: { type: "string", format: "date-time" },
           readyToUse: { type: "boolean" },
-          restoreSize: { "x-kubernetes-int-or-string": true, anyOf: [{ type: "integer" }, { type: "string" }] },
+          restoreSize: {
+            x_kubernetes_int_or_string: true,
+            anyOf: [{ type: "integer" }, { type: "string" }],
+          },
           error: snapshotError,
         },
       },
@@ -135,7 +141,7 @@ const volumeSnapshotContent = snapshotCrd({
           source: {
             type: "object",
             properties: { snapshotHandle: string, volumeHandle: string },
-            "x-kubernetes-validations": [
+            x_kubernetes_validations: [
               {
                 rule: "has(self.snapshotHandle) != has(self.volumeHandle)",
                 message: "exactly one of snapshotHandle and volumeHandle must be set",
@@ -143,7 +149,7 @@ const volumeSnapshotContent = snapshotCrd({
               { rule: "self == oldSelf", message: "source is immutable" },
             ],
           },
-          sourceVolumeMode: { type: "string", enum: ["Block", "Filesystem"] },
+          sourceVolumeMode: { type: "string", _enum: ["Block", "Filesystem"] },
           volumeSnapshotClassName: string,
           volumeSnapshotRef: {
             type: "object",
@@ -156,7 +162,7 @@ const volumeSnapshotContent = snapshotCrd({
               uid: string,
               fieldPath: string,
             },
-            "x-kubernetes-map-type": "atomic",
+            x_kubernetes_map_type: "atomic",
           },
         },
       },
@@ -199,4 +205,8 @@ const volumeSnapshotClass = snapshotCrd({
   },
 });
 
-export const snapshotCrds: KubernetesObject[] = [volumeSnapshotClass, volumeSnapshotContent, volumeSnapshot];
+export const snapshotCrds: V1CustomResourceDefinition[] = [
+  volumeSnapshotClass,
+  volumeSnapshotContent,
+  volumeSnapshot,
+];

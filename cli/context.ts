@@ -1,0 +1,67 @@
+import { KMSClient } from "@aws-sdk/client-kms";
+import { S3Client } from "@aws-sdk/client-s3";
+import { awsClusterConnectDeps } from "../functions/lib/workflow/aws-cluster-connect.ts";
+import { type RepositoryLocation, repositoryOpener } from "../functions/lib/workflow/repository-location.ts";
+import type { StepDeps, StepLog } from "../functions/lib/workflow/step-deps.ts";
+import { UsageError } from "./command.ts";
+import { type LocalConfig, readLocalConfig } from "./local-config.ts";
+import type { Output } from "./output.ts";
+
+/** What every command gets: where state lives, how to print, and the step dependencies for local runs. */
+export interface CliContext {
+  home: string;
+  output: Output;
+  location: RepositoryLocation;
+  config(): Promise<LocalConfig>;
+  stepDeps(publish: StepDeps["publish"]): StepDeps;
+}
+
+export interface StoreOptions {
+  /** `s3://bucket/prefix`; the local default is a directory under the kubeferry home. */
+  store?: string;
+  kmsKey?: string;
+}
+
+export function repositoryLocation(home: string, options: StoreOptions): RepositoryLocation {
+  if (options.store === undefined) return { kind: "filesystem", root: home };
+  const match = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:\/(.*?))?\/?$/.exec(options.store);
+  if (!match?.[1]) throw new UsageError(`--store must look like s3://bucket/prefix (got "${options.store}")`);
+  if (options.kmsKey === undefined) throw new UsageError("--kms-key is required with an S3 --store");
+  // Endpoint and region come from the SDK's own chain (AWS_ENDPOINT_URL, AWS_REGION, profiles).
+  return {
+    kind: "s3",
+    s3: new S3Client({ forcePathStyle: process.env.AWS_ENDPOINT_URL !== undefined }),
+    bucket: match[1],
+    prefix: match[2] || "repositories",
+    kms: new KMSClient({}),
+    kmsKeyId: options.kmsKey,
+  };
+}
+
+export function createCliContext(home: string, output: Output, options: StoreOptions): CliContext {
+  const location = repositoryLocation(home, options);
+  const openRepository = repositoryOpener(location);
+  let config: Promise<LocalConfig> | undefined;
+  const loadConfig = () => {
+    config ??= readLocalConfig(home);
+    return config;
+  };
+  const log: StepLog = {
+    info: () => {},
+    warn: (message, details) => output.warn(details ? `${message} ${JSON.stringify(details)}` : message),
+  };
+  return {
+    home,
+    output,
+    location,
+    config: loadConfig,
+    stepDeps: (publish) => ({
+      openRepository,
+      clusters: awsClusterConnectDeps(),
+      publish,
+      recordMetrics: () => {},
+      now: () => new Date(),
+      log,
+    }),
+  };
+}

@@ -1,0 +1,140 @@
+import { z } from "zod";
+import { open, seal } from "./aead.ts";
+import type { BlobStore } from "./blob-store.ts";
+import { ManifestInvalid, ManifestMissing } from "./errors.ts";
+import { imageManifestSchema } from "./image-manifest.ts";
+import type { RepositoryKeys } from "./repository-keys.ts";
+
+/**
+ * Per-run metadata: a run record, one manifest per volume and the resource bundle, each an
+ * encrypted JSON object bound to its key (the key is the associated data, so a manifest cannot be
+ * swapped for another) and validated on read.
+ */
+
+const name = z.string().regex(/^[A-Za-z0-9._-]+$/, "letters, digits, '.', '_' and '-' only");
+const timestamp = z.iso.datetime();
+
+export const volumeManifestSchema = z.object({
+  version: z.literal(1),
+  runId: name,
+  namespace: name,
+  /** The PersistentVolumeClaim's name on the source. */
+  name,
+  createdAt: timestamp,
+  image: imageManifestSchema,
+});
+
+export const resourceBundleSchema = z.object({
+  version: z.literal(1),
+  runId: name,
+  /** Exported, sanitized Kubernetes objects, in the order they were discovered. */
+  objects: z.array(z.record(z.string(), z.unknown())),
+});
+
+export const imageStatsSchema = z.object({
+  chunks: z.number().int().nonnegative(),
+  holes: z.number().int().nonnegative(),
+  newChunks: z.number().int().nonnegative(),
+  newBytes: z.number().int().nonnegative(),
+});
+
+export const runRecordSchema = z.object({
+  version: z.literal(1),
+  runId: name,
+  pair: name,
+  status: z.enum(["Running", "Succeeded", "PartialSuccess", "Failed"]),
+  startedAt: timestamp,
+  finishedAt: timestamp.optional(),
+  volumes: z.array(z.object({ namespace: name, name, stats: imageStatsSchema })),
+  resources: z.object({ objects: z.number().int().nonnegative() }).optional(),
+});
+
+export type VolumeManifest = z.infer<typeof volumeManifestSchema>;
+export type ResourceBundle = z.infer<typeof resourceBundleSchema>;
+export type RunRecord = z.infer<typeof runRecordSchema>;
+
+const runsPrefix = "runs/";
+const runKey = (runId: string) => `${runsPrefix}${runId}/run.json`;
+const resourcesKey = (runId: string) => `${runsPrefix}${runId}/resources.json`;
+const volumesPrefix = (runId: string) => `${runsPrefix}${runId}/volumes/`;
+const volumeKey = (runId: string, namespace: string, pvc: string) =>
+  `${volumesPrefix(runId)}${namespace}/${pvc}.json`;
+
+export class ManifestStore {
+  constructor(
+    private readonly store: BlobStore,
+    private readonly keys: RepositoryKeys,
+    readonly repository: string,
+  ) {}
+
+  writeRunRecord(record: RunRecord): Promise<void> {
+    return this.write(runKey(record.runId), runRecordSchema, record);
+  }
+
+  readRunRecord(runId: string): Promise<RunRecord> {
+    return this.read(runKey(runId), runRecordSchema);
+  }
+
+  writeVolumeManifest(manifest: VolumeManifest): Promise<void> {
+    return this.write(
+      volumeKey(manifest.runId, manifest.namespace, manifest.name),
+      volumeManifestSchema,
+      manifest,
+    );
+  }
+
+  readVolumeManifest(runId: string, namespace: string, pvc: string): Promise<VolumeManifest> {
+    return this.read(volumeKey(runId, namespace, pvc), volumeManifestSchema);
+  }
+
+  writeResourceBundle(bundle: ResourceBundle): Promise<void> {
+    return this.write(resourcesKey(bundle.runId), resourceBundleSchema, bundle);
+  }
+
+  readResourceBundle(runId: string): Promise<ResourceBundle> {
+    return this.read(resourcesKey(runId), resourceBundleSchema);
+  }
+
+  /** Every run that has left anything in the repository, finished or not. */
+  async listRunIds(): Promise<string[]> {
+    const runIds = new Set<string>();
+    for await (const info of this.store.list(runsPrefix)) {
+      const runId = info.key.slice(runsPrefix.length).split("/")[0];
+      if (runId !== undefined) runIds.add(runId);
+    }
+    return [...runIds];
+  }
+
+  /** Every volume manifest a run wrote (including a run that never wrote its record). */
+  async *volumeManifests(runId: string): AsyncIterable<VolumeManifest> {
+    for await (const info of this.store.list(volumesPrefix(runId))) {
+      yield await this.read(info.key, volumeManifestSchema);
+    }
+  }
+
+  /** Forgets a run; its chunks go at the next garbage collection unless another run uses them. */
+  async deleteRun(runId: string): Promise<void> {
+    for await (const info of this.store.list(`${runsPrefix}${runId}/`)) {
+      await this.store.delete(info.key);
+    }
+  }
+
+  private async write<T>(key: string, schema: z.ZodType<T>, value: T): Promise<void> {
+    const json = JSON.stringify(schema.parse(value));
+    await this.store.put(key, seal(this.keys.encryptionKey, Buffer.from(json), Buffer.from(key)));
+  }
+
+  private async read<T>(key: string, schema: z.ZodType<T>): Promise<T> {
+    const sealed = await this.store.get(key);
+    if (sealed === undefined) throw new ManifestMissing(this.repository, key);
+    let json: unknown;
+    try {
+      json = JSON.parse(open(this.keys.encryptionKey, sealed, Buffer.from(key)).toString("utf8"));
+    } catch (error) {
+      throw new ManifestInvalid(this.repository, key, (error as Error).message);
+    }
+    const parsed = schema.safeParse(json);
+    if (!parsed.success) throw new ManifestInvalid(this.repository, key, z.prettifyError(parsed.error));
+    return parsed.data;
+  }
+}

@@ -1,0 +1,133 @@
+import type { V1Pod } from "@kubernetes/client-node";
+import { ExecFailed } from "../errors.ts";
+import type { ClusterClient } from "../kube/client/cluster-client.ts";
+import { type Clock, createOrGet, getObject, pollUntil, paths, recentWarnings } from "./kube-calls.ts";
+import { runLabels } from "./names.ts";
+import { deviceSizeCheckScript } from "./helper-scripts.ts";
+import type { ExecTarget, PodExec } from "./pod-exec.ts";
+
+/**
+ * Stock busybox, pinned by version: it has sh, dd, sha256sum and wc, which is all the helper
+ * scripts use. Override per pair (e.g. a mirror in a private registry).
+ */
+export const DEFAULT_HELPER_IMAGE = "docker.io/library/busybox:1.36.1";
+export const HELPER_CONTAINER = "helper";
+/** Where the block device appears in the helper container; scripts read it from the env. */
+const DEVICE_PATH = "/dev/kubeferry";
+
+export interface HelperPodOptions {
+  image?: string;
+  nodeSelector?: Record<string, string>;
+  tolerations?: { key?: string; operator?: string; value?: string; effect?: string }[];
+  /** The pod ends itself after this long even if cleanup never runs (default 12 hours). */
+  maxLifetimeSeconds?: number;
+  /** How long the pod may take to start and see its device (default 5 minutes). */
+  startTimeoutSeconds?: number;
+}
+
+export interface HelperPodSpec {
+  runId: string;
+  namespace: string;
+  name: string;
+  claimName: string;
+  readOnly: boolean;
+  /** For messages: what volume the pod serves. */
+  volume: string;
+  /** The device must hold at least this many bytes. */
+  volumeBytes: number;
+}
+
+/**
+ * The helper pod: one container that only sleeps, the PVC as a raw block device, its path in
+ * KUBEFERRY_DEVICE. No privileges: no capabilities, no privilege escalation, read-only root
+ * filesystem, no service account token; it runs as root only so that it may open the device
+ * node, which the kubelet creates owned by root. Small requests: the work is dd and sha256sum.
+ */
+export function helperPodManifest(spec: HelperPodSpec, options: HelperPodOptions = {}): V1Pod {
+  return {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name: spec.name, namespace: spec.namespace, labels: runLabels(spec.runId) },
+    spec: {
+      restartPolicy: "Never",
+      automountServiceAccountToken: false,
+      enableServiceLinks: false,
+      terminationGracePeriodSeconds: 1,
+      activeDeadlineSeconds: options.maxLifetimeSeconds ?? 12 * 3600,
+      ...(options.nodeSelector ? { nodeSelector: options.nodeSelector } : {}),
+      ...(options.tolerations ? { tolerations: options.tolerations } : {}),
+      securityContext: { seccompProfile: { type: "RuntimeDefault" } },
+      containers: [
+        {
+          name: HELPER_CONTAINER,
+          image: options.image ?? DEFAULT_HELPER_IMAGE,
+          command: ["sleep", String(options.maxLifetimeSeconds ?? 12 * 3600)],
+          env: [{ name: "KUBEFERRY_DEVICE", value: DEVICE_PATH }],
+          volumeDevices: [{ name: "volume", devicePath: DEVICE_PATH }],
+          resources: { requests: { cpu: "100m", memory: "32Mi" }, limits: { memory: "256Mi" } },
+          securityContext: {
+            runAsUser: 0,
+            privileged: false,
+            allowPrivilegeEscalation: false,
+            readOnlyRootFilesystem: true,
+            capabilities: { drop: ["ALL"] },
+          },
+        },
+      ],
+      volumes: [{ name: "volume", persistentVolumeClaim: { claimName: spec.claimName, readOnly: spec.readOnly } }],
+    },
+  };
+}
+
+/**
+ * Creates the helper pod (or finds the one an earlier attempt created), waits until it runs and
+ * its device answers with at least volumeBytes bytes, and returns where to exec.
+ */
+export async function startHelperPod(
+  deps: { client: ClusterClient; exec: PodExec; clock: Clock },
+  spec: HelperPodSpec,
+  options: HelperPodOptions = {},
+): Promise<ExecTarget> {
+  const { client, exec, clock } = deps;
+  const timeoutMs = (options.startTimeoutSeconds ?? 300) * 1000;
+  const deadline = clock.now() + timeoutMs;
+  await createOrGet(client, paths.pods(spec.namespace), helperPodManifest(spec, options));
+  const where = `cluster ${client.name}: helper pod ${spec.namespace}/${spec.name} for ${spec.volume}`;
+  let phase: string | undefined;
+  await pollUntil(
+    clock,
+    timeoutMs,
+    async () => {
+      const pod = await getObject<V1Pod>(client, paths.pod(spec.namespace, spec.name));
+      phase = pod?.status?.phase;
+      if (phase === "Failed" || phase === "Succeeded") {
+        throw new ExecFailed(`${where} ended (${phase}: ${pod?.status?.message ?? "no message"}); run cleanup, then rerun`);
+      }
+      return phase === "Running" ? true : undefined;
+    },
+    async () =>
+      new ExecFailed(
+        `${where} is not running after ${timeoutMs / 1000}s (phase ${phase ?? "unknown"}; pod: ` +
+          `${await recentWarnings(client, spec.namespace, spec.name)}; PVC ${spec.claimName}: ` +
+          `${await recentWarnings(client, spec.namespace, spec.claimName)}); check the storage class, quota and image`,
+      ),
+  );
+  const target: ExecTarget = {
+    cluster: client.name,
+    namespace: spec.namespace,
+    pod: spec.name,
+    container: HELPER_CONTAINER,
+    volume: spec.volume,
+  };
+  // A pod can report Running a moment before its device is usable; the check is retried
+  // until the start deadline, and its last failure is the error.
+  for (;;) {
+    try {
+      await exec.run(target, { script: deviceSizeCheckScript(spec.volumeBytes), what: "device check", timeoutMs: 60_000 });
+      return target;
+    } catch (error) {
+      if (clock.now() >= deadline) throw error;
+      await clock.sleep(500);
+    }
+  }
+}

@@ -1,0 +1,116 @@
+import { ExecFailed } from "../errors.ts";
+import type { ClusterClient } from "../kube/client/cluster-client.ts";
+import { listObjects, paths } from "./kube-calls.ts";
+import type { CommandExec } from "./pod-exec.ts";
+
+/**
+ * Exec hooks around the snapshots of a namespace, for application-consistent snapshots (as
+ * Stork's pre/post exec rules and Velero's backup hooks): a command run in every Running pod
+ * matched by a label selector, in one container.
+ */
+export interface ExecHook {
+  /** Label selector of the pods, e.g. "app=db". */
+  podSelector: string;
+  container: string;
+  command: string[];
+  /** Default 60. A timed-out command may still be running in the pod: Kubernetes cannot stop it. */
+  timeoutSeconds?: number;
+  /** "fail" (default) fails the run; "continue" records the failure and goes on. */
+  onError?: "fail" | "continue";
+}
+
+export interface HookOutcome {
+  phase: "pre" | "post";
+  pod: string;
+  container: string;
+  command: string[];
+  succeeded: boolean;
+  exitCode?: number;
+  /** stdout then stderr, shortened. */
+  output: string;
+  problem?: string;
+}
+
+interface PodSummary {
+  metadata: { name: string };
+  status?: { phase?: string };
+}
+
+const OUTPUT_LIMIT = 4000;
+
+/** Runs each hook in every matching Running pod, in order; throws ExecFailed on a failing "fail" hook. */
+export async function runHooks(
+  client: ClusterClient,
+  exec: CommandExec,
+  namespace: string,
+  phase: "pre" | "post",
+  hooks: readonly ExecHook[],
+): Promise<HookOutcome[]> {
+  const outcomes: HookOutcome[] = [];
+  for (const hook of hooks) {
+    const pods = (await listObjects<PodSummary>(client, paths.pods(namespace), hook.podSelector)).filter(
+      (pod) => pod.status?.phase === "Running",
+    );
+    for (const pod of pods) {
+      const result = await exec.runCommand(
+        { cluster: client.name, namespace, pod: pod.metadata.name, container: hook.container },
+        hook.command,
+        (hook.timeoutSeconds ?? 60) * 1000,
+      );
+      const output = `${result.stdout}${result.stderr}`.slice(-OUTPUT_LIMIT);
+      const outcome: HookOutcome = {
+        phase,
+        pod: pod.metadata.name,
+        container: hook.container,
+        command: hook.command,
+        succeeded: result.exitCode === 0,
+        output,
+        ...(result.exitCode === undefined ? {} : { exitCode: result.exitCode }),
+        ...(result.problem === undefined ? {} : { problem: result.problem }),
+      };
+      outcomes.push(outcome);
+      if (!outcome.succeeded && (hook.onError ?? "fail") === "fail") {
+        const how = result.exitCode === undefined ? `did not finish (${result.problem})` : `exited ${result.exitCode}`;
+        throw new ExecFailed(
+          `cluster ${client.name}: ${phase} hook in pod ${namespace}/${pod.metadata.name} container ${hook.container}: ` +
+            `command ${JSON.stringify(hook.command)} ${how}; output: ${output.trim() || "(none)"}; ` +
+            'fix the command or the application, or set onError: "continue" for this hook',
+        );
+      }
+    }
+  }
+  return outcomes;
+}
+
+/**
+ * Runs `body` between the pre and post hooks. Once the pre hooks started, the post hooks run
+ * whatever happens (a failing pre hook included): they typically unfreeze the application. The
+ * first error wins; a failing post hook after a failure is recorded in the thrown error's message.
+ */
+export async function withHooks<T>(
+  client: ClusterClient,
+  exec: CommandExec,
+  namespace: string,
+  hooks: { pre?: readonly ExecHook[]; post?: readonly ExecHook[] },
+  body: () => Promise<T>,
+): Promise<{ result: T; hooks: HookOutcome[] }> {
+  const outcomes: HookOutcome[] = [];
+  let failure: { error: unknown } | undefined;
+  let result: T | undefined;
+  try {
+    outcomes.push(...(await runHooks(client, exec, namespace, "pre", hooks.pre ?? [])));
+    result = await body();
+  } catch (error) {
+    failure = { error };
+  }
+  try {
+    outcomes.push(...(await runHooks(client, exec, namespace, "post", hooks.post ?? [])));
+  } catch (postError) {
+    if (failure === undefined) throw postError;
+    if (failure.error instanceof Error) {
+      failure.error.message += ` (the post hook failed as well: ${(postError as Error).message})`;
+    }
+  }
+  if (failure !== undefined) throw failure.error;
+  return { result: result as T, hooks: outcomes };
+}

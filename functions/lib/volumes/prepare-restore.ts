@@ -1,0 +1,135 @@
+import type { V1PersistentVolume, V1PersistentVolumeClaim } from "@kubernetes/client-node";
+import { ConflictError } from "../errors.ts";
+import type { ClusterClient } from "../kube/client/cluster-client.ts";
+import type { ManifestRef } from "./chunk-repository.ts";
+import { startHelperPod, type HelperPodOptions } from "./helper-pod.ts";
+import { type Clock, createOrGet, getObject, mergePatch, paths } from "./kube-calls.ts";
+import { RESTORED_ANNOTATION, RESTORING_ANNOTATION, runLabels, temporaryName } from "./names.ts";
+import type { PodExec } from "./pod-exec.ts";
+import { type RestoreTarget, sameManifest } from "./restore-target.ts";
+import type { SourceVolume } from "./snapshots.ts";
+import { quantityToBytes } from "./storage-quantity.ts";
+
+export interface PrepareRestoreInput {
+  runId: string;
+  manifest: ManifestRef;
+  source: Pick<SourceVolume, "pvc" | "volumeBytes" | "accessModes" | "requestedStorage">;
+  /** Destination namespace (after mapping) and storage class (after mapping). */
+  destination: { namespace: string; storageClass: string };
+  helper?: HelperPodOptions;
+  /** Rewrite every chunk of a standby volume, e.g. after its verification failed. */
+  fullRestore?: boolean;
+}
+
+/**
+ * Prepares the destination volume and its helper pod. Without a PVC of that name on the
+ * destination, a new volume is provisioned through a temporary Block-mode PVC of the mapped
+ * class, at least as large as the source. With one that kubeferry restored before (a standby),
+ * the same volume is opened through a temporary Block-mode PV on its volume handle (reclaim
+ * policy Retain, so removing it never touches the data), and the manifest about to be written is
+ * recorded on the PVC first, so that an interrupted restore is known to the next one.
+ */
+export async function prepareRestore(
+  deps: { client: ClusterClient; exec: PodExec; clock: Clock },
+  input: PrepareRestoreInput,
+): Promise<RestoreTarget> {
+  const { client } = deps;
+  const { runId, destination, source } = input;
+  const namespace = destination.namespace;
+  const claimName = temporaryName("dst", runId, namespace, source.pvc);
+  const finalPvc = { namespace, name: source.pvc };
+  const existing = await getObject<V1PersistentVolumeClaim>(client, paths.pvc(namespace, source.pvc));
+
+  let device: RestoreTarget["device"];
+  if (existing === undefined) {
+    device = { kind: "fresh" };
+    const bytes = Math.max(quantityToBytes(source.requestedStorage), source.volumeBytes);
+    await createOrGet(client, paths.pvcs(namespace), {
+      apiVersion: "v1",
+      kind: "PersistentVolumeClaim",
+      metadata: { name: claimName, namespace, labels: runLabels(runId) },
+      spec: {
+        volumeMode: "Block",
+        accessModes: source.accessModes,
+        storageClassName: destination.storageClass,
+        resources: { requests: { storage: String(bytes) } },
+      },
+    });
+  } else {
+    device = await openStandby(client, input, existing, claimName);
+  }
+
+  const target = await startHelperPod(
+    deps,
+    {
+      runId,
+      namespace,
+      name: claimName,
+      claimName,
+      readOnly: false,
+      volume: `destination PVC ${namespace}/${source.pvc}`,
+      volumeBytes: source.volumeBytes,
+    },
+    input.helper,
+  );
+  return { runId, mode: device.kind === "fresh" ? "fresh" : "standby", target, claimName, finalPvc, manifest: input.manifest, device };
+}
+
+async function openStandby(
+  client: ClusterClient,
+  input: PrepareRestoreInput,
+  claim: V1PersistentVolumeClaim,
+  claimName: string,
+): Promise<RestoreTarget["device"]> {
+  const { namespace } = input.destination;
+  const where = `cluster ${client.name}: PVC ${namespace}/${input.source.pvc}`;
+  const annotations = claim.metadata?.annotations ?? {};
+  const restoredText = annotations[RESTORED_ANNOTATION];
+  if (restoredText === undefined) {
+    throw new ConflictError(
+      `${where} exists and was not restored by kubeferry, so its data cannot be updated in place; ` +
+        "delete it, or restore into another namespace",
+    );
+  }
+  const pv = await getObject<V1PersistentVolume>(client, paths.pv(claim.spec?.volumeName ?? ""));
+  if (claim.status?.phase !== "Bound" || !pv?.spec?.csi) {
+    throw new ConflictError(`${where} is not bound to a CSI volume; delete it and restore again`);
+  }
+  const restored = JSON.parse(restoredText) as ManifestRef;
+  const interrupted = JSON.parse(annotations[RESTORING_ANNOTATION] ?? "[]") as ManifestRef[];
+  if (!interrupted.some((ref) => sameManifest(ref, input.manifest))) {
+    await mergePatch(client, paths.pvc(namespace, input.source.pvc), {
+      metadata: { annotations: { [RESTORING_ANNOTATION]: JSON.stringify([...interrupted, input.manifest]) } },
+    });
+  }
+  const spec = pv.spec;
+  await createOrGet(client, paths.pvs(), {
+    apiVersion: "v1",
+    kind: "PersistentVolume",
+    metadata: { name: claimName, labels: runLabels(input.runId) },
+    spec: {
+      capacity: spec.capacity,
+      accessModes: spec.accessModes,
+      volumeMode: "Block",
+      persistentVolumeReclaimPolicy: "Retain",
+      storageClassName: spec.storageClassName,
+      csi: spec.csi,
+      ...(spec.nodeAffinity ? { nodeAffinity: spec.nodeAffinity } : {}),
+      claimRef: { apiVersion: "v1", kind: "PersistentVolumeClaim", namespace, name: claimName },
+    },
+  });
+  await createOrGet(client, paths.pvcs(namespace), {
+    apiVersion: "v1",
+    kind: "PersistentVolumeClaim",
+    metadata: { name: claimName, namespace, labels: runLabels(input.runId) },
+    spec: {
+      volumeMode: "Block",
+      accessModes: spec.accessModes,
+      storageClassName: spec.storageClassName ?? "",
+      resources: { requests: { storage: spec.capacity?.storage ?? String(input.source.volumeBytes) } },
+      volumeName: claimName,
+    },
+  });
+  if (input.fullRestore) return { kind: "unknown" };
+  return { kind: "restored", restored, interrupted: interrupted.filter((ref) => !sameManifest(ref, input.manifest)) };
+}

@@ -1,0 +1,43 @@
+import { VerifyFailed } from "../errors.ts";
+import type { ClusterClient } from "../kube/client/cluster-client.ts";
+import type { VolumeManifests } from "./chunk-repository.ts";
+import { parseVolumeDigest } from "./hash-lines.ts";
+import { volumeDigestScript } from "./helper-scripts.ts";
+import { mergePatch, paths } from "./kube-calls.ts";
+import { VERIFIED_ANNOTATION } from "./names.ts";
+import { describeTarget, type PodExec } from "./pod-exec.ts";
+import { readManifest } from "./restore-range.ts";
+import { describeManifest, type RestoreTarget } from "./restore-target.ts";
+
+/**
+ * Computes the whole-volume SHA-256 in the destination helper pod and compares it with the
+ * manifest's (computed the same way in the source pod). A match is recorded on the temporary
+ * PVC, and finalizeVolume rebinds only a volume so marked: a volume that failed verification
+ * never becomes the application's PVC.
+ */
+export async function verifyRestoredVolume(
+  deps: { client: ClusterClient; exec: PodExec; manifests: VolumeManifests },
+  restore: RestoreTarget,
+): Promise<{ sha256: string }> {
+  const { image } = await readManifest(deps.manifests, restore.manifest);
+  const output = await deps.exec.run(restore.target, {
+    script: volumeDigestScript(image.size),
+    what: "whole-volume digest",
+    timeoutMs: 14 * 60_000,
+  });
+  const sha256 = parseVolumeDigest(output.toString("utf8"), `${describeTarget(restore.target)}, whole-volume digest`);
+  if (sha256 !== image.sha256) {
+    const next =
+      restore.mode === "fresh"
+        ? "the final PVC was not bound; run cleanup and restore again"
+        : "the standby volume now holds a partial update; rerun with fullRestore to rewrite it";
+    throw new VerifyFailed(
+      `${describeTarget(restore.target)}: the restored volume's SHA-256 is ${sha256}, the ${describeManifest(restore.manifest)} ` +
+        `says ${image.sha256}; ${next}`,
+    );
+  }
+  await mergePatch(deps.client, paths.pvc(restore.target.namespace, restore.claimName), {
+    metadata: { annotations: { [VERIFIED_ANNOTATION]: sha256 } },
+  });
+  return { sha256 };
+}

@@ -1,0 +1,51 @@
+import type { KMSClient } from "@aws-sdk/client-kms";
+import type { S3Client } from "@aws-sdk/client-s3";
+import { join } from "node:path";
+import type { BlobStore } from "../repository/blob-store.ts";
+import { FilesystemBlobStore } from "../repository/filesystem-blob-store.ts";
+import type { KeyProvider } from "../repository/key-provider.ts";
+import { KmsKeyProvider } from "../repository/kms-key-provider.ts";
+import { LocalKeyProvider } from "../repository/local-key-provider.ts";
+import { openRepository, type Repository } from "../repository/repository.ts";
+import { RetryingBlobStore } from "../repository/retrying-blob-store.ts";
+import { S3BlobStore } from "../repository/s3-blob-store.ts";
+
+/**
+ * Where the pairs' repositories live: a bucket prefix with repository keys wrapped by a KMS
+ * key (AWS), or a local directory with a key file per repository (the local default).
+ */
+export type RepositoryLocation =
+  | { kind: "s3"; s3: S3Client; bucket: string; prefix: string; kms: KMSClient; kmsKeyId: string }
+  | { kind: "filesystem"; root: string };
+
+/** The store under which every pair has its repository, e.g. for listing pairs. */
+export function rootStore(location: RepositoryLocation): BlobStore {
+  return storeUnder(location, "");
+}
+
+/** Opens pairs' repositories; each is opened once per process, as unwrapping its key costs a KMS call. */
+export function repositoryOpener(location: RepositoryLocation): (pair: string) => Promise<Repository> {
+  const opened = new Map<string, Promise<Repository>>();
+  return (pair) => {
+    let repository = opened.get(pair);
+    if (repository === undefined) {
+      const store = storeUnder(location, pair);
+      repository = openRepository({ name: pair, store, keyProvider: keyProvider(location, pair, store) });
+      // A failure (KMS down, wrong key) must not be cached for the next invocation.
+      repository.catch(() => opened.delete(pair));
+      opened.set(pair, repository);
+    }
+    return repository;
+  };
+}
+
+function storeUnder(location: RepositoryLocation, pair: string): BlobStore {
+  if (location.kind === "filesystem") return new FilesystemBlobStore(join(location.root, "repositories", pair));
+  const prefix = [location.prefix, pair].filter((part) => part !== "").join("/");
+  return new RetryingBlobStore(new S3BlobStore({ client: location.s3, bucket: location.bucket, prefix: `${prefix}/` }));
+}
+
+function keyProvider(location: RepositoryLocation, pair: string, store: BlobStore): KeyProvider {
+  if (location.kind === "filesystem") return new LocalKeyProvider(join(location.root, "keys", `${pair}.key`));
+  return new KmsKeyProvider({ kms: location.kms, keyId: location.kmsKeyId, repository: pair, store });
+}

@@ -1,0 +1,122 @@
+import { z } from "zod";
+import { runSchema } from "./run.ts";
+
+/**
+ * The parts of the workflow state that the final result is built from. Each is the output of
+ * one step (its ResultPath in the ASL); steps build them with these schemas' types, and
+ * PublishResult reads them back with these schemas.
+ */
+export const objectStatusSchema = z.enum(["Successful", "Skipped", "Failed", "WouldCreate", "WouldUpdate"]);
+
+export const applyOutcomeSchema = z.object({
+  status: z.enum(["Successful", "PartialSuccess", "Failed"]),
+  /** Objects by their per-object status. */
+  objects: z.record(z.string(), z.number().int().nonnegative()),
+  /** A few failed objects with the server's reason; the run record has all of them. */
+  failures: z.array(z.string()).max(20),
+});
+
+export const commitOutcomeSchema = z.object({
+  bytesStaged: z.number().int().nonnegative(),
+  chunksUploaded: z.number().int().nonnegative(),
+  volumes: z.number().int().nonnegative(),
+});
+
+export const volumeOutcomeSchema = z.object({
+  namespace: z.string(),
+  name: z.string(),
+  bytes: z.number().int().nonnegative(),
+  bytesWritten: z.number().int().nonnegative(),
+  chunksWritten: z.number().int().nonnegative(),
+  verified: z.boolean(),
+});
+
+export const finalizeOutcomeSchema = z.object({ volumes: z.array(volumeOutcomeSchema) });
+
+const stepError = z.object({ Error: z.string(), Cause: z.string().optional() });
+
+export const publishInputSchema = z.object({
+  outcome: z.enum(["Started", "Skipped", "Rejected"]).optional(),
+  run: runSchema.optional(),
+  /** The raw request, when ValidateRequest refused it. */
+  request: z.unknown().optional(),
+  error: stepError.optional(),
+  lock: z.object({ heldBy: z.string().optional(), lock: z.string().optional() }).passthrough().optional(),
+  commit: commitOutcomeSchema.optional(),
+  volumes: finalizeOutcomeSchema.optional(),
+  apply: applyOutcomeSchema.optional(),
+});
+
+export const runStatusSchema = z.enum(["Started", "Successful", "PartialSuccess", "Failed", "Skipped"]);
+export type RunStatus = z.infer<typeof runStatusSchema>;
+
+export type PublishInput = z.output<typeof publishInputSchema>;
+export type ApplyOutcome = z.infer<typeof applyOutcomeSchema>;
+export type CommitOutcome = z.infer<typeof commitOutcomeSchema>;
+export type VolumeOutcome = z.infer<typeof volumeOutcomeSchema>;
+
+export interface RunResult {
+  status: RunStatus;
+  runId: string | null;
+  pair: string | null;
+  namespaces: string[];
+  objects: Record<string, number>;
+  volumes: VolumeOutcome[];
+  bytesStaged: number;
+  chunksUploaded: number;
+  durationSeconds: number;
+  error: string | null;
+}
+
+/** The run's overall status: any failed step fails it; refused objects make it partial, never Successful. */
+export function runResult(input: PublishInput, now: Date): RunResult {
+  const request = input.run?.request ?? requestFields(input.request);
+  const startedAt = input.run ? Date.parse(input.run.startedAt) : now.getTime();
+  return {
+    status: statusOf(input),
+    runId: input.run?.id ?? null,
+    pair: request.pair,
+    namespaces: request.namespaces,
+    objects: input.apply?.objects ?? {},
+    volumes: input.volumes?.volumes ?? [],
+    bytesStaged: input.commit?.bytesStaged ?? 0,
+    chunksUploaded: input.commit?.chunksUploaded ?? 0,
+    durationSeconds: Math.max(0, Math.round((now.getTime() - startedAt) / 1000)),
+    error: errorText(input),
+  };
+}
+
+function statusOf(input: PublishInput): RunStatus {
+  if (input.outcome === "Started" || input.outcome === "Skipped") return input.outcome;
+  if (input.outcome === "Rejected" || input.error) return "Failed";
+  if (input.volumes?.volumes.some((volume) => !volume.verified)) return "Failed";
+  return input.apply?.status ?? "Successful";
+}
+
+function errorText(input: PublishInput): string | null {
+  if (input.error) return `${input.error.Error}: ${causeMessage(input.error.Cause)}`;
+  if (input.outcome === "Skipped" && input.lock?.heldBy) {
+    return `skipped: ${input.lock.lock ?? "the lock"} is held by ${input.lock.heldBy}`;
+  }
+  if (input.apply?.status === "PartialSuccess") return input.apply.failures.join("; ");
+  return null;
+}
+
+/** Lambda puts `{"errorType", "errorMessage", …}` JSON in Cause; show only the message. */
+function causeMessage(cause: string | undefined): string {
+  if (cause === undefined) return "(no detail)";
+  try {
+    const parsed = JSON.parse(cause) as { errorMessage?: unknown };
+    return typeof parsed.errorMessage === "string" ? parsed.errorMessage : cause;
+  } catch {
+    return cause;
+  }
+}
+
+function requestFields(raw: unknown): { pair: string | null; namespaces: string[] } {
+  const fields = z
+    .object({ pair: z.string().catch(""), namespaces: z.array(z.string()).catch([]) })
+    .catch({ pair: "", namespaces: [] })
+    .parse(raw ?? {});
+  return { pair: fields.pair || null, namespaces: fields.namespaces };
+}

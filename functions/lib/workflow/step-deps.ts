@@ -1,0 +1,24 @@
+import type { ClusterConnectDeps } from "../kube/client/cluster-source.ts";
+import type { Repository } from "../repository/repository.ts";
+
+/**
+ * Everything a step needs from the outside world, passed in so that Lambda (S3, KMS, Secrets
+ * Manager, EventBridge), the CLI (local files or the same AWS services) and tests run the same
+ * step code.
+ */
+export interface StepDeps {
+  /** The chunk repository of a pair (one per pair), created with its key on first use. */
+  openRepository(pair: string): Promise<Repository>;
+  /** What connecting to a pair's clusters needs (Secrets Manager, EKS token minting). */
+  clusters: ClusterConnectDeps;
+  publish(detailType: string, detail: Record<string, unknown>): Promise<void>;
+  /** Run figures for the dashboard (CloudWatch metrics in AWS). */
+  recordMetrics(values: Record<string, number>): void;
+  now(): Date;
+  log: StepLog;
+}
+
+export interface StepLog {
+  info(message: string, details?: Record<string, unknown>): void;
+  warn(message: string, details?: Record<string, unknown>): void;
+}

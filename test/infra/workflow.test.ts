@@ -1,0 +1,196 @@
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { Match } from "aws-cdk-lib/assertions";
+import { describe, expect, it } from "vitest";
+import { handlerFileName, type TaskName, taskCatalog } from "../../functions/lib/workflow/task-catalog.ts";
+import { synthesize } from "./synthesize.ts";
+
+const root = join(import.meta.dirname, "..", "..");
+const aslFiles = ["migrate.asl.json", "activate.asl.json"];
+
+type AslState = Record<string, any>;
+function readAsl(file: string) {
+  return JSON.parse(readFileSync(join(root, "statemachines", file), "utf8"));
+}
+function allStates(definition: { States: Record<string, AslState> }): Array<[string, AslState]> {
+  return Object.entries(definition.States).flatMap(([name, state]) => [
+    [name, state] as [string, AslState],
+    ...(state.ItemProcessor ? allStates(state.ItemProcessor) : []),
+  ]);
+}
+const taskOf = (state: AslState) => /^\$\{(\w+)FunctionArn\}$/.exec(state.Resource)?.[1] as TaskName | undefined;
+
+describe.each(aslFiles)("%s", (file) => {
+  const definition = readAsl(file);
+  const tasks = allStates(definition).filter(([, state]) => state.Type === "Task");
+
+  it("invokes only Tasks that have a handler", () => {
+    for (const [name, state] of tasks) {
+      const task = taskOf(state);
+      expect(task, `${name} resource ${state.Resource}`).toBeDefined();
+      expect(taskCatalog).toHaveProperty(task as string);
+      expect(existsSync(join(root, "functions", "handlers", `${handlerFileName(task as TaskName)}.ts`))).toBe(true);
+    }
+  });
+
+  it("gives every Task a timeout no shorter than its function's and a jittered retry of transient errors", () => {
+    for (const [name, state] of tasks) {
+      const task = taskOf(state) as TaskName;
+      expect(state.TimeoutSeconds, name).toBeGreaterThanOrEqual(taskCatalog[task].timeoutSeconds);
+      const transient = state.Retry?.find((retry: AslState) => retry.ErrorEquals.includes("Lambda.Unknown"));
+      expect(transient, name).toMatchObject({ JitterStrategy: "FULL" });
+      expect(transient.ErrorEquals).toContain("Lambda.TooManyRequestsException");
+    }
+  });
+
+  it("routes every failure of the main path to the failure path", () => {
+    const terminal = new Set(["Failed", "Succeeded", "Skipped"]);
+    for (const [name, state] of Object.entries<AslState>(definition.States)) {
+      if (state.Type !== "Task" && state.Type !== "Map") continue;
+      if (name.startsWith("Publish") && !state.Catch) continue;
+      expect(state.Catch?.[0]?.ErrorEquals, name).toEqual(["States.ALL"]);
+      expect(terminal.has(state.Catch[0].Next) || definition.States[state.Catch[0].Next], name).toBeTruthy();
+    }
+    expect(definition.TimeoutSeconds).toBeGreaterThan(0);
+    expect(definition.QueryLanguage).toBe("JSONPath");
+  });
+});
+
+describe("migrate.asl.json range maps", () => {
+  it("run as Distributed Maps with bounded concurrency and no tolerated failures", () => {
+    const maps = allStates(readAsl("migrate.asl.json")).filter(([, state]) => state.Type === "Map");
+    expect(maps.map(([name]) => name).sort()).toEqual(["RestoreRanges", "StageRanges"]);
+    for (const [, map] of maps) {
+      expect(map.ItemProcessor.ProcessorConfig.Mode).toBe("DISTRIBUTED");
+      expect(map.MaxConcurrency).toBeGreaterThan(0);
+      expect(map.ToleratedFailurePercentage).toBe(0);
+    }
+  });
+});
+
+describe("synthesized workflow", () => {
+  const { template } = synthesize({
+    schedules: [
+      {
+        name: "shop-dr",
+        expression: "rate(15 minutes)",
+        timezone: "Europe/Berlin",
+        request: { pair: "onprem-to-west", namespaces: ["shop"] },
+      },
+    ],
+  });
+  const resources = template.toJSON().Resources as Record<string, AslState>;
+  const stateMachines = Object.entries(resources).filter(([, r]) => r.Type === "AWS::StepFunctions::StateMachine");
+
+  it("substitutes every ${…} of each definition with a function ARN", () => {
+    expect(stateMachines).toHaveLength(2);
+    for (const [, machine] of stateMachines) {
+      const substitutions = Object.keys(machine.Properties.DefinitionSubstitutions);
+      const file = substitutions.includes("PlanRangesFunctionArn") ? "migrate.asl.json" : "activate.asl.json";
+      const placeholders = new Set(
+        [...readFileSync(join(root, "statemachines", file), "utf8").matchAll(/\$\{(\w+)\}/g)].map((m) => m[1]),
+      );
+      expect(new Set(substitutions)).toEqual(placeholders);
+      for (const value of Object.values<any>(machine.Properties.DefinitionSubstitutions)) {
+        expect(value["Fn::GetAtt"]?.[1]).toBe("Arn");
+      }
+      expect(machine.Properties.LoggingConfiguration.Level).toBe("ALL");
+      expect(machine.Properties.TracingConfiguration.Enabled).toBe(true);
+    }
+  });
+
+  it("lets each state machine invoke its own functions and nothing else", () => {
+    for (const [, machine] of stateMachines) {
+      const roleId = machine.Properties.RoleArn["Fn::GetAtt"][0];
+      const functionIds = new Set(
+        Object.values<any>(machine.Properties.DefinitionSubstitutions).map((v) => v["Fn::GetAtt"][0]),
+      );
+      const policies = Object.values(resources).filter(
+        (r) => r.Type === "AWS::IAM::Policy" && r.Properties.Roles.some((role: any) => role.Ref === roleId),
+      );
+      const invoke = policies
+        .flatMap((p) => p.Properties.PolicyDocument.Statement)
+        .filter((s: any) => [s.Action].flat().includes("lambda:InvokeFunction"));
+      expect(invoke).toHaveLength(1);
+      const invoked = new Set(invoke[0].Resource.map((r: any) => r["Fn::GetAtt"][0]));
+      expect(invoked).toEqual(functionIds);
+    }
+  });
+
+  it("has one nodejs24.x arm64 traced function per Task", () => {
+    const functions = Object.values(resources).filter((r) => r.Type === "AWS::Lambda::Function");
+    expect(functions).toHaveLength(Object.keys(taskCatalog).length);
+    for (const fn of functions) {
+      expect(fn.Properties).toMatchObject({
+        Runtime: "nodejs24.x",
+        Architectures: ["arm64"],
+        TracingConfig: { Mode: "Active" },
+      });
+    }
+  });
+
+  it("grants no service-wide wildcard actions", () => {
+    const actions = Object.values(resources)
+      .filter((r) => r.Type === "AWS::IAM::Policy")
+      .flatMap((p) => p.Properties.PolicyDocument.Statement.flatMap((s: any) => [s.Action].flat()));
+    expect(actions.length).toBeGreaterThan(0);
+    for (const action of actions) expect(action).not.toMatch(/^[a-z0-9-]+:\*$/);
+  });
+
+  it("starts a migration from a Migration Requested event with the detail as input", () => {
+    template.hasResourceProperties("AWS::Events::EventBus", { Name: "kubeferry" });
+    template.hasResourceProperties("AWS::Events::Rule", {
+      EventPattern: { source: ["kubeferry"], "detail-type": ["Migration Requested"] },
+      Targets: [
+        Match.objectLike({
+          Arn: { Ref: Match.stringLikeRegexp("MigrationStateMachine") },
+          InputPath: "$.detail",
+          DeadLetterConfig: Match.anyValue(),
+        }),
+      ],
+    });
+  });
+
+  it("declares the configured DR schedule against the migration with its request", () => {
+    template.hasResourceProperties("AWS::Scheduler::Schedule", {
+      Name: "kubeferry-shop-dr",
+      ScheduleExpression: "rate(15 minutes)",
+      ScheduleExpressionTimezone: "Europe/Berlin",
+      FlexibleTimeWindow: { Mode: "OFF" },
+      Target: Match.objectLike({
+        Arn: { Ref: Match.stringLikeRegexp("MigrationStateMachine") },
+        RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 3600 },
+        DeadLetterConfig: { Arn: Match.anyValue() },
+      }),
+    });
+    const schedule = Object.values(resources).find((r) => r.Type === "AWS::Scheduler::Schedule");
+    expect(JSON.parse(schedule?.Properties.Target.Input)).toMatchObject({
+      pair: "onprem-to-west",
+      namespaces: ["shop"],
+      startApplications: false,
+    });
+  });
+
+  it("alarms on failed and timed-out executions", () => {
+    for (const metric of ["ExecutionsFailed", "ExecutionsTimedOut"]) {
+      template.hasResourceProperties("AWS::CloudWatch::Alarm", {
+        MetricName: metric,
+        Namespace: "AWS/States",
+        Threshold: 1,
+      });
+    }
+    template.resourceCountIs("AWS::CloudWatch::Dashboard", 1);
+  });
+});
+
+describe("private cluster endpoints", () => {
+  it("puts every function in the configured subnets", () => {
+    const { template } = synthesize({
+      vpc: { vpcId: "vpc-0123456789abcdef0", availabilityZones: ["eu-west-1a"], privateSubnetIds: ["subnet-0123456789abcdef0"] },
+    });
+    const functions = Object.values(template.toJSON().Resources as Record<string, AslState>).filter(
+      (r) => r.Type === "AWS::Lambda::Function",
+    );
+    for (const fn of functions) expect(fn.Properties.VpcConfig.SubnetIds).toEqual(["subnet-0123456789abcdef0"]);
+  });
+});

@@ -1,0 +1,77 @@
+import { randomBytes } from "node:crypto";
+import { buffer } from "node:stream/consumers";
+import { CreateKeyCommand } from "@aws-sdk/client-kms";
+import { CreateBucketCommand } from "@aws-sdk/client-s3";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { createKmsClient, createS3Client } from "../../../functions/lib/aws/clients.ts";
+import { chunkKey } from "../../../functions/lib/repository/content-store.ts";
+import { ChunkCorrupt, LockHeld } from "../../../functions/lib/repository/errors.ts";
+import { collectGarbage } from "../../../functions/lib/repository/garbage-collection.ts";
+import { readImage } from "../../../functions/lib/repository/image-reader.ts";
+import { writeImage } from "../../../functions/lib/repository/image-writer.ts";
+import { KmsKeyProvider } from "../../../functions/lib/repository/kms-key-provider.ts";
+import { acquireLock, repositoryLockName } from "../../../functions/lib/repository/locks.ts";
+import { openRepository, type Repository } from "../../../functions/lib/repository/repository.ts";
+import { RetryingBlobStore } from "../../../functions/lib/repository/retrying-blob-store.ts";
+import { S3BlobStore } from "../../../functions/lib/repository/s3-blob-store.ts";
+import { type MotoServer, startMoto } from "../../env/moto.ts";
+
+/** The whole stack as a Lambda would build it: S3 + retries + KMS-wrapped key, on moto. */
+let moto: MotoServer;
+let repository: Repository;
+let store: S3BlobStore;
+
+beforeAll(async () => {
+  moto = await startMoto();
+});
+afterAll(async () => {
+  await moto?.stop();
+});
+beforeEach(async () => {
+  await moto.reset();
+  const s3 = createS3Client(moto);
+  const kms = createKmsClient(moto);
+  await s3.send(new CreateBucketCommand({ Bucket: "staging" }));
+  const keyId = (await kms.send(new CreateKeyCommand({}))).KeyMetadata?.KeyId ?? "";
+  store = new S3BlobStore({ client: s3, bucket: "staging", prefix: "kubeferry/pair-a/" });
+  const retrying = new RetryingBlobStore(store);
+  repository = await openRepository({
+    name: "pair-a",
+    store: retrying,
+    keyProvider: new KmsKeyProvider({ kms, keyId, repository: "pair-a", store: retrying }),
+  });
+});
+
+describe("repository on S3 (moto)", () => {
+  it("writes and reads back an image with holes and a short last chunk, twice without new chunks", async () => {
+    const chunkSize = 256 * 1024;
+    const data = Buffer.concat([randomBytes(chunkSize), Buffer.alloc(chunkSize), randomBytes(1000)]);
+    const first = await writeImage(repository.content, [data], data.length, { chunkSize, concurrency: 3 });
+    expect(first.stats).toMatchObject({ chunks: 3, holes: 1, newChunks: 2 });
+    expect((await buffer(readImage(repository.content, first.manifest))).equals(data)).toBe(true);
+    const second = await writeImage(repository.content, [data], data.length, { chunkSize });
+    expect(second.stats.newChunks).toBe(0);
+  });
+
+  it("lets exactly one of two simultaneous writers of a chunk create it", async () => {
+    const data = randomBytes(1024 * 1024);
+    const results = await Promise.all([repository.content.putChunk(data), repository.content.putChunk(data)]);
+    expect(results.map((result) => result.created).sort()).toEqual([false, true]);
+  });
+
+  it("reports a flipped byte and a truncated object as ChunkCorrupt naming the chunk", async () => {
+    const { id } = await repository.content.putChunk(randomBytes(10_000));
+    const object = (await store.get(chunkKey(id))) as Buffer;
+    const flipped = Buffer.from(object);
+    flipped[5000] = (flipped[5000] ?? 0) ^ 0x10;
+    await store.put(chunkKey(id), flipped);
+    await expect(repository.content.getChunk(id)).rejects.toThrow(ChunkCorrupt);
+    await store.put(chunkKey(id), object.subarray(0, 9000));
+    await expect(repository.content.getChunk(id)).rejects.toThrow(new RegExp(`chunk ${id} is corrupt`));
+  });
+
+  it("keeps garbage collection out while a run holds the lock", async () => {
+    await acquireLock(repository.store, repositoryLockName, { owner: "run-7", ttlMs: 60_000 });
+    await expect(collectGarbage(repository, { owner: "gc" })).rejects.toThrow(LockHeld);
+  });
+});
