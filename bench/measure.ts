@@ -57,3 +57,16 @@ export function run(
 export function progress(message: string) {
   process.stderr.write(`[bench] ${message}\n`);
 }
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? (sorted[middle] ?? Number.NaN)
+    : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
+}
+
+/** Writes dirty pages back, so the next measurement does not pay for the previous one's writes. */
+export async function flushDirtyPages(): Promise<void> {
+  await run("sync", []);
+}

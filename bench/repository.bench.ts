@@ -1,6 +1,6 @@
 import { createReadStream, createWriteStream } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { FilesystemBlobStore } from "../functions/lib/repository/filesystem-blob-store.ts";
@@ -9,9 +9,19 @@ import { readImage } from "../functions/lib/repository/image-reader.ts";
 import { writeImage } from "../functions/lib/repository/image-writer.ts";
 import { LocalKeyProvider } from "../functions/lib/repository/local-key-provider.ts";
 import { openRepository, type Repository } from "../functions/lib/repository/repository.ts";
+import { WorkerContentCrypto } from "../functions/lib/repository/worker-content-crypto.ts";
 import { ddReadMiBPerSecond, opensslMiBPerSecond } from "./ceilings.ts";
 import { generateImage, imageSize, overwriteOnePercent } from "./image-file.ts";
-import { directoryBytes, MiB, mibPerSecond, progress, round, timed } from "./measure.ts";
+import {
+  directoryBytes,
+  flushDirtyPages,
+  MiB,
+  median,
+  mibPerSecond,
+  progress,
+  round,
+  timed,
+} from "./measure.ts";
 import { ensureRestic, ResticRepository } from "./restic.ts";
 
 /**
@@ -21,6 +31,7 @@ import { ensureRestic, ResticRepository } from "./restic.ts";
 
 const json = process.argv.includes("--json");
 const concurrency = 4;
+const rounds = Number(process.argv[process.argv.indexOf("--rounds") + 1] ?? 3) || 3;
 let runs = 0;
 
 async function main() {
@@ -43,29 +54,43 @@ async function benchmark(work: string) {
   const sha256 = await opensslMiBPerSecond(["sha256"]);
   const diskRead = await ddReadMiBPerSecond(image, imageSize);
 
-  const restic = new ResticRepository(join(work, "restic"), join(work, "restic-cache"));
-  await restic.init();
-  const kubeferry = await kubeferryRepository(join(work, "kubeferry-4m"));
-  const small = await kubeferryRepository(join(work, "kubeferry-1m"));
+  // The machine is shared: each full stage/backup/restore runs `rounds` times, into fresh
+  // repositories, and the median counts. Dirty pages are flushed before each measurement so one
+  // tool does not pay for the previous one's writes.
+  const seconds: Record<string, number[]> = {};
+  const measure = async <T>(name: string, work: () => Promise<T>): Promise<T> => {
+    await flushDirtyPages();
+    progress(name);
+    const { result, seconds: elapsed } = await timed(work);
+    seconds[name] = [...(seconds[name] ?? []), elapsed];
+    return result;
+  };
 
-  progress("full stage: kubeferry (4 MiB chunks)");
-  const stage = await stageImage(kubeferry.repository, image, 4 * MiB);
-  progress("full backup: restic");
-  const resticBackup = await timed(() => restic.backup(image));
-  progress("full stage: kubeferry (1 MiB chunks)");
-  const stageSmall = await stageImage(small.repository, image, MiB);
+  let last: Awaited<ReturnType<typeof fullRound>> | undefined;
+  const fullRound = async (round: number) => {
+    await rm(join(work, "repositories"), { recursive: true, force: true });
+    const restic = new ResticRepository(join(work, "repositories", "restic"), join(work, "restic-cache"));
+    await restic.init();
+    const kubeferry = await kubeferryRepository(join(work, "repositories", "kubeferry-4m"));
+    const small = await kubeferryRepository(join(work, "repositories", "kubeferry-1m"));
+    const restored = join(work, "restored");
+    progress(`round ${round} of ${rounds}`);
 
-  progress("restore: kubeferry (4 MiB chunks)");
-  const restore = await restoreImage(kubeferry.repository, stage.manifest, join(work, "restored-4m.img"));
-  progress("restore: restic");
-  const resticRestore = await timed(() => restic.restore(join(work, "restic-restored")));
-  await rm(join(work, "restic-restored"), { recursive: true });
-  progress("restore: kubeferry (1 MiB chunks)");
-  const restoreSmall = await restoreImage(
-    small.repository,
-    stageSmall.manifest,
-    join(work, "restored-1m.img"),
-  );
+    const staged = await measure("stage", () => stageImage(kubeferry.repository, image, 4 * MiB));
+    await measure("restic backup", () => restic.backup(image));
+    const stagedSmall = await measure("stage 1 MiB", () => stageImage(small.repository, image, MiB));
+
+    await measure("restore", () => restoreImage(kubeferry.repository, staged.manifest, restored));
+    await rm(restored, { recursive: true, force: true });
+    await measure("restic restore", () => restic.restore(restored));
+    await rm(restored, { recursive: true, force: true });
+    await measure("restore 1 MiB", () => restoreImage(small.repository, stagedSmall.manifest, restored));
+    await rm(restored, { recursive: true, force: true });
+    return { restic, kubeferry, small, staged, stagedSmall };
+  };
+  for (let round = 1; round <= rounds; round++) last = await fullRound(round);
+  if (last === undefined) throw new Error("--rounds must be at least 1");
+  const { restic, kubeferry, small, staged, stagedSmall } = last;
 
   const region = await overwriteOnePercent(image);
   progress(`incremental: ${region.length} bytes overwritten at offset ${region.offset}`);
@@ -74,41 +99,48 @@ async function benchmark(work: string) {
     small: await directoryBytes(small.root),
     restic: await directoryBytes(restic.path),
   };
-  const incremental = await stageImage(kubeferry.repository, image, 4 * MiB);
-  const incrementalSmall = await stageImage(small.repository, image, MiB);
-  const resticIncremental = await timed(() => restic.backup(image));
+  const incremental = await measure("incremental stage", () =>
+    stageImage(kubeferry.repository, image, 4 * MiB),
+  );
+  const incrementalSmall = await measure("incremental stage 1 MiB", () =>
+    stageImage(small.repository, image, MiB),
+  );
+  await measure("restic incremental backup", () => restic.backup(image));
+  const speed = (name: string) => mibPerSecond(imageSize, median(seconds[name] ?? []));
 
   const results = {
     image_mib: imageSize / MiB,
     image_layout: "1/2 random, 1/4 zeros, 1/4 a repeated 64 KiB block, in 64 MiB stretches",
     chunk_size_mib: 4,
     concurrency,
-    stage_mib_s: mibPerSecond(imageSize, stage.seconds),
-    restore_mib_s: mibPerSecond(imageSize, restore.seconds),
-    restic_backup_mib_s: mibPerSecond(imageSize, resticBackup.seconds),
-    restic_restore_mib_s: mibPerSecond(imageSize, resticRestore.seconds),
+    rounds,
+    stage_mib_s: speed("stage"),
+    restore_mib_s: speed("restore"),
+    restic_backup_mib_s: speed("restic backup"),
+    restic_restore_mib_s: speed("restic restore"),
     stored_bytes: before.kubeferry,
     restic_stored_bytes: before.restic,
     incr_new_bytes: (await directoryBytes(kubeferry.root)) - before.kubeferry,
     restic_incr_new_bytes: (await directoryBytes(restic.path)) - before.restic,
-    incr_stage_mib_s: mibPerSecond(imageSize, incremental.seconds),
-    restic_incr_backup_mib_s: mibPerSecond(imageSize, resticIncremental.seconds),
+    incr_stage_mib_s: speed("incremental stage"),
+    restic_incr_backup_mib_s: speed("restic incremental backup"),
     chunk_1mib: {
-      stage_mib_s: mibPerSecond(imageSize, stageSmall.seconds),
-      restore_mib_s: mibPerSecond(imageSize, restoreSmall.seconds),
+      stage_mib_s: speed("stage 1 MiB"),
+      restore_mib_s: speed("restore 1 MiB"),
       stored_bytes: before.small,
-      objects: stageSmall.objects,
+      objects: stagedSmall.objects,
       incr_new_bytes: (await directoryBytes(small.root)) - before.small,
       incr_new_objects: incrementalSmall.newChunks,
     },
-    objects: stage.objects,
+    objects: staged.objects,
     incr_new_objects: incremental.newChunks,
     aes_gcm_mib_s: aesGcm,
     sha256_mib_s: sha256,
     disk_read_mib_s: diskRead,
     node_version: process.version,
     restic_version: resticVersion,
-    cpus: (await import("node:os")).availableParallelism(),
+    cpus: availableParallelism(),
+    seconds,
   };
   return {
     ...results,
@@ -129,6 +161,7 @@ async function kubeferryRepository(root: string) {
     name: "bench",
     store: new FilesystemBlobStore(root),
     keyProvider: new LocalKeyProvider(`${root}.key`),
+    crypto: (keys) => new WorkerContentCrypto(keys),
   });
   return { repository, root };
 }
@@ -136,33 +169,26 @@ async function kubeferryRepository(root: string) {
 /** Stages the image as a run would: chunks, then the volume manifest that references them. */
 async function stageImage(repository: Repository, image: string, chunkSize: number) {
   const runId = `run-${++runs}`;
-  const { result, seconds } = await timed(async () => {
-    const written = await writeImage(
-      repository.content,
-      createReadStream(image, { highWaterMark: chunkSize }),
-      imageSize,
-      { chunkSize, concurrency },
-    );
-    await repository.manifests.writeVolumeManifest({
-      version: 1,
-      runId,
-      namespace: "bench",
-      name: "volume",
-      createdAt: new Date().toISOString(),
-      image: written.manifest,
-    });
-    return written;
+  const { manifest, stats } = await writeImage(
+    repository.content,
+    createReadStream(image, { highWaterMark: chunkSize }),
+    imageSize,
+    { chunkSize, concurrency },
+  );
+  await repository.manifests.writeVolumeManifest({
+    version: 1,
+    runId,
+    namespace: "bench",
+    name: "volume",
+    createdAt: new Date().toISOString(),
+    image: manifest,
   });
-  const objects = new Set(result.manifest.chunks.filter((id) => id !== null)).size;
-  return { manifest: result.manifest, seconds, objects, newChunks: result.stats.newChunks };
+  const objects = new Set(manifest.chunks.filter((id) => id !== null)).size;
+  return { manifest, objects, newChunks: stats.newChunks };
 }
 
 async function restoreImage(repository: Repository, manifest: ImageManifest, target: string) {
-  const result = await timed(() =>
-    pipeline(readImage(repository.content, manifest, { concurrency }), createWriteStream(target)),
-  );
-  await rm(target);
-  return result;
+  await pipeline(readImage(repository.content, manifest, { concurrency }), createWriteStream(target));
 }
 
 const results = await main();

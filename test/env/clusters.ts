@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import {
+  CoreV1Api,
   KubeConfig,
   type KubernetesObject,
   KubernetesObjectApi,
@@ -14,7 +15,12 @@ import {
 } from "@kubernetes/client-node";
 import { stringify } from "yaml";
 import { ensureKubernetesBinaries } from "./k8s-binaries.ts";
-import { componentPids, createKwokctlCluster, type KwokctlCluster } from "./kwokctl-cluster.ts";
+import {
+  componentPids,
+  createKwokctlCluster,
+  type KwokctlCluster,
+  kwokctlClusterDir,
+} from "./kwokctl-cluster.ts";
 import { type ClusterClasses, classesFor, clusterObjects, limitedUser } from "./manifests/cluster-objects.ts";
 import { snapshotCrds } from "./manifests/snapshot-crds.ts";
 import { killProcessGroupsNow, onProcessExit, stopProcessGroups } from "./process-groups.ts";
@@ -81,12 +87,14 @@ export async function startClusters(
   const workDir = options.workDir ?? (await mkdtemp(join(tmpdir(), "kubeferry-env-")));
   await mkdir(workDir, { recursive: true });
 
-  const started: KwokctlCluster[] = [];
+  // Known before kwokctl runs, so that components of a half-started cluster are stopped too.
+  const clusterDirs = names.map((name) => kwokctlClusterDir(join(workDir, name), name));
   const simulators: StorageSimulator[] = [];
-  const allPids = () => started.flatMap((cluster) => componentPids(cluster.clusterDir));
+  let keepWorkDir = options.keepWorkDir ?? false;
+  const allPids = () => clusterDirs.flatMap(componentPids);
   const removeExitCleanup = onProcessExit(() => {
     killProcessGroupsNow(allPids());
-    if (!options.keepWorkDir) rmSync(workDir, { recursive: true, force: true });
+    if (!keepWorkDir) rmSync(workDir, { recursive: true, force: true });
   });
   let stopped = false;
   const stop = async () => {
@@ -95,7 +103,7 @@ export async function startClusters(
     await Promise.all(simulators.map((simulator) => simulator.stop()));
     await stopProcessGroups(allPids());
     removeExitCleanup();
-    if (!options.keepWorkDir) await rm(workDir, { recursive: true, force: true });
+    if (!keepWorkDir) await rm(workDir, { recursive: true, force: true });
   };
 
   try {
@@ -113,7 +121,6 @@ export async function startClusters(
           { mode: 0o600 },
         );
         const kwokctl = await createKwokctlCluster({ name, workDir: clusterWorkDir, tokenFile, binaries });
-        started.push(kwokctl);
         const cluster = await describeCluster(kwokctl, clusterWorkDir, adminToken, limitedToken);
         await bootstrap(cluster);
         return cluster;
@@ -122,7 +129,7 @@ export async function startClusters(
     log(`[test-env] clusters ${names.join(", ")} ready in ${Math.round((Date.now() - startedAt) / 1000)}s`);
     if (options.storageSimulator ?? true) {
       for (const cluster of clusters) {
-        simulators.push(await startStorageSimulator(cluster));
+        simulators.push(startStorageSimulator(cluster));
       }
     }
     return {
@@ -137,7 +144,7 @@ export async function startClusters(
     };
   } catch (error) {
     // Keep the logs of a failed start for whoever reads the error.
-    options.keepWorkDir = true;
+    keepWorkDir = true;
     await stop();
     throw error;
   }
@@ -209,7 +216,24 @@ async function bootstrap(cluster: LocalCluster): Promise<void> {
     }
     return true;
   });
+  // Established is not the end: the resource's storage may still be initializing (429) for a moment.
+  await waitFor(`snapshot resources of ${cluster.name} to be served`, async () => {
+    for (const crd of snapshotCrds) {
+      await objects.list(
+        `${crd.spec.group}/v1`,
+        crd.spec.names.kind,
+        crd.spec.scope === "Namespaced" ? "default" : undefined,
+      );
+    }
+    return true;
+  });
   await applyAll(objects, clusterObjects(cluster.name, cluster.nodeNames));
+  // "view" is an aggregated role: the controller manager fills in its rules shortly after start.
+  const limited = cluster.kubeConfig("limited").makeApiClient(CoreV1Api);
+  await waitFor(`the limited token of ${cluster.name} to be allowed to read pods`, async () => {
+    await limited.listNamespacedPod({ namespace: "default" });
+    return true;
+  });
   await waitFor(`fake nodes of ${cluster.name} to be Ready`, async () => {
     for (const name of cluster.nodeNames) {
       const node = await objects

@@ -9,8 +9,6 @@ import type { KubernetesBinaries } from "./k8s-binaries.ts";
 /** One control plane as kwokctl started it: etcd, kube-apiserver, controller manager, scheduler, kwok. */
 export interface KwokctlCluster {
   name: string;
-  /** kwokctl's own folder for this cluster: pki/, logs/, pids/, etcd data. */
-  clusterDir: string;
   apiserverPort: number;
   caCertPath: string;
 }
@@ -64,7 +62,7 @@ export async function createKwokctlCluster(request: KwokctlClusterRequest): Prom
     }),
   );
   const logPath = join(workDir, "kwokctl.log");
-  const clusterDir = join(workDir, "clusters", name);
+  const clusterDir = kwokctlClusterDir(workDir, name);
   const args = ["--name", name, "--config", configPath, "create", "cluster", "--kubeconfig=", "--wait=120s"];
   const code = await runLogged(binaries.kwokctl, args, { ...process.env, KWOK_WORKDIR: workDir }, logPath);
   if (code !== 0) {
@@ -75,10 +73,14 @@ export async function createKwokctlCluster(request: KwokctlClusterRequest): Prom
   }
   return {
     name,
-    clusterDir,
     apiserverPort: apiserver as number,
     caCertPath: join(clusterDir, "pki", "ca.crt"),
   };
+}
+
+/** Where kwokctl keeps a cluster created with this work dir: pki/, logs/, pids/, etcd data. */
+export function kwokctlClusterDir(workDir: string, name: string): string {
+  return join(workDir, "clusters", name);
 }
 
 /** Process group ids of the cluster's components, from kwokctl's pid files. */

@@ -1,3 +1,4 @@
+import { constants } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 
 // kwokctl starts every component with setsid, so each pid is also the id of a process group that
@@ -61,8 +62,8 @@ function installHandlers(): void {
   for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
     process.once(signal, () => {
       runExitCleanups();
-      // Die of the same signal, as the default handler would have.
-      process.kill(process.pid, signal);
+      // Exit (rather than re-raise) so that other "exit" hooks, e.g. moto's, still run.
+      process.exit(128 + constants.signals[signal]);
     });
   }
 }

@@ -98,9 +98,9 @@ const watchedPaths = [
 ];
 
 /** Starts the simulator for one cluster; volumes live in `<workDir>/volumes`. */
-export async function startStorageSimulator(cluster: SimulatedCluster): Promise<StorageSimulator> {
+export function startStorageSimulator(cluster: SimulatedCluster): StorageSimulator {
   const simulator = new Simulator(cluster);
-  await simulator.start();
+  simulator.start();
   return {
     volumesDir: simulator.files.dir,
     imagePath: (handle) => simulator.files.imagePath(handle),
@@ -135,8 +135,7 @@ class Simulator {
     this.watch = new Watch(kc);
   }
 
-  async start(): Promise<void> {
-    await this.reconcile();
+  start(): void {
     for (const path of watchedPaths) this.startWatch(path);
     this.loop = this.run();
   }
@@ -161,7 +160,10 @@ class Simulator {
         },
       )
       .then(
-        (controller) => this.watches.push(controller),
+        (controller) => {
+          if (this.running) this.watches.push(controller);
+          else controller.abort();
+        },
         () => {
           if (this.running) setTimeout(() => this.startWatch(path), 1_000);
         },
@@ -243,6 +245,10 @@ class Simulator {
       const storageClass = world.storageClasses.get(claim.spec?.storageClassName ?? "");
       if (!storageClass || claim.spec?.volumeName || claim.metadata?.deletionTimestamp) continue;
       if (claim.status?.phase !== "Pending") continue;
+      // As external-provisioner: act only once the PV controller has found no existing PV for the
+      // claim (e.g. one pre-bound to it by kubeferry's restore) and handed it to this driver.
+      if (claim.metadata?.annotations?.["volume.kubernetes.io/storage-provisioner"] !== simulatedDriver)
+        continue;
       const uid = claim.metadata?.uid as string;
       if (world.volumes.some((pv) => pv.spec?.claimRef?.uid === uid)) continue;
       await this.provision(world, claim, storageClass);
@@ -293,6 +299,15 @@ class Simulator {
           "ProvisioningFailed",
           `requested volume mode ${volumeMode} differs from the snapshot's ${sourceMode}; set the ` +
             `annotation ${allowVolumeModeChangeAnnotation}: "true" on VolumeSnapshotContent ${content.metadata.name} to allow it`,
+        );
+        return;
+      }
+      const restoreSize = content.status?.restoreSize ?? 0;
+      if (sizeBytes < restoreSize) {
+        await this.warn(
+          claim,
+          "ProvisioningFailed",
+          `requested size ${sizeBytes} bytes is smaller than the snapshot's restoreSize ${restoreSize}; request at least that much`,
         );
         return;
       }

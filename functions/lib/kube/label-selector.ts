@@ -11,8 +11,8 @@ export type Requirement =
 
 export type LabelSelector = Requirement[];
 
-const KEY = String.raw`[A-Za-z0-9](?:[-A-Za-z0-9_./]*[A-Za-z0-9])?`;
-const VALUE = String.raw`(?:[A-Za-z0-9](?:[-A-Za-z0-9_.]*[A-Za-z0-9])?)?`;
+const KEY = "[A-Za-z0-9](?:[-A-Za-z0-9_./]*[A-Za-z0-9])?";
+const VALUE = "(?:[A-Za-z0-9](?:[-A-Za-z0-9_.]*[A-Za-z0-9])?)?";
 const EXISTS = new RegExp(`^(${KEY})$`);
 const NOT_EXISTS = new RegExp(`^!\\s*(${KEY})$`);
 const EQUALITY = new RegExp(`^(${KEY})\\s*(==|=|!=)\\s*(${VALUE})$`);
@@ -37,6 +37,8 @@ export function matchesLabels(selector: LabelSelector, labels: Record<string, st
         return value !== undefined && requirement.values.includes(value);
       case "notIn":
         return value === undefined || !requirement.values.includes(value);
+      default:
+        return false;
     }
   });
 }

@@ -14,7 +14,7 @@ const nonceLength = 12;
 const tagLength = 16;
 export const sealOverhead = 1 + nonceLength + tagLength;
 
-export function seal(key: Buffer, plaintext: Uint8Array, associatedData: Uint8Array): Buffer {
+export function seal(key: Uint8Array, plaintext: Uint8Array, associatedData: Uint8Array): Buffer {
   const nonce = randomBytes(nonceLength);
   const header = Buffer.from([formatVersion]);
   const cipher = createCipheriv("aes-256-gcm", key, nonce);
@@ -30,7 +30,7 @@ export function seal(key: Buffer, plaintext: Uint8Array, associatedData: Uint8Ar
 }
 
 /** Decrypts and authenticates; throws an Error whose message says what failed (no secrets in it). */
-export function open(key: Buffer, sealed: Uint8Array, associatedData: Uint8Array): Buffer {
+export function open(key: Uint8Array, sealed: Uint8Array, associatedData: Uint8Array): Buffer {
   const data = Buffer.from(sealed.buffer, sealed.byteOffset, sealed.byteLength);
   if (data.length < sealOverhead) {
     throw new Error(`truncated: ${data.length} bytes, shorter than the ${sealOverhead}-byte envelope`);

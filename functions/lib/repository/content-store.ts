@@ -1,8 +1,6 @@
-import { createHash, createHmac } from "node:crypto";
-import { open, seal } from "./aead.ts";
 import type { BlobInfo, BlobStore } from "./blob-store.ts";
+import type { ContentCrypto } from "./content-crypto.ts";
 import { ChunkCorrupt, ChunkMissing } from "./errors.ts";
-import type { RepositoryKeys } from "./repository-keys.ts";
 
 export interface StoredChunk {
   id: string;
@@ -14,10 +12,6 @@ export interface StoredChunk {
 
 const chunksPrefix = "chunks/";
 const chunkIdPattern = /^[0-9a-f]{64}$/;
-
-export function sha256(data: Uint8Array): Buffer {
-  return createHash("sha256").update(data).digest();
-}
 
 /** Spread over 256 directories (S3 prefixes) so no single one grows huge or hot. */
 export function chunkKey(id: string): string {
@@ -31,17 +25,17 @@ export function chunkKey(id: string): string {
 export class ContentStore {
   constructor(
     private readonly store: BlobStore,
-    private readonly keys: RepositoryKeys,
+    readonly crypto: ContentCrypto,
     readonly repository: string,
   ) {}
 
   /** The id of a chunk whose SHA-256 is known, e.g. computed next to the data in a pod. */
   chunkIdForDigest(digest: Uint8Array): string {
-    return createHmac("sha256", this.keys.idKey).update(digest).digest("hex");
+    return this.crypto.chunkIdForDigest(digest);
   }
 
-  chunkIdFor(plaintext: Uint8Array): string {
-    return this.chunkIdForDigest(sha256(plaintext));
+  chunkIdFor(plaintext: Uint8Array): Promise<string> {
+    return this.crypto.chunkIdFor(plaintext);
   }
 
   async hasChunk(id: string): Promise<boolean> {
@@ -53,10 +47,10 @@ export class ContentStore {
    * chunks that are already there; the create-if-absent write keeps concurrent writers of the same
    * chunk from replacing each other's object.
    */
-  async putChunk(plaintext: Uint8Array, digest: Uint8Array = sha256(plaintext)): Promise<StoredChunk> {
-    const id = this.chunkIdForDigest(digest);
+  async putChunk(plaintext: Uint8Array, digest?: Uint8Array): Promise<StoredChunk> {
+    const id = digest === undefined ? await this.chunkIdFor(plaintext) : this.chunkIdForDigest(digest);
     if (await this.hasChunk(id)) return { id, created: false, storedBytes: 0 };
-    const sealed = seal(this.keys.encryptionKey, plaintext, Buffer.from(id, "hex"));
+    const sealed = await this.crypto.seal(id, plaintext);
     const created = await this.store.putIfAbsent(chunkKey(id), sealed);
     return { id, created, storedBytes: created ? sealed.length : 0 };
   }
@@ -65,16 +59,11 @@ export class ContentStore {
   async getChunk(id: string): Promise<Buffer> {
     const sealed = await this.store.get(chunkKey(id));
     if (sealed === undefined) throw new ChunkMissing(this.repository, id);
-    let plaintext: Buffer;
     try {
-      plaintext = open(this.keys.encryptionKey, sealed, Buffer.from(id, "hex"));
+      return await this.crypto.open(id, sealed);
     } catch (error) {
       throw new ChunkCorrupt(this.repository, id, (error as Error).message);
     }
-    if (this.chunkIdFor(plaintext) !== id) {
-      throw new ChunkCorrupt(this.repository, id, "its plaintext does not hash to its id");
-    }
-    return plaintext;
   }
 
   async *listChunks(): AsyncIterable<BlobInfo & { id: string }> {

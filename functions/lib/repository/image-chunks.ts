@@ -20,6 +20,11 @@ export function planChunkRanges(size: number, chunkSize: number): ChunkRange[] {
   return ranges;
 }
 
+/** A zero-filled buffer in shared memory, which worker threads can read without a copy. */
+export function sharedBuffer(length: number): Buffer {
+  return Buffer.from(new SharedArrayBuffer(length));
+}
+
 let zeros = Buffer.alloc(0);
 
 export function isAllZero(data: Uint8Array): boolean {

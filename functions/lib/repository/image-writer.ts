@@ -1,6 +1,6 @@
-import { createHash } from "node:crypto";
+import type { ImageHasher } from "./content-crypto.ts";
 import type { ContentStore } from "./content-store.ts";
-import { planChunkRanges, storeImageChunk } from "./image-chunks.ts";
+import { planChunkRanges, sharedBuffer, storeImageChunk } from "./image-chunks.ts";
 import { defaultChunkSize, type ImageManifest } from "./image-manifest.ts";
 
 export interface WriteImageOptions {
@@ -17,21 +17,44 @@ export interface WriteImageStats {
   newBytes: number;
 }
 
+type ImageSource = AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
+
 /** Splits a stream of exactly `size` bytes into chunks, stores them, and describes the image. */
 export async function writeImage(
   content: ContentStore,
-  source: AsyncIterable<Uint8Array>,
+  source: ImageSource,
   size: number,
   options: WriteImageOptions = {},
 ): Promise<{ manifest: ImageManifest; stats: WriteImageStats }> {
   const chunkSize = options.chunkSize ?? defaultChunkSize;
-  const concurrency = options.concurrency ?? 4;
+  const whole = content.crypto.imageHasher();
+  try {
+    const { chunks, stats } = await storeChunks(
+      content,
+      source,
+      size,
+      chunkSize,
+      options.concurrency ?? 4,
+      whole,
+    );
+    return { manifest: { chunkSize, size, sha256: await whole.digest(), chunks }, stats };
+  } finally {
+    await whole.close();
+  }
+}
+
+async function storeChunks(
+  content: ContentStore,
+  source: ImageSource,
+  size: number,
+  chunkSize: number,
+  concurrency: number,
+  whole: ImageHasher,
+) {
   const ranges = planChunkRanges(size, chunkSize);
   const chunks: (string | null)[] = new Array(ranges.length).fill(null);
   const stats: WriteImageStats = { chunks: ranges.length, holes: 0, newChunks: 0, newBytes: 0 };
-  const whole = createHash("sha256");
   const inFlight = new Set<Promise<void>>();
-
   let index = 0;
   for await (const data of exactChunks(source, size, chunkSize)) {
     whole.update(data);
@@ -47,18 +70,16 @@ export async function writeImage(
     if (inFlight.size >= concurrency) await Promise.race(inFlight);
   }
   await Promise.all(inFlight);
-
-  return { manifest: { chunkSize, size, sha256: whole.digest("hex"), chunks }, stats };
+  return { chunks, stats };
 }
 
-/** Regroups a stream's pieces into chunkSize buffers; fails unless it carries exactly `size` bytes. */
-async function* exactChunks(
-  source: AsyncIterable<Uint8Array>,
-  size: number,
-  chunkSize: number,
-): AsyncIterable<Buffer> {
+/**
+ * Regroups a stream's pieces into chunkSize buffers; fails unless it carries exactly `size` bytes.
+ * Chunks live in shared memory so hashing and encryption workers read them without copies.
+ */
+async function* exactChunks(source: ImageSource, size: number, chunkSize: number): AsyncIterable<Buffer> {
   let received = 0;
-  let chunk = Buffer.allocUnsafe(Math.min(chunkSize, size));
+  let chunk = sharedBuffer(Math.min(chunkSize, size));
   let filled = 0;
   for await (const piece of source) {
     received += piece.length;
@@ -71,7 +92,7 @@ async function* exactChunks(
       offset += copied;
       if (filled === chunk.length) {
         yield chunk;
-        chunk = Buffer.allocUnsafe(Math.min(chunkSize, size - received + (piece.length - offset)));
+        chunk = sharedBuffer(Math.min(chunkSize, size - received + (piece.length - offset)));
         filled = 0;
       }
     }

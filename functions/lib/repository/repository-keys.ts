@@ -1,15 +1,12 @@
 import { createHmac, hkdfSync } from "node:crypto";
+import type { ChunkKeys } from "./chunk-crypto.ts";
 import { repositoryKeyLength } from "./key-provider.ts";
 
 /**
  * Subkeys of the repository key, one per purpose (HKDF-SHA256 with distinct labels), so that the
  * same key material never serves as both an HMAC key and an AES key.
  */
-export interface RepositoryKeys {
-  /** HMAC-SHA256 key that turns a plaintext digest into a chunk id. */
-  readonly idKey: Buffer;
-  /** AES-256-GCM key for chunks and manifests. */
-  readonly encryptionKey: Buffer;
+export interface RepositoryKeys extends ChunkKeys {
   /** Fingerprint stored in the repository to recognise the right key at open time. */
   readonly keyCheck: string;
 }

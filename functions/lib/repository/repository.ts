@@ -1,5 +1,7 @@
 import { z } from "zod";
 import type { BlobStore } from "./blob-store.ts";
+import type { ChunkKeys } from "./chunk-crypto.ts";
+import { type ContentCrypto, InlineContentCrypto } from "./content-crypto.ts";
 import { ContentStore } from "./content-store.ts";
 import { WrongRepositoryKey } from "./errors.ts";
 import type { KeyProvider } from "./key-provider.ts";
@@ -18,8 +20,11 @@ export interface OpenRepositoryOptions {
   name: string;
   store: BlobStore;
   keyProvider: KeyProvider;
+  /** Where hashing and encryption run: inline by default, WorkerContentCrypto for throughput. */
+  crypto?: (keys: ChunkKeys) => ContentCrypto;
 }
 
+const inlineCrypto = (keys: ChunkKeys) => new InlineContentCrypto(keys);
 const keyCheckKey = "keys/key-check.json";
 const keyCheckSchema = z.object({ version: z.literal(1), keyCheck: z.string() });
 
@@ -42,7 +47,7 @@ export async function openRepository(options: OpenRepositoryOptions): Promise<Re
   return {
     name,
     store,
-    content: new ContentStore(store, keys, name),
+    content: new ContentStore(store, (options.crypto ?? inlineCrypto)(keys), name),
     manifests: new ManifestStore(store, keys, name),
   };
 }

@@ -10,6 +10,7 @@ import {
 } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type LocalClusters, startClusters, waitFor } from "../../env/clusters.ts";
+import { processesMentioning } from "./leftover-processes.ts";
 import { execInPod } from "./pod-exec.ts";
 
 let env: LocalClusters;
@@ -20,6 +21,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await env?.stop();
+  expect(processesMentioning(env.workDir)).toEqual([]);
 });
 
 async function statusCodeOf(request: Promise<unknown>): Promise<number> {
@@ -127,8 +129,8 @@ describe("local clusters", () => {
     const pod = { namespace: "exec-check", name, container: "web" };
 
     const ok = await execInPod(kc, pod, ["hostname"]);
+    expect(ok.status?.status, JSON.stringify(ok.status)).toBe("Success");
     expect(ok.stdout.toString().trim()).toBe(hostname());
-    expect(ok.status?.status).toBe("Success");
 
     const failing = await execInPod(kc, pod, ["sh", "-c", "echo broken pipe >&2; exit 3"]);
     expect(failing.stderr).toBe("broken pipe\n");

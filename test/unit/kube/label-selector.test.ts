@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ValidationError } from "../../../functions/lib/errors.ts";
-import { matchesLabels, parseLabelSelector } from "../../../functions/lib/kube/label-selector.ts";
 import { matchesGlob } from "../../../functions/lib/kube/glob.ts";
+import { matchesLabels, parseLabelSelector } from "../../../functions/lib/kube/label-selector.ts";
 
 describe("label selectors", () => {
   const labels = { app: "db", tier: "backend", "example.com/role": "primary" };
@@ -24,10 +24,13 @@ describe("label selectors", () => {
     expect(matchesLabels(parseLabelSelector(selector, "selector"), labels)).toBe(expected);
   });
 
-  it.each(["app=db=x", "tier in backend", "=db", "app in (a,b", "a b"])("rejects %j naming the field", (selector) => {
-    expect(() => parseLabelSelector(selector, "request.selector")).toThrow(ValidationError);
-    expect(() => parseLabelSelector(selector, "request.selector")).toThrow(/^request\.selector: /);
-  });
+  it.each(["app=db=x", "tier in backend", "=db", "app in (a,b", "a b"])(
+    "rejects %j naming the field",
+    (selector) => {
+      expect(() => parseLabelSelector(selector, "request.selector")).toThrow(ValidationError);
+      expect(() => parseLabelSelector(selector, "request.selector")).toThrow(/^request\.selector: /);
+    },
+  );
 });
 
 describe("globs", () => {

@@ -14,7 +14,14 @@ describe("applyJsonPatch (RFC 6902)", () => {
     ["add member", [{ op: "add", path: "/a/x", value: 9 }], { ...doc, a: { ...doc.a, x: 9 } }],
     ["add to array end", [{ op: "add", path: "/list/-", value: 4 }], { ...doc, list: [1, 2, 3, 4] }],
     ["insert into array", [{ op: "add", path: "/list/0", value: 0 }], { ...doc, list: [0, 1, 2, 3] }],
-    ["escaped tokens", [{ op: "remove", path: "/a/c~1d" }, { op: "remove", path: "/a/e~0f" }], { ...doc, a: { b: 1 } }],
+    [
+      "escaped tokens",
+      [
+        { op: "remove", path: "/a/c~1d" },
+        { op: "remove", path: "/a/e~0f" },
+      ],
+      { ...doc, a: { b: 1 } },
+    ],
     ["replace array item", [{ op: "replace", path: "/list/1", value: 7 }], { ...doc, list: [1, 7, 3] }],
     ["remove array item", [{ op: "remove", path: "/list/0" }], { ...doc, list: [2, 3] }],
     ["move", [{ op: "move", from: "/a/b", path: "/moved" }], { ...doc, a: { "c/d": 2, "e~f": 3 }, moved: 1 }],
@@ -26,7 +33,11 @@ describe("applyJsonPatch (RFC 6902)", () => {
   });
 
   it.each<[string, unknown[], string]>([
-    ["replace of a missing member", [{ op: "replace", path: "/nope", value: 1 }], 'path "/nope" does not exist'],
+    [
+      "replace of a missing member",
+      [{ op: "replace", path: "/nope", value: 1 }],
+      'path "/nope" does not exist',
+    ],
     ["remove of a missing item", [{ op: "remove", path: "/list/5" }], 'path "/list/5" does not exist'],
     ["add under a missing parent", [{ op: "add", path: "/x/y", value: 1 }], 'path "/x" does not exist'],
     ["add past the array end", [{ op: "add", path: "/list/9", value: 1 }], "out of range"],
@@ -53,7 +64,11 @@ describe("applyMergePatch (RFC 7386)", () => {
 describe("parseResourceModifiers", () => {
   it.each<[string, unknown, string]>([
     ["not a list", { rules: [] }, "resourceModifiers: "],
-    ["missing groupResource", [{ conditions: {}, patches: [] }], "resourceModifiers[0].conditions.groupResource"],
+    [
+      "missing groupResource",
+      [{ conditions: {}, patches: [] }],
+      "resourceModifiers[0].conditions.groupResource",
+    ],
     [
       "bad regex",
       [{ conditions: { groupResource: "pods", resourceNameRegex: "(" }, mergePatch: {} }],
@@ -105,7 +120,12 @@ describe("applyResourceModifiers", () => {
     ["name regex misses", { groupResource: "*", resourceNameRegex: "^api" }, "deployments.apps", 2],
     ["namespace matches", { groupResource: "*", namespaces: ["shop"] }, "deployments.apps", 9],
     ["namespace misses", { groupResource: "*", namespaces: ["other"] }, "deployments.apps", 2],
-    ["selector matches", { groupResource: "*", labelSelector: "tier in (frontend,api)" }, "deployments.apps", 9],
+    [
+      "selector matches",
+      { groupResource: "*", labelSelector: "tier in (frontend,api)" },
+      "deployments.apps",
+      9,
+    ],
     ["selector misses", { groupResource: "*", labelSelector: "tier!=frontend" }, "deployments.apps", 2],
   ])("%s", (_, conditions, type, replicas) => {
     const modifiers = parseResourceModifiers([{ conditions, ...patch }]);

@@ -27,7 +27,12 @@ describe("stripServerFields", () => {
         data: { k: "v" },
         status: { phase: "x" },
       },
-      { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "x", namespace: "shop", labels: { a: "1" } }, data: { k: "v" } },
+      {
+        apiVersion: "v1",
+        kind: "ConfigMap",
+        metadata: { name: "x", namespace: "shop", labels: { a: "1" } },
+        data: { k: "v" },
+      },
     ],
     [
       "drops the server-set name label of a Namespace",
@@ -40,13 +45,25 @@ describe("stripServerFields", () => {
     ],
     [
       "removes the labels field when the name label was the only one",
-      { apiVersion: "v1", kind: "Namespace", metadata: { name: "shop", labels: { "kubernetes.io/metadata.name": "shop" } } },
+      {
+        apiVersion: "v1",
+        kind: "Namespace",
+        metadata: { name: "shop", labels: { "kubernetes.io/metadata.name": "shop" } },
+      },
       { apiVersion: "v1", kind: "Namespace", metadata: { name: "shop" } },
     ],
     [
       "keeps that label on other kinds",
-      { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "c", labels: { "kubernetes.io/metadata.name": "c" } } },
-      { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "c", labels: { "kubernetes.io/metadata.name": "c" } } },
+      {
+        apiVersion: "v1",
+        kind: "ConfigMap",
+        metadata: { name: "c", labels: { "kubernetes.io/metadata.name": "c" } },
+      },
+      {
+        apiVersion: "v1",
+        kind: "ConfigMap",
+        metadata: { name: "c", labels: { "kubernetes.io/metadata.name": "c" } },
+      },
     ],
   ])("%s", (_, input, expected) => {
     const copy = structuredClone(input);
@@ -84,7 +101,12 @@ describe("clearServiceClusterIp", () => {
   });
 
   it("ignores other kinds that happen to have a clusterIP field", () => {
-    const other: KubeObject = { apiVersion: "x.io/v1", kind: "Service", metadata: { name: "s" }, spec: { clusterIP: "1" } };
+    const other: KubeObject = {
+      apiVersion: "x.io/v1",
+      kind: "Service",
+      metadata: { name: "s" },
+      spec: { clusterIP: "1" },
+    };
     expect(clearServiceClusterIp(other)).toBe(other);
   });
 });
@@ -136,7 +158,13 @@ describe("clearJobSelector", () => {
       spec: {
         selector: { matchLabels: { "batch.kubernetes.io/controller-uid": "u1" } },
         template: {
-          metadata: { labels: { "batch.kubernetes.io/controller-uid": "u1", "controller-uid": "u1", "job-name": "migrate" } },
+          metadata: {
+            labels: {
+              "batch.kubernetes.io/controller-uid": "u1",
+              "controller-uid": "u1",
+              "job-name": "migrate",
+            },
+          },
           spec: { containers: [] },
         },
       },

@@ -11,7 +11,9 @@ const type = (resource: string, group = "", kind = "X"): KubeResource => ({
   kind,
   namespaced: true,
 });
-const owned = { ownerReferences: [{ apiVersion: "apps/v1", kind: "ReplicaSet", name: "web-1", uid: "u", controller: true }] };
+const owned = {
+  ownerReferences: [{ apiVersion: "apps/v1", kind: "ReplicaSet", name: "web-1", uid: "u", controller: true }],
+};
 const object = (metadata: Record<string, unknown> = {}, rest: Record<string, unknown> = {}): KubeObject => ({
   apiVersion: "v1",
   kind: "X",
@@ -37,7 +39,12 @@ describe("skipReason", () => {
     ["EndpointSlices", object(), type("endpointslices", "discovery.k8s.io"), /endpointslice/],
     ["core Events", object(), type("events"), /history/],
     ["events.k8s.io Events", object(), type("events", "events.k8s.io"), /history/],
-    ["SA token Secret", object({}, { type: "kubernetes.io/service-account-token" }), type("secrets"), /token/],
+    [
+      "SA token Secret",
+      object({}, { type: "kubernetes.io/service-account-token" }),
+      type("secrets"),
+      /token/,
+    ],
     ["Opaque Secret", object({}, { type: "Opaque" }), type("secrets"), undefined],
     ["kube-root-ca.crt", object({ name: "kube-root-ca.crt" }), type("configmaps"), /kube-root-ca/],
     [

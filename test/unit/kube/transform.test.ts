@@ -1,6 +1,9 @@
 import { describe, expect, it } from "vitest";
 import type { KubeObject } from "../../../functions/lib/kube/objects.ts";
-import { applyImageRegistryMapping, rewriteImage } from "../../../functions/lib/kube/transform/image-registry.ts";
+import {
+  applyImageRegistryMapping,
+  rewriteImage,
+} from "../../../functions/lib/kube/transform/image-registry.ts";
 import { applyNamespaceMapping } from "../../../functions/lib/kube/transform/namespace-mapping.ts";
 import { parseResourceModifiers } from "../../../functions/lib/kube/transform/resource-modifiers.ts";
 import { applyStandbyMode } from "../../../functions/lib/kube/transform/standby-mode.ts";
@@ -76,12 +79,22 @@ describe("applyStorageClassMapping", () => {
   it.each<[string, KubeObject, unknown]>([
     [
       "maps a PVC's class",
-      { apiVersion: "v1", kind: "PersistentVolumeClaim", metadata: { name: "d" }, spec: { storageClassName: "fast" } },
+      {
+        apiVersion: "v1",
+        kind: "PersistentVolumeClaim",
+        metadata: { name: "d" },
+        spec: { storageClassName: "fast" },
+      },
       { storageClassName: "gp3" },
     ],
     [
       "leaves an unmapped class",
-      { apiVersion: "v1", kind: "PersistentVolumeClaim", metadata: { name: "d" }, spec: { storageClassName: "local" } },
+      {
+        apiVersion: "v1",
+        kind: "PersistentVolumeClaim",
+        metadata: { name: "d" },
+        spec: { storageClassName: "local" },
+      },
       { storageClassName: "local" },
     ],
     [

@@ -3,6 +3,7 @@ import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { buffer } from "node:stream/consumers";
 import { describe, expect, it } from "vitest";
+import { InlineContentCrypto } from "../../../functions/lib/repository/content-crypto.ts";
 import { ContentStore, chunkKey } from "../../../functions/lib/repository/content-store.ts";
 import { ChunkMissing, ImageCorrupt } from "../../../functions/lib/repository/errors.ts";
 import { FilesystemBlobStore } from "../../../functions/lib/repository/filesystem-blob-store.ts";
@@ -143,7 +144,11 @@ describe("volume images", () => {
       release = resolve;
     });
     const slowStore = new GatedBlobStore(await tempDirectory(), gate);
-    const content = new ContentStore(slowStore, deriveRepositoryKeys(randomBytes(32)), "slow");
+    const content = new ContentStore(
+      slowStore,
+      new InlineContentCrypto(deriveRepositoryKeys(randomBytes(32))),
+      "slow",
+    );
     let produced = 0;
     async function* source() {
       for (let index = 0; index < 20; index++) {

@@ -20,7 +20,13 @@ const WORKLOAD_TYPES: KubeResource[] = [
   { group: "apps", version: "v1", resource: "deployments", kind: "Deployment", namespaced: true },
   { group: "apps", version: "v1", resource: "statefulsets", kind: "StatefulSet", namespaced: true },
   { group: "apps", version: "v1", resource: "replicasets", kind: "ReplicaSet", namespaced: true },
-  { group: "", version: "v1", resource: "replicationcontrollers", kind: "ReplicationController", namespaced: true },
+  {
+    group: "",
+    version: "v1",
+    resource: "replicationcontrollers",
+    kind: "ReplicationController",
+    namespaced: true,
+  },
   { group: "batch", version: "v1", resource: "cronjobs", kind: "CronJob", namespaced: true },
 ];
 
@@ -67,7 +73,11 @@ export async function setActivation(
           });
           statuses.push({ ...ref, status: "Changed", reason: patch.reason });
         } catch (error) {
-          statuses.push({ ...ref, status: "Failed", reason: `${describeObject(object)}: ${(error as Error).message}` });
+          statuses.push({
+            ...ref,
+            status: "Failed",
+            reason: `${describeObject(object)}: ${(error as Error).message}`,
+          });
         }
       }
     }
@@ -115,7 +125,10 @@ export function deactivationPatch(object: KubeObject): Patch {
     // Someone scaled a standby object up by hand: scale it down again, keep the first memory.
     const original = remembered ?? String(replicas);
     return {
-      body: { metadata: { annotations: { [ORIGINAL_REPLICAS_ANNOTATION]: original } }, spec: { replicas: 0 } },
+      body: {
+        metadata: { annotations: { [ORIGINAL_REPLICAS_ANNOTATION]: original } },
+        spec: { replicas: 0 },
+      },
       reason: `scaled to 0 (remembering ${original})`,
     };
   }
@@ -124,7 +137,10 @@ export function deactivationPatch(object: KubeObject): Patch {
     if (remembered !== undefined && spec.suspend === true) return "already in standby";
     const original = remembered ?? String(spec.suspend === true);
     return {
-      body: { metadata: { annotations: { [ORIGINAL_SUSPEND_ANNOTATION]: original } }, spec: { suspend: true } },
+      body: {
+        metadata: { annotations: { [ORIGINAL_SUSPEND_ANNOTATION]: original } },
+        spec: { suspend: true },
+      },
       reason: `suspended (remembering suspend=${original})`,
     };
   }

@@ -11,7 +11,10 @@ const PRIORITY_TIERS: ReadonlyArray<{ why: string; types: readonly string[] }> =
   },
   { why: "every namespaced object needs its namespace", types: ["namespaces"] },
   { why: "pods and bindings refer to service accounts", types: ["serviceaccounts"] },
-  { why: "bindings refer to roles", types: ["roles.rbac.authorization.k8s.io", "clusterroles.rbac.authorization.k8s.io"] },
+  {
+    why: "bindings refer to roles",
+    types: ["roles.rbac.authorization.k8s.io", "clusterroles.rbac.authorization.k8s.io"],
+  },
   {
     why: "workloads need their permissions before they start",
     types: ["rolebindings.rbac.authorization.k8s.io", "clusterrolebindings.rbac.authorization.k8s.io"],

@@ -2,9 +2,17 @@ import type { ObjectRef } from "../objects.ts";
 
 /**
  * What happened to one object. Dry runs report WouldCreate / WouldUpdate / Unchanged from the
- * server's own dry-run answer; nothing is written.
+ * server's own dry-run answer; nothing is written. Unchanged outside a dry run is known only
+ * when the object was read first (policies skip and fail); under update it reads Updated.
  */
-export type ObjectOutcome = "Created" | "Updated" | "Skipped" | "Failed" | "WouldCreate" | "WouldUpdate" | "Unchanged";
+export type ObjectOutcome =
+  | "Created"
+  | "Updated"
+  | "Skipped"
+  | "Failed"
+  | "WouldCreate"
+  | "WouldUpdate"
+  | "Unchanged";
 
 export interface ObjectStatus extends ObjectRef {
   status: ObjectOutcome;

@@ -10,11 +10,10 @@ import { type TransformOptions, transformObject } from "../transform/transform-o
 import { applyTiers } from "./apply-order.ts";
 import { type ObjectStatus, type RunStatus, runStatus } from "./apply-report.ts";
 import { defaultWaitOptions, type WaitOptions, waitForCrdEstablished } from "./crd-established.ts";
+import { type ExistingPolicy, existingPolicyFor } from "./existing-policy.ts";
 import { isNodePortRefusal, requestedNodePorts, withoutNodePorts } from "./node-ports.ts";
 
 export const FIELD_MANAGER = "kubeferry";
-
-export type ExistingPolicy = "skip" | "update" | "fail";
 
 export interface ApplyOptions {
   /** What to do with an object that already exists on the destination. */
@@ -43,6 +42,13 @@ interface Planned {
   definedByThisRun: boolean;
 }
 
+/** What one object's apply tells the others. */
+interface RunState {
+  warnings: string[];
+  /** A dry run creates no namespace, so objects inside one it would create cannot be checked. */
+  namespacesCreatedInDryRun: Set<string>;
+}
+
 const CRD_TYPE = "customresourcedefinitions.apiextensions.k8s.io";
 
 /**
@@ -57,7 +63,7 @@ export async function applyResources(
   options: ApplyOptions,
 ): Promise<ApplyReport> {
   const statuses: ObjectStatus[] = [];
-  const warnings: string[] = [];
+  const run: RunState = { warnings: [], namespacesCreatedInDryRun: new Set() };
   const planned = await plan(client, objects, options.transforms, statuses);
   let stopped = false;
   const fail = (status: ObjectStatus) => {
@@ -70,7 +76,11 @@ export async function applyResources(
     const items = planned.filter((item) => tier.includes(groupResource(item.resource)));
     await mapWithLimit(items, options.parallelism ?? 16, async (item) => {
       if (stopped) {
-        statuses.push({ ...objectRef(item.target), status: "Skipped", reason: "not attempted: the run stopped at the first failure (failFast)" });
+        statuses.push({
+          ...objectRef(item.target),
+          status: "Skipped",
+          reason: "not attempted: the run stopped at the first failure (failFast)",
+        });
         return;
       }
       const crdProblem = unestablished.get(`${item.resource.resource}.${item.resource.group}`);
@@ -78,7 +88,7 @@ export async function applyResources(
         fail({ ...objectRef(item.target), status: "Failed", reason: crdProblem });
         return;
       }
-      const status = await applyOne(client, item, options, warnings);
+      const status = await applyOne(client, item, options, run);
       if (status.status === "Failed") fail(status);
       else statuses.push(status);
     });
@@ -86,7 +96,7 @@ export async function applyResources(
       await waitForCrds(client, items, statuses, unestablished, options.crdWait ?? defaultWaitOptions);
     }
   }
-  return { status: runStatus(statuses, stopped), objects: statuses, warnings };
+  return { status: runStatus(statuses, stopped), objects: statuses, warnings: run.warnings };
 }
 
 /** Resolves each object's REST resource on the destination and transforms it; failures are reported. */
@@ -129,21 +139,34 @@ async function applyOne(
   client: ClusterClient,
   item: Planned,
   options: ApplyOptions,
-  warnings: string[],
+  run: RunState,
 ): Promise<ObjectStatus> {
   const { target, resource } = item;
   const ref = objectRef(target);
   const path = resourcePath(resource, target.metadata.namespace, target.metadata.name);
   if (options.dryRun && item.definedByThisRun) {
-    return { ...ref, status: "WouldCreate", reason: "its CustomResourceDefinition is created by this run, so the dry run cannot check it" };
+    return {
+      ...ref,
+      status: "WouldCreate",
+      reason: "its CustomResourceDefinition is created by this run, so the dry run cannot check it",
+    };
   }
+  if (options.dryRun && run.namespacesCreatedInDryRun.has(target.metadata.namespace ?? "")) {
+    return {
+      ...ref,
+      status: "WouldCreate",
+      reason: "its namespace is created by this run, so the dry run cannot check it",
+    };
+  }
+  const policy = existingPolicyFor(target, options.existingResources);
   try {
-    // "update" needs no read: server-side apply creates or converges in one call.
-    const existing = options.existingResources !== "update" || options.dryRun ? await readIfPresent(client, path) : undefined;
-    if (existing && options.existingResources === "skip") {
+    // A run under "update" needs no read: server-side apply creates or converges in one call.
+    const read = options.existingResources !== "update" || options.dryRun;
+    const existing = read ? await readIfPresent(client, path) : undefined;
+    if (existing && policy === "skip") {
       return { ...ref, status: "Skipped", reason: "exists on the destination (existingResources: skip)" };
     }
-    if (existing && options.existingResources === "fail") {
+    if (existing && policy === "fail") {
       throw new ConflictError(
         `${describeObject(target)} already exists on cluster ${client.name} and existingResources is "fail": delete it there, or rerun with "skip" or "update"`,
       );
@@ -154,16 +177,22 @@ async function applyOne(
     } catch (error) {
       if (!isNodePortRefusal(error)) throw error;
       const ports = requestedNodePorts(target).join(", ");
-      warnings.push(
+      run.warnings.push(
         `${describeObject(target)}: node port ${ports} is taken or out of range on cluster ${client.name}; the destination assigned another`,
       );
       applied = await serverSideApply(client, path, withoutNodePorts(target), options.dryRun);
     }
     if (options.dryRun) {
-      if (!existing) return { ...ref, status: "WouldCreate" };
+      if (!existing) {
+        if (target.kind === "Namespace") run.namespacesCreatedInDryRun.add(target.metadata.name);
+        return { ...ref, status: "WouldCreate" };
+      }
       return { ...ref, status: sameObject(existing, applied.body) ? "Unchanged" : "WouldUpdate" };
     }
-    return { ...ref, status: applied.status === 201 ? "Created" : "Updated" };
+    if (applied.status === 201) return { ...ref, status: "Created" };
+    // An apply that changes nothing does not write, so the resourceVersion stays.
+    const unchanged = existing?.metadata.resourceVersion === applied.body.metadata.resourceVersion;
+    return { ...ref, status: unchanged ? "Unchanged" : "Updated" };
   } catch (error) {
     if (error instanceof ConflictError) throw error;
     return { ...ref, status: "Failed", reason: (error as Error).message };
@@ -198,7 +227,10 @@ async function readIfPresent(client: ClusterClient, path: string): Promise<KubeO
 
 /** Equal apart from bookkeeping a no-op apply may still touch (field ownership). */
 function sameObject(before: KubeObject, after: KubeObject): boolean {
-  const strip = ({ metadata: { managedFields: _managed, ...metadata }, ...rest }: KubeObject) => ({ ...rest, metadata });
+  const strip = ({ metadata: { managedFields: _managed, ...metadata }, ...rest }: KubeObject) => ({
+    ...rest,
+    metadata,
+  });
   return isDeepStrictEqual(strip(before), strip(after));
 }
 
@@ -211,7 +243,9 @@ async function waitForCrds(
 ): Promise<void> {
   for (const item of items) {
     if (groupResource(item.resource) !== CRD_TYPE) continue;
-    const status = statuses.find((entry) => entry.kind === "CustomResourceDefinition" && entry.name === item.target.metadata.name);
+    const status = statuses.find(
+      (entry) => entry.kind === "CustomResourceDefinition" && entry.name === item.target.metadata.name,
+    );
     if (status?.status === "Failed" || status?.status === "Skipped") continue;
     const problem = await waitForCrdEstablished(client, item.target.metadata.name, wait);
     if (problem === undefined) continue;

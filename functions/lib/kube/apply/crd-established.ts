@@ -33,10 +33,13 @@ export async function waitForCrdEstablished(
       path: `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${encodeURIComponent(name)}`,
     });
     const conditions = body.status?.conditions ?? [];
-    const established = conditions.find((condition) => isRecord(condition) && condition.type === "Established");
+    const established = conditions.find(
+      (condition) => isRecord(condition) && condition.type === "Established",
+    );
     if (isRecord(established) && established.status === "True") return undefined;
     const refused = conditions.find(
-      (condition) => isRecord(condition) && condition.type === "NamesAccepted" && condition.status === "False",
+      (condition) =>
+        isRecord(condition) && condition.type === "NamesAccepted" && condition.status === "False",
     );
     if (isRecord(refused)) return `the CRD's names were not accepted: ${String(refused.message)}`;
     last = isRecord(established) ? String(established.message ?? established.reason) : last;

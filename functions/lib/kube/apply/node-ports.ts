@@ -1,12 +1,14 @@
-import { isRecord, type KubeObject, specOf } from "../objects.ts";
 import { KubeApiError } from "../client/kube-api-error.ts";
+import { isRecord, type KubeObject, specOf } from "../objects.ts";
 
 /** The node ports a Service asks for, if any. */
 export function requestedNodePorts(object: KubeObject): number[] {
   if (object.kind !== "Service" || object.apiVersion !== "v1") return [];
   const ports = specOf(object).ports;
   if (!Array.isArray(ports)) return [];
-  return ports.flatMap((port: unknown) => (isRecord(port) && typeof port.nodePort === "number" ? [port.nodePort] : []));
+  return ports.flatMap((port: unknown) =>
+    isRecord(port) && typeof port.nodePort === "number" ? [port.nodePort] : [],
+  );
 }
 
 /** The Service without fixed node ports: the destination allocates free ones. */

@@ -50,7 +50,10 @@ export interface ClusterClientOptions {
  * read once; credentials are applied per request, so exec plugins and minted tokens (EKS)
  * are refreshed by their authenticators when they expire.
  */
-export async function createClusterClient(kubeConfig: KubeConfig, options: ClusterClientOptions): Promise<ClusterClient> {
+export async function createClusterClient(
+  kubeConfig: KubeConfig,
+  options: ClusterClientOptions,
+): Promise<ClusterClient> {
   const cluster = kubeConfig.getCurrentCluster();
   if (!cluster) {
     throw new ValidationError(
@@ -89,7 +92,15 @@ export async function createClusterClient(kubeConfig: KubeConfig, options: Clust
     const where = `cluster ${options.name}: ${request.method} ${request.path}`;
     return new Promise((resolve, reject) => {
       const outgoing = transport.request(
-        { protocol: server.protocol, hostname: server.hostname, port: server.port, method: request.method, path, headers, agent },
+        {
+          protocol: server.protocol,
+          hostname: server.hostname,
+          port: server.port,
+          method: request.method,
+          path,
+          headers,
+          agent,
+        },
         (incoming) => {
           const chunks: Buffer[] = [];
           incoming.on("data", (chunk: Buffer) => chunks.push(chunk));
@@ -132,8 +143,12 @@ async function credentialHeaders(kubeConfig: KubeConfig): Promise<Record<string,
 }
 
 function queryString(query: KubeRequest["query"]): string {
-  const entries = Object.entries(query ?? {}).filter((entry): entry is [string, string | number | boolean] => entry[1] !== undefined);
-  return entries.length === 0 ? "" : `?${new URLSearchParams(entries.map(([key, value]): [string, string] => [key, String(value)]))}`;
+  const entries = Object.entries(query ?? {}).filter(
+    (entry): entry is [string, string | number | boolean] => entry[1] !== undefined,
+  );
+  return entries.length === 0
+    ? ""
+    : `?${new URLSearchParams(entries.map(([key, value]): [string, string] => [key, String(value)]))}`;
 }
 
 function parseBody(text: string, contentType: string | undefined): unknown {
@@ -152,8 +167,10 @@ function statusError(
   body: unknown,
   retryAfter: string | undefined,
 ): KubeApiError {
-  const statusObject = typeof body === "object" && body !== null ? (body as { reason?: string; message?: string }) : {};
-  const message = statusObject.message ?? (typeof body === "string" && body ? body.slice(0, 500) : `HTTP ${status}`);
+  const statusObject =
+    typeof body === "object" && body !== null ? (body as { reason?: string; message?: string }) : {};
+  const message =
+    statusObject.message ?? (typeof body === "string" && body ? body.slice(0, 500) : `HTTP ${status}`);
   const reason = statusObject.reason ?? String(status);
   const retryAfterSeconds = retryAfter === undefined ? undefined : Number(retryAfter);
   return new KubeApiError(`${where} failed: ${status} ${reason}: ${message}${hint(status)}`, {
@@ -175,7 +192,8 @@ function networkError(cluster: string, where: string, error: Error): KubeApiErro
 
 /** What to do about the statuses people meet when a cluster's access is misconfigured. */
 function hint(status: number): string {
-  if (status === 401) return "; the credentials were rejected: renew the token or kubeconfig in the cluster's secret";
+  if (status === 401)
+    return "; the credentials were rejected: renew the token or kubeconfig in the cluster's secret";
   if (status === 403) return "; the identity lacks this permission: grant it with RBAC";
   return "";
 }

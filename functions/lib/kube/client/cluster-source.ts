@@ -5,24 +5,34 @@ import { z } from "zod";
 import { ValidationError } from "../../errors.ts";
 import { type ClusterClient, type ClusterClientOptions, createClusterClient } from "./cluster-client.ts";
 import type { DescribeEksCluster } from "./eks-cluster.ts";
-import { eksTokenSource, type AwsCredentialsProvider } from "./eks-token.ts";
+import { type AwsCredentialsProvider, eksTokenSource } from "./eks-token.ts";
+
+/** An EKS cluster, reached with tokens minted from the caller's AWS identity. */
+const eksReferenceSchema = z.strictObject({
+  type: z.literal("eks"),
+  cluster: z.string().min(1),
+  region: z.string().min(1),
+});
 
 /**
- * Where a cluster's connection comes from. These are references, safe to store in a pair
- * record: a kubeconfig file on the machine running the CLI, or a Secrets Manager secret.
+ * Where a cluster's connection comes from. These are references, safe to store: a kubeconfig
+ * file on the machine running the CLI, a Secrets Manager secret (holding a kubeconfig or an EKS
+ * reference), or an EKS cluster directly.
  */
 export const clusterSourceSchema = z.discriminatedUnion("kind", [
-  z.strictObject({ kind: z.literal("kubeconfigFile"), path: z.string().min(1), context: z.string().min(1).optional() }),
+  z.strictObject({
+    kind: z.literal("kubeconfigFile"),
+    path: z.string().min(1),
+    context: z.string().min(1).optional(),
+  }),
   z.strictObject({ kind: z.literal("secret"), secretId: z.string().min(1) }),
+  z.strictObject({ kind: z.literal("eks"), cluster: z.string().min(1), region: z.string().min(1) }),
 ]);
 
 /** Kubeconfig text is accepted in-process (CLI, tests) but never stored: it holds credentials. */
 export type ClusterSource =
   | z.infer<typeof clusterSourceSchema>
   | { kind: "kubeconfig"; text: string; context?: string };
-
-/** What a Secrets Manager secret may hold besides a kubeconfig. */
-const eksSecretSchema = z.strictObject({ type: z.literal("eks"), cluster: z.string().min(1), region: z.string().min(1) });
 
 export interface ClusterConnectDeps {
   secretsManager?: SecretsManagerClient;
@@ -42,7 +52,11 @@ export async function connectCluster(
   return createClusterClient(await loadKubeConfig(source, deps, options.name), options);
 }
 
-export async function loadKubeConfig(source: ClusterSource, deps: ClusterConnectDeps, name: string): Promise<KubeConfig> {
+export async function loadKubeConfig(
+  source: ClusterSource,
+  deps: ClusterConnectDeps,
+  name: string,
+): Promise<KubeConfig> {
   switch (source.kind) {
     case "kubeconfigFile": {
       if (!existsSync(source.path)) {
@@ -56,17 +70,31 @@ export async function loadKubeConfig(source: ClusterSource, deps: ClusterConnect
       return kubeConfigFromText(source.text, source.context, `cluster ${name}: the given kubeconfig`);
     case "secret":
       return kubeConfigFromSecret(source.secretId, deps, name);
+    case "eks":
+      return eksKubeConfig(
+        source.cluster,
+        source.region,
+        deps,
+        `cluster ${name}: EKS cluster ${source.cluster}`,
+      );
   }
 }
 
-async function kubeConfigFromSecret(secretId: string, deps: ClusterConnectDeps, name: string): Promise<KubeConfig> {
+async function kubeConfigFromSecret(
+  secretId: string,
+  deps: ClusterConnectDeps,
+  name: string,
+): Promise<KubeConfig> {
   const where = `cluster ${name}: secret ${secretId}`;
   if (!deps.secretsManager) throw new Error(`${where}: no Secrets Manager client was given`);
-  const { SecretString: text } = await deps.secretsManager.send(new GetSecretValueCommand({ SecretId: secretId }));
-  if (!text) throw new ValidationError(`${where} has no SecretString; store a kubeconfig or an EKS reference as text`);
+  const { SecretString: text } = await deps.secretsManager.send(
+    new GetSecretValueCommand({ SecretId: secretId }),
+  );
+  if (!text)
+    throw new ValidationError(`${where} has no SecretString; store a kubeconfig or an EKS reference as text`);
   const json = parseJsonObject(text);
   if (json?.type === undefined) return kubeConfigFromText(text, undefined, where);
-  const eks = eksSecretSchema.safeParse(json);
+  const eks = eksReferenceSchema.safeParse(json);
   if (!eks.success) {
     const issue = eks.error.issues[0];
     throw new ValidationError(
@@ -126,7 +154,9 @@ function selectContext(kubeConfig: KubeConfig, context: string | undefined, wher
 function parseJsonObject(text: string): Record<string, unknown> | undefined {
   try {
     const value: unknown = JSON.parse(text);
-    return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+    return typeof value === "object" && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
   } catch {
     return undefined;
   }

@@ -25,7 +25,12 @@ export function describeEksClusterWith(options: {
   return async (cluster, region) => {
     const base = new URL(options.endpoint ?? `https://eks.${region}.amazonaws.com`);
     const path = `/clusters/${encodeURIComponent(cluster)}`;
-    const signer = new SignatureV4({ credentials: options.credentials, region, service: "eks", sha256: Sha256 });
+    const signer = new SignatureV4({
+      credentials: options.credentials,
+      region,
+      service: "eks",
+      sha256: Sha256,
+    });
     const signed = await signer.sign(
       new HttpRequest({
         method: "GET",

@@ -33,7 +33,9 @@ export interface DiscoveredResource extends KubeResource {
 /** Every resource of every served version; versions of a group come in the server's order of preference. */
 export async function discoverResources(client: ClusterClient): Promise<DiscoveredResource[]> {
   const lists = await Promise.all(
-    ["/api", "/apis"].map((path) => client.request<DiscoveryList>({ method: "GET", path, accept: AGGREGATED })),
+    ["/api", "/apis"].map((path) =>
+      client.request<DiscoveryList>({ method: "GET", path, accept: AGGREGATED }),
+    ),
   );
   const resources: DiscoveredResource[] = [];
   for (const { body } of lists) {
@@ -81,7 +83,12 @@ export class ResourceMapper {
   /** Adds the resource each served version of a CustomResourceDefinition object declares. */
   addCrd(crd: Record<string, unknown>): void {
     const spec = crd.spec as
-      | { group?: string; scope?: string; names?: { plural?: string; kind?: string }; versions?: Array<{ name?: string; served?: boolean }> }
+      | {
+          group?: string;
+          scope?: string;
+          names?: { plural?: string; kind?: string };
+          versions?: Array<{ name?: string; served?: boolean }>;
+        }
       | undefined;
     if (!spec?.group || !spec.names?.plural || !spec.names.kind) return;
     for (const version of spec.versions ?? []) {

@@ -35,7 +35,13 @@ const CRDS: KubeResource = {
   kind: "CustomResourceDefinition",
   namespaced: false,
 };
-const NAMESPACES: KubeResource = { group: "", version: "v1", resource: "namespaces", kind: "Namespace", namespaced: false };
+const NAMESPACES: KubeResource = {
+  group: "",
+  version: "v1",
+  resource: "namespaces",
+  kind: "Namespace",
+  namespaced: false,
+};
 const PAGE_SIZE = 500;
 
 /**
@@ -63,7 +69,9 @@ export async function exportResources(client: ClusterClient, options: ExportOpti
       exportedTypes.add(groupResource(type));
     }
   }
-  const namespaces = await Promise.all(options.namespaces.map((namespace) => getNamespace(client, namespace)));
+  const namespaces = await Promise.all(
+    options.namespaces.map((namespace) => getNamespace(client, namespace)),
+  );
   const crds = await crdsFor(client, exportedTypes);
   result.objects = [...namespaces, ...crds].map(sanitizeObject).concat(result.objects);
   for (const object of result.objects) {
@@ -80,7 +88,8 @@ function exportableTypes(resources: DiscoveredResource[], options: ExportOptions
   return resources.filter((resource) => {
     const type = groupResource(resource);
     // A type served in several versions (or groups' old aliases) is read once, in its preferred version.
-    if (!resource.preferred || seen.has(type) || !resource.namespaced || resource.resource.includes("/")) return false;
+    if (!resource.preferred || seen.has(type) || !resource.namespaced || resource.resource.includes("/"))
+      return false;
     if (!resource.verbs.includes("list") || !resource.verbs.includes("create")) return false;
     seen.add(type);
     if (include.length > 0 && !include.some((glob) => matchesGlob(glob, type))) return false;
@@ -103,7 +112,8 @@ async function listAll(
       query: { labelSelector: selector, limit: PAGE_SIZE, continue: token },
     });
     // List items carry no apiVersion/kind of their own.
-    for (const item of body.items ?? []) items.push({ ...item, apiVersion: apiVersionOf(type), kind: type.kind });
+    for (const item of body.items ?? [])
+      items.push({ ...item, apiVersion: apiVersionOf(type), kind: type.kind });
     token = body.metadata?.continue || undefined;
   } while (token !== undefined);
   return { type, items };
@@ -111,11 +121,16 @@ async function listAll(
 
 async function getNamespace(client: ClusterClient, name: string): Promise<KubeObject> {
   try {
-    const { body } = await client.request<KubeObject>({ method: "GET", path: resourcePath(NAMESPACES, undefined, name) });
+    const { body } = await client.request<KubeObject>({
+      method: "GET",
+      path: resourcePath(NAMESPACES, undefined, name),
+    });
     return { ...body, apiVersion: "v1", kind: "Namespace" };
   } catch (error) {
     if (isNotFound(error)) {
-      throw new ValidationError(`cluster ${client.name}: namespace ${name} does not exist; check the request's namespaces`);
+      throw new ValidationError(
+        `cluster ${client.name}: namespace ${name} does not exist; check the request's namespaces`,
+      );
     }
     throw error;
   }

@@ -5,7 +5,8 @@ import { groupResource } from "../resources.ts";
 /** Types the destination's own control plane creates and maintains. */
 const RECREATED_BY_DESTINATION: Record<string, string> = {
   endpoints: "Endpoints are maintained by the destination's endpoints controller",
-  "endpointslices.discovery.k8s.io": "EndpointSlices are maintained by the destination's endpointslice controller",
+  "endpointslices.discovery.k8s.io":
+    "EndpointSlices are maintained by the destination's endpointslice controller",
   events: "Events describe the source cluster's history",
   "events.events.k8s.io": "Events describe the source cluster's history",
 };
@@ -41,7 +42,8 @@ export function skipReason(object: KubeObject, resource: KubeResource): string |
 }
 
 function isFinishedJob(job: KubeObject): boolean {
-  const conditions = isRecord(job.status) && Array.isArray(job.status.conditions) ? job.status.conditions : [];
+  const conditions =
+    isRecord(job.status) && Array.isArray(job.status.conditions) ? job.status.conditions : [];
   return conditions.some(
     (condition: unknown) =>
       isRecord(condition) &&

@@ -1,9 +1,13 @@
 import type { ClusterClient } from "../client/cluster-client.ts";
 import { KubeApiError } from "../client/kube-api-error.ts";
-import { isRecord } from "../objects.ts";
 import { mapWithLimit } from "../parallel.ts";
 import type { StorageClassMapping } from "../transform/storage-class-mapping.ts";
-import { DESTINATION_PERMISSIONS, describePermission, type Permission, SOURCE_PERMISSIONS } from "./required-permissions.ts";
+import {
+  DESTINATION_PERMISSIONS,
+  describePermission,
+  type Permission,
+  SOURCE_PERMISSIONS,
+} from "./required-permissions.ts";
 
 export interface CheckResult {
   /** e.g. "source-reachable"; a PairingError names the first failed check. */
@@ -30,7 +34,10 @@ export async function runPairingChecks(
 ): Promise<CheckResult[]> {
   const results: CheckResult[] = [];
   const usable: Record<Role, boolean> = { source: false, destination: false };
-  for (const [role, client] of [["source", source], ["destination", destination]] as const) {
+  for (const [role, client] of [
+    ["source", source],
+    ["destination", destination],
+  ] as const) {
     const access = await accessChecks(role, client);
     results.push(...access);
     usable[role] = access.every((check) => check.passed);
@@ -38,14 +45,23 @@ export async function runPairingChecks(
   const blocked = (name: string, roles: Role[]): CheckResult | undefined => {
     const broken = roles.filter((role) => !usable[role]);
     if (broken.length === 0) return undefined;
-    return { name, passed: false, reason: `not checked: ${broken.join(" and ")} cannot be used (see the checks above)` };
+    return {
+      name,
+      passed: false,
+      reason: `not checked: ${broken.join(" and ")} cannot be used (see the checks above)`,
+    };
   };
-  results.push(blocked("source-permissions", ["source"]) ?? (await permissionCheck("source", source, SOURCE_PERMISSIONS)));
+  results.push(
+    blocked("source-permissions", ["source"]) ??
+      (await permissionCheck("source", source, SOURCE_PERMISSIONS)),
+  );
   results.push(
     blocked("destination-permissions", ["destination"]) ??
       (await permissionCheck("destination", destination, DESTINATION_PERMISSIONS)),
   );
-  results.push(blocked("distinct-clusters", ["source", "destination"]) ?? (await distinctClusters(source, destination)));
+  results.push(
+    blocked("distinct-clusters", ["source", "destination"]) ?? (await distinctClusters(source, destination)),
+  );
   results.push(blocked("snapshot-api", ["source"]) ?? (await snapshotApi(source)));
   results.push(blocked("snapshot-class", ["source"]) ?? (await snapshotClass(source)));
   results.push(
@@ -97,7 +113,11 @@ async function credentialCheck(role: Role, client: ClusterClient): Promise<Check
       path: "/apis/authentication.k8s.io/v1/selfsubjectreviews",
       body: { apiVersion: "authentication.k8s.io/v1", kind: "SelfSubjectReview" },
     });
-    return { name, passed: true, reason: `authenticated as ${body.status?.userInfo?.username ?? "(unnamed)"}` };
+    return {
+      name,
+      passed: true,
+      reason: `authenticated as ${body.status?.userInfo?.username ?? "(unnamed)"}`,
+    };
   } catch (error) {
     if (error instanceof KubeApiError && error.status === 401) {
       return {
@@ -110,7 +130,11 @@ async function credentialCheck(role: Role, client: ClusterClient): Promise<Check
   }
 }
 
-async function permissionCheck(role: Role, client: ClusterClient, permissions: readonly Permission[]): Promise<CheckResult> {
+async function permissionCheck(
+  role: Role,
+  client: ClusterClient,
+  permissions: readonly Permission[],
+): Promise<CheckResult> {
   const name = `${role}-permissions`;
   try {
     const answers = await mapWithLimit(permissions, 8, async (permission) => {
@@ -133,8 +157,11 @@ async function permissionCheck(role: Role, client: ClusterClient, permissions: r
       return { permission, allowed: body.status?.allowed === true };
     });
     const missing = answers.filter((answer) => !answer.allowed);
-    if (missing.length === 0) return { name, passed: true, reason: `all ${permissions.length} permissions granted` };
-    const list = missing.map(({ permission }) => `${describePermission(permission)} (${permission.why})`).join(", ");
+    if (missing.length === 0)
+      return { name, passed: true, reason: `all ${permissions.length} permissions granted` };
+    const list = missing
+      .map(({ permission }) => `${describePermission(permission)} (${permission.why})`)
+      .join(", ");
     return {
       name,
       passed: false,
@@ -156,7 +183,10 @@ async function kubeSystemUid(client: ClusterClient): Promise<string> {
 async function distinctClusters(source: ClusterClient, destination: ClusterClient): Promise<CheckResult> {
   const name = "distinct-clusters";
   try {
-    const [sourceUid, destinationUid] = await Promise.all([kubeSystemUid(source), kubeSystemUid(destination)]);
+    const [sourceUid, destinationUid] = await Promise.all([
+      kubeSystemUid(source),
+      kubeSystemUid(destination),
+    ]);
     if (sourceUid !== destinationUid) return { name, passed: true, reason: "kube-system namespaces differ" };
     return {
       name,
@@ -179,7 +209,8 @@ async function snapshotApi(source: ClusterClient): Promise<CheckResult> {
       return { name, passed: true, reason: "snapshot.storage.k8s.io/v1 VolumeSnapshots are served" };
     }
   } catch (error) {
-    if (!(error instanceof KubeApiError && error.status === 404)) return { name, passed: false, reason: failureReason(error, source) };
+    if (!(error instanceof KubeApiError && error.status === 404))
+      return { name, passed: false, reason: failureReason(error, source) };
   }
   return {
     name,
@@ -191,12 +222,15 @@ async function snapshotApi(source: ClusterClient): Promise<CheckResult> {
 async function snapshotClass(source: ClusterClient): Promise<CheckResult> {
   const name = "snapshot-class";
   try {
-    const { body } = await source.request<{ items?: Array<{ metadata?: { name?: string }; driver?: string }> }>({
+    const { body } = await source.request<{
+      items?: Array<{ metadata?: { name?: string }; driver?: string }>;
+    }>({
       method: "GET",
       path: "/apis/snapshot.storage.k8s.io/v1/volumesnapshotclasses",
     });
     const classes = (body.items ?? []).map((item) => `${item.metadata?.name} (${item.driver})`);
-    if (classes.length > 0) return { name, passed: true, reason: `VolumeSnapshotClasses: ${classes.join(", ")}` };
+    if (classes.length > 0)
+      return { name, passed: true, reason: `VolumeSnapshotClasses: ${classes.join(", ")}` };
     return {
       name,
       passed: false,
@@ -215,7 +249,12 @@ async function storageClassesMapped(
   const name = "storage-class-mapping";
   try {
     const [claims, classes] = await Promise.all([
-      source.request<{ items?: Array<{ metadata?: { namespace?: string; name?: string }; spec?: { storageClassName?: string } }> }>({
+      source.request<{
+        items?: Array<{
+          metadata?: { namespace?: string; name?: string };
+          spec?: { storageClassName?: string };
+        }>;
+      }>({
         method: "GET",
         path: "/api/v1/persistentvolumeclaims",
       }),
@@ -228,14 +267,22 @@ async function storageClassesMapped(
     const inUse = new Map<string, string>();
     for (const claim of claims.body.items ?? []) {
       const storageClass = claim.spec?.storageClassName;
-      if (storageClass && !inUse.has(storageClass)) inUse.set(storageClass, `${claim.metadata?.namespace}/${claim.metadata?.name}`);
+      if (storageClass && !inUse.has(storageClass))
+        inUse.set(storageClass, `${claim.metadata?.namespace}/${claim.metadata?.name}`);
     }
-    const unmapped = [...inUse].filter(([storageClass]) => !available.has(mapping[storageClass] ?? storageClass));
+    const unmapped = [...inUse].filter(
+      ([storageClass]) => !available.has(mapping[storageClass] ?? storageClass),
+    );
     if (unmapped.length === 0) {
-      return { name, passed: true, reason: `classes in use: ${[...inUse.keys()].map((c) => `${c} → ${mapping[c] ?? c}`).join(", ") || "none"}` };
+      return {
+        name,
+        passed: true,
+        reason: `classes in use: ${[...inUse.keys()].map((c) => `${c} → ${mapping[c] ?? c}`).join(", ") || "none"}`,
+      };
     }
     const problems = unmapped.map(
-      ([storageClass, claim]) => `"${storageClass}" (used by PVC ${claim}) → "${mapping[storageClass] ?? storageClass}"`,
+      ([storageClass, claim]) =>
+        `"${storageClass}" (used by PVC ${claim}) → "${mapping[storageClass] ?? storageClass}"`,
     );
     return {
       name,
@@ -249,8 +296,4 @@ async function storageClassesMapped(
 
 function failureReason(error: unknown, client: ClusterClient): string {
   return error instanceof Error ? error.message : `cluster ${client.name}: ${String(error)}`;
-}
-
-export function isRecordOfChecks(value: unknown): value is CheckResult[] {
-  return Array.isArray(value) && value.every((item) => isRecord(item) && typeof item.name === "string");
 }

@@ -24,15 +24,36 @@ export const SOURCE_PERMISSIONS: readonly Permission[] = [
   ...read("apps", "statefulsets", "export"),
   ...read("apps", "deployments", "export"),
   ...read("", "persistentvolumeclaims", "export and snapshots"),
-  { verb: "list", group: "apiextensions.k8s.io", resource: "customresourcedefinitions", why: "export of custom resources" },
+  {
+    verb: "list",
+    group: "apiextensions.k8s.io",
+    resource: "customresourcedefinitions",
+    why: "export of custom resources",
+  },
   { verb: "create", group: "snapshot.storage.k8s.io", resource: "volumesnapshots", why: "volume snapshots" },
-  { verb: "delete", group: "snapshot.storage.k8s.io", resource: "volumesnapshots", why: "cleanup of snapshots" },
-  { verb: "patch", group: "snapshot.storage.k8s.io", resource: "volumesnapshotcontents", why: "reading a snapshot as a block device" },
+  {
+    verb: "delete",
+    group: "snapshot.storage.k8s.io",
+    resource: "volumesnapshots",
+    why: "cleanup of snapshots",
+  },
+  {
+    verb: "patch",
+    group: "snapshot.storage.k8s.io",
+    resource: "volumesnapshotcontents",
+    why: "reading a snapshot as a block device",
+  },
   { verb: "create", group: "", resource: "persistentvolumeclaims", why: "temporary claims from snapshots" },
   { verb: "delete", group: "", resource: "persistentvolumeclaims", why: "cleanup of temporary claims" },
   { verb: "create", group: "", resource: "pods", why: "helper pods" },
   { verb: "delete", group: "", resource: "pods", why: "cleanup of helper pods" },
-  { verb: "create", group: "", resource: "pods", subresource: "exec", why: "reading volumes through helper pods" },
+  {
+    verb: "create",
+    group: "",
+    resource: "pods",
+    subresource: "exec",
+    why: "reading volumes through helper pods",
+  },
 ];
 
 /** The destination is written with server-side apply (patch) and restored through helper pods. */
@@ -40,15 +61,28 @@ export const DESTINATION_PERMISSIONS: readonly Permission[] = [
   ...["namespaces", "serviceaccounts", "configmaps", "secrets", "services", "persistentvolumeclaims"].map(
     (resource): Permission => ({ verb: "patch", group: "", resource, why: "apply" }),
   ),
-  ...["deployments", "statefulsets"].map((resource): Permission => ({ verb: "patch", group: "apps", resource, why: "apply" })),
+  ...["deployments", "statefulsets"].map(
+    (resource): Permission => ({ verb: "patch", group: "apps", resource, why: "apply" }),
+  ),
   { verb: "patch", group: "rbac.authorization.k8s.io", resource: "roles", why: "apply" },
   { verb: "patch", group: "rbac.authorization.k8s.io", resource: "rolebindings", why: "apply" },
-  { verb: "patch", group: "apiextensions.k8s.io", resource: "customresourcedefinitions", why: "apply of CRDs" },
+  {
+    verb: "patch",
+    group: "apiextensions.k8s.io",
+    resource: "customresourcedefinitions",
+    why: "apply of CRDs",
+  },
   { verb: "create", group: "", resource: "persistentvolumes", why: "binding restored volumes" },
   { verb: "delete", group: "", resource: "persistentvolumes", why: "cleanup of temporary volumes" },
   { verb: "create", group: "", resource: "pods", why: "helper pods" },
   { verb: "delete", group: "", resource: "pods", why: "cleanup of helper pods" },
-  { verb: "create", group: "", resource: "pods", subresource: "exec", why: "writing volumes through helper pods" },
+  {
+    verb: "create",
+    group: "",
+    resource: "pods",
+    subresource: "exec",
+    why: "writing volumes through helper pods",
+  },
 ];
 
 export function describePermission(permission: Permission): string {

@@ -14,7 +14,9 @@ export function clearJobSelector(object: KubeObject): KubeObject {
   if (spec.manualSelector === true) return object;
   const template = isRecord(spec.template) ? spec.template : {};
   const templateMetadata = isRecord(template.metadata) ? template.metadata : {};
-  const labels: Record<string, unknown> = isRecord(templateMetadata.labels) ? { ...templateMetadata.labels } : {};
+  const labels: Record<string, unknown> = isRecord(templateMetadata.labels)
+    ? { ...templateMetadata.labels }
+    : {};
   for (const label of CONTROLLER_UID_LABELS) delete labels[label];
   return {
     ...object,

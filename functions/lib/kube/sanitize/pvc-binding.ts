@@ -17,6 +17,9 @@ export const PVC_BIND_ANNOTATIONS = [
 export function clearPvcBinding(object: KubeObject): KubeObject {
   if (object.kind !== "PersistentVolumeClaim" || object.apiVersion !== "v1") return object;
   const { volumeName: _volumeName, ...spec } = specOf(object);
-  const unbound = withAnnotations(object, Object.fromEntries(PVC_BIND_ANNOTATIONS.map((key) => [key, undefined])));
+  const unbound = withAnnotations(
+    object,
+    Object.fromEntries(PVC_BIND_ANNOTATIONS.map((key) => [key, undefined])),
+  );
   return { ...unbound, spec };
 }

@@ -25,7 +25,9 @@ export function applyImageRegistryMapping(mapping: ImageRegistryMapping, object:
       const containers = podSpec[list];
       if (!Array.isArray(containers)) continue;
       result[list] = containers.map((container: Record<string, unknown>) =>
-        typeof container.image === "string" ? { ...container, image: rewriteImage(mapping, container.image) } : container,
+        typeof container.image === "string"
+          ? { ...container, image: rewriteImage(mapping, container.image) }
+          : container,
       );
     }
     return result;

@@ -40,7 +40,11 @@ export function applyJsonPatch<T>(document: T, operations: readonly JsonPatchOpe
         break;
       }
       case "copy":
-        root = add(root, parseJsonPointer(operation.path), structuredClone(get(root, parseJsonPointer(operation.from))));
+        root = add(
+          root,
+          parseJsonPointer(operation.path),
+          structuredClone(get(root, parseJsonPointer(operation.from))),
+        );
         break;
       case "test":
         if (!isDeepStrictEqual(get(root, parseJsonPointer(operation.path)), operation.value)) {

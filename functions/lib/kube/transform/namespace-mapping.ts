@@ -19,10 +19,17 @@ export function applyNamespaceMapping(mapping: NamespaceMapping, object: KubeObj
     result = { ...result, metadata: { ...result.metadata, namespace: mapNamespace(mapping, namespace) } };
   }
   if (object.kind === "Namespace" && object.apiVersion === "v1") {
-    result = { ...result, metadata: { ...result.metadata, name: mapNamespace(mapping, object.metadata.name) } };
+    result = {
+      ...result,
+      metadata: { ...result.metadata, name: mapNamespace(mapping, object.metadata.name) },
+    };
   }
   const isBinding = object.kind === "RoleBinding" || object.kind === "ClusterRoleBinding";
-  if (isBinding && object.apiVersion.startsWith("rbac.authorization.k8s.io/") && Array.isArray(object.subjects)) {
+  if (
+    isBinding &&
+    object.apiVersion.startsWith("rbac.authorization.k8s.io/") &&
+    Array.isArray(object.subjects)
+  ) {
     const subjects = object.subjects.map((subject: unknown) =>
       isRecord(subject) && typeof subject.namespace === "string"
         ? { ...subject, namespace: mapNamespace(mapping, subject.namespace) }

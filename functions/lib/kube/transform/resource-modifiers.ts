@@ -33,7 +33,10 @@ export const resourceModifierSchema = z
       /** Matched anywhere in the name unless anchored with ^ and $. */
       resourceNameRegex: z.string().refine(isRegExp, "must be a valid regular expression").optional(),
       namespaces: z.array(z.string().min(1)).min(1).optional(),
-      labelSelector: z.string().refine(isLabelSelector, "must be a label selector such as app=db,tier!=web").optional(),
+      labelSelector: z
+        .string()
+        .refine(isLabelSelector, "must be a label selector such as app=db,tier!=web")
+        .optional(),
     }),
     patches: z.array(jsonPatchOperationSchema).min(1).optional(),
     mergePatch: z.record(z.string(), z.unknown()).optional(),
@@ -72,7 +75,10 @@ export function parseResourceModifiers(input: unknown, field = "resourceModifier
     if (conditions.resourceNameRegex !== undefined) compiled.name = new RegExp(conditions.resourceNameRegex);
     if (conditions.namespaces !== undefined) compiled.namespaces = new Set(conditions.namespaces);
     if (conditions.labelSelector !== undefined) {
-      compiled.selector = parseLabelSelector(conditions.labelSelector, `${field}[${index}].conditions.labelSelector`);
+      compiled.selector = parseLabelSelector(
+        conditions.labelSelector,
+        `${field}[${index}].conditions.labelSelector`,
+      );
     }
     if (rule.patches !== undefined) compiled.patches = rule.patches as JsonPatchOperation[];
     if (rule.mergePatch !== undefined) compiled.mergePatch = rule.mergePatch;
@@ -80,7 +86,11 @@ export function parseResourceModifiers(input: unknown, field = "resourceModifier
   });
 }
 
-export function modifierMatches(modifier: CompiledModifier, object: KubeObject, groupResource: string): boolean {
+export function modifierMatches(
+  modifier: CompiledModifier,
+  object: KubeObject,
+  groupResource: string,
+): boolean {
   const { namespace, name, labels } = object.metadata;
   return (
     modifier.groupResource.test(groupResource) &&
@@ -103,7 +113,9 @@ export function applyResourceModifiers(
       return applyMergePatch(current, modifier.mergePatch) as KubeObject;
     } catch (error) {
       if (error instanceof PatchTestFailed) return current;
-      throw new Error(`resource modifier ${index} cannot patch ${describeObject(object)}: ${(error as Error).message}`);
+      throw new Error(
+        `resource modifier ${index} cannot patch ${describeObject(object)}: ${(error as Error).message}`,
+      );
     }
   }, object);
 }

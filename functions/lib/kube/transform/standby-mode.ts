@@ -5,7 +5,12 @@ export const ORIGINAL_REPLICAS_ANNOTATION = "kubeferry.io/original-replicas";
 export const ORIGINAL_SUSPEND_ANNOTATION = "kubeferry.io/original-suspend";
 
 /** Kinds whose `spec.replicas` says how many pods run (apps/v1 and core/v1). */
-const SCALABLE_KINDS = new Set(["apps/v1 Deployment", "apps/v1 StatefulSet", "apps/v1 ReplicaSet", "v1 ReplicationController"]);
+const SCALABLE_KINDS = new Set([
+  "apps/v1 Deployment",
+  "apps/v1 StatefulSet",
+  "apps/v1 ReplicaSet",
+  "v1 ReplicationController",
+]);
 
 export function isScalable(object: KubeObject): boolean {
   return SCALABLE_KINDS.has(`${object.apiVersion} ${object.kind}`);

@@ -27,7 +27,11 @@ export const NO_TRANSFORMS: TransformOptions = {
  * run first, on the object as the user knows it from the source; the built-in mappings then
  * move it, and standby mode comes last so that it records the replicas the user asked for.
  */
-export function transformObject(object: KubeObject, groupResource: string, options: TransformOptions): KubeObject {
+export function transformObject(
+  object: KubeObject,
+  groupResource: string,
+  options: TransformOptions,
+): KubeObject {
   let result = applyResourceModifiers(options.modifiers, object, groupResource);
   result = applyNamespaceMapping(options.namespaceMapping, result);
   result = applyStorageClassMapping(options.storageClassMapping, result);

@@ -1,0 +1,137 @@
+import { z } from "zod";
+import { ConflictError, PairingError, ValidationError } from "../../errors.ts";
+import type { BlobStore } from "../../repository/blob-store.ts";
+import type { ClusterClient } from "../client/cluster-client.ts";
+import { runPairingChecks } from "./pairing-checks.ts";
+
+const dnsLabel = z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, "must be a DNS-1123 label");
+const nameMapping = z.record(z.string().min(1), z.string().min(1));
+
+/** What a person chooses when creating a pair; clusters are referred to by their registered names. */
+export const pairSpecSchema = z.strictObject({
+  name: dnsLabel,
+  source: z.string().min(1),
+  destination: z.string().min(1),
+  storageClassMapping: nameMapping.default({}),
+  namespaceMapping: nameMapping.default({}),
+  /** Image of the helper pods that read and write volumes (default busybox, set by the volume steps). */
+  helperImage: z.string().min(1).optional(),
+});
+
+export const pairRecordSchema = pairSpecSchema.extend({
+  version: z.literal(1),
+  checks: z.array(z.strictObject({ name: z.string(), passed: z.boolean(), reason: z.string() })),
+  createdAt: z.iso.datetime(),
+  checkedAt: z.iso.datetime(),
+});
+
+export type PairSpec = z.input<typeof pairSpecSchema>;
+export type PairRecord = z.infer<typeof pairRecordSchema>;
+
+export interface PairClients {
+  source: ClusterClient;
+  destination: ClusterClient;
+}
+
+/**
+ * Pair records, kept beside the pairs' repositories in the root store under "_pairs/" (an
+ * underscore cannot start a pair name, so no repository can collide). Records hold cluster
+ * names, mappings and check results: no credentials, so they are stored as plain JSON.
+ */
+export class PairStore {
+  constructor(private readonly root: BlobStore) {}
+
+  async get(name: string): Promise<PairRecord | undefined> {
+    const data = await this.root.get(keyOf(name));
+    if (data === undefined) return undefined;
+    const parsed = pairRecordSchema.safeParse(JSON.parse(data.toString("utf8")));
+    if (!parsed.success) {
+      throw new Error(
+        `pair record ${this.root.location}${keyOf(name)} is damaged: ${z.prettifyError(parsed.error)}`,
+      );
+    }
+    return parsed.data;
+  }
+
+  async list(): Promise<PairRecord[]> {
+    const records: PairRecord[] = [];
+    for await (const info of this.root.list(PREFIX)) {
+      const record = await this.get(info.key.slice(PREFIX.length, -".json".length));
+      if (record) records.push(record);
+    }
+    return records;
+  }
+
+  async put(record: PairRecord): Promise<void> {
+    await this.root.put(
+      keyOf(record.name),
+      Buffer.from(JSON.stringify(pairRecordSchema.parse(record), null, 2)),
+    );
+  }
+
+  async delete(name: string): Promise<void> {
+    await this.root.delete(keyOf(name));
+  }
+}
+
+const PREFIX = "_pairs/";
+const keyOf = (name: string) => `${PREFIX}${name}.json`;
+
+/**
+ * Creates a pair: checks both clusters, stores the record with every check's result (also
+ * when a check fails, so `list` shows why), and raises a PairingError naming the first failed
+ * check. An existing pair is not overwritten: check it again or delete it.
+ */
+export async function createPair(
+  pairs: PairStore,
+  spec: PairSpec,
+  clients: PairClients,
+  now: Date,
+): Promise<PairRecord> {
+  const parsed = pairSpecSchema.safeParse(spec);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ValidationError(`pair ${spec.name}: ${issue?.path.join(".") || "(spec)"}: ${issue?.message}`);
+  }
+  if (await pairs.get(parsed.data.name)) {
+    throw new ConflictError(
+      `pair ${parsed.data.name} already exists: check it again, or delete it before creating it anew`,
+    );
+  }
+  const checks = await runPairingChecks(clients.source, clients.destination, parsed.data.storageClassMapping);
+  const record: PairRecord = {
+    ...parsed.data,
+    version: 1,
+    checks,
+    createdAt: now.toISOString(),
+    checkedAt: now.toISOString(),
+  };
+  await pairs.put(record);
+  throwIfFailed(record);
+  return record;
+}
+
+/** Runs the checks of an existing pair again (before every run, and on demand) and stores the results. */
+export async function checkPair(
+  pairs: PairStore,
+  name: string,
+  clients: PairClients,
+  now: Date,
+): Promise<PairRecord> {
+  const existing = await pairs.get(name);
+  if (!existing)
+    throw new ValidationError(`pair ${name} does not exist: create it with \`kubeferry pair create\``);
+  const checks = await runPairingChecks(clients.source, clients.destination, existing.storageClassMapping);
+  const record: PairRecord = { ...existing, checks, checkedAt: now.toISOString() };
+  await pairs.put(record);
+  throwIfFailed(record);
+  return record;
+}
+
+export function throwIfFailed(record: PairRecord): void {
+  const failed = record.checks.filter((check) => !check.passed);
+  const [first, ...others] = failed;
+  if (!first) return;
+  const rest = others.length > 0 ? ` (also failed: ${others.map((check) => check.name).join(", ")})` : "";
+  throw new PairingError(`pair ${record.name}: check ${first.name} failed: ${first.reason}${rest}`);
+}

@@ -1,0 +1,61 @@
+import { createHash } from "node:crypto";
+import { parentPort, workerData } from "node:worker_threads";
+import { type ChunkKeys, chunkIdFor, openChunk, sealChunk } from "./chunk-crypto.ts";
+
+/**
+ * Worker thread of WorkerContentCrypto: one chunk operation per request, or, for a worker that
+ * hashes a whole image, "update" messages in order and then "digest".
+ */
+
+interface Request {
+  job: number;
+  operation: "chunkIdFor" | "seal" | "open" | "update" | "digest";
+  id: string;
+  data: Uint8Array;
+}
+
+const port = parentPort;
+if (port === null) throw new Error("content-crypto-worker.ts runs only as a worker thread");
+const keys = workerData as ChunkKeys;
+const imageHash = createHash("sha256");
+
+port.on("message", (request: Request) => {
+  try {
+    switch (request.operation) {
+      case "update":
+        imageHash.update(request.data);
+        return;
+      case "digest":
+        port.postMessage({ job: request.job, id: imageHash.digest("hex") });
+        return;
+      case "chunkIdFor":
+        port.postMessage({ job: request.job, id: chunkIdFor(keys, request.data) });
+        return;
+      case "seal": {
+        const sealed = ownedCopy(sealChunk(keys, request.id, request.data));
+        port.postMessage({ job: request.job, data: sealed }, [sealed.buffer]);
+        return;
+      }
+      case "open":
+        // Shared memory: the plaintext goes on to the image hasher and a writer without copies.
+        port.postMessage({ job: request.job, data: sharedCopy(openChunk(keys, request.id, request.data)) });
+        return;
+    }
+  } catch (error) {
+    port.postMessage({ job: request.job, error: error instanceof Error ? error.message : String(error) });
+  }
+});
+
+/** A view that owns its whole ArrayBuffer, so transferring it cannot detach anything else. */
+function ownedCopy(data: Uint8Array): Uint8Array<ArrayBuffer> {
+  const owns = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength;
+  return owns && data.buffer instanceof ArrayBuffer
+    ? (data as Uint8Array<ArrayBuffer>)
+    : new Uint8Array(data);
+}
+
+function sharedCopy(data: Uint8Array): Uint8Array {
+  const shared = new Uint8Array(new SharedArrayBuffer(data.byteLength));
+  shared.set(data);
+  return shared;
+}

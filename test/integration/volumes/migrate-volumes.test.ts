@@ -1,0 +1,142 @@
+import { createHash, randomFillSync as randomFill } from "node:crypto";
+import type { V1PersistentVolumeClaim } from "@kubernetes/client-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { getObject, paths } from "../../../functions/lib/volumes/kube-calls.ts";
+import { RESTORED_ANNOTATION } from "../../../functions/lib/volumes/names.ts";
+import { cleanupBoth, restoreAll, snapshotAndStage } from "./migrate.ts";
+import {
+  CountingChunks,
+  CountingExec,
+  createNamespace,
+  createVolume,
+  imageOfClaim,
+  openTestRepository,
+  patternedImage,
+  readImage,
+  startVolumeEnv,
+  temporaryObjects,
+  type VolumeEnv,
+  writeImage,
+} from "./volume-env.ts";
+
+const MiB = 1024 * 1024;
+const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
+
+let env: VolumeEnv;
+
+beforeAll(async () => {
+  env = await startVolumeEnv();
+});
+
+afterAll(async () => {
+  await env?.stop();
+});
+
+describe("migrating Block and Filesystem volumes", () => {
+  const namespace = "shop";
+  const size = 256 * MiB;
+  // 1 MiB chunks: 256 per volume, so that 1% of the chunks is a few whole chunks.
+  const chunkBytes = 1 * MiB;
+  const runId = "run-first";
+  let blockImage: Buffer;
+
+  it("moves the snapshot's bytes and binds the final PVCs with the original names and modes", async () => {
+    await createNamespace(env.source, namespace);
+    blockImage = patternedImage(size, chunkBytes);
+    const fsImage = patternedImage(size, chunkBytes);
+    const blockPath = await createVolume(env.source, namespace, "db-block", size, "Block", { app: "db" });
+    const fsPath = await createVolume(env.source, namespace, "db-files", size, "Filesystem", { app: "db" });
+    await writeImage(blockPath, blockImage);
+    await writeImage(fsPath, fsImage);
+
+    const repository = await openTestRepository(env, "volumes");
+    const options = { runId, namespace, pvcs: ["db-block", "db-files"], chunkBytes, ranges: { minRangeBytes: 64 * MiB } };
+    const staged = await snapshotAndStage(env, repository, options);
+    expect(staged.plans.map((p) => p.ranges.length)).toEqual([4, 4]);
+
+    // Point in time: written after the snapshot, so absent on the destination.
+    const later = Buffer.alloc(4 * MiB, 0xab);
+    await writeImage(blockPath, Buffer.concat([later, blockImage.subarray(later.length)]));
+
+    await createNamespace(env.destination, namespace);
+    await restoreAll(env, repository, options, staged);
+
+    for (const [name, image, mode] of [
+      ["db-block", blockImage, "Block"],
+      ["db-files", fsImage, "Filesystem"],
+    ] as const) {
+      const claim = await getObject<V1PersistentVolumeClaim>(env.destination.client, paths.pvc(namespace, name));
+      expect(claim?.status?.phase).toBe("Bound");
+      expect(claim?.spec?.volumeMode).toBe(mode);
+      expect(claim?.spec?.storageClassName).toBe(env.destination.cluster.classes.fast);
+      expect(claim?.metadata?.labels).toEqual({ app: "db" });
+      expect(JSON.parse(claim?.metadata?.annotations?.[RESTORED_ANNOTATION] ?? "{}")).toEqual({ runId, namespace, pvc: name });
+      const restored = await readImage(await imageOfClaim(env.destination, namespace, name), size);
+      expect(sha(restored)).toBe(sha(image));
+    }
+
+    await cleanupBoth(env, runId);
+    expect(await temporaryObjects(env.source)).toEqual([]);
+    expect(await temporaryObjects(env.destination)).toEqual([]);
+  }, 600_000);
+
+  it("on a rerun after 1% of the chunks changed, uploads, streams and writes only those chunks", async () => {
+    // Three chunks get new data (the 1%), one data chunk becomes zeros.
+    const changed = [5, 100, 201];
+    const zeroed = 8; // kind 0 in patternedImage: random data
+    const image = Buffer.from(blockImage);
+    for (const index of changed) randomFill(image.subarray(index * chunkBytes, (index + 1) * chunkBytes));
+    image.fill(0, zeroed * chunkBytes, (zeroed + 1) * chunkBytes);
+    await writeImage(await imageOfClaim(env.source, namespace, "db-block"), image);
+
+    const repository = await openTestRepository(env, "volumes");
+    const chunks = new CountingChunks(repository.content);
+    const sourceExec = new CountingExec(env.source.exec);
+    const destinationExec = new CountingExec(env.destination.exec);
+    const rerun = "run-second";
+    const options = {
+      runId: rerun,
+      namespace,
+      pvcs: ["db-block", "db-files"],
+      chunkBytes,
+      ranges: { minRangeBytes: 64 * MiB },
+      chunks,
+      sourceExec,
+      destinationExec,
+    };
+    const staged = await snapshotAndStage(env, repository, options);
+
+    const changedIds = changed.map((i) =>
+      repository.content.chunkIdForDigest(createHash("sha256").update(image.subarray(i * chunkBytes, (i + 1) * chunkBytes)).digest()),
+    );
+    expect(chunks.created.sort()).toEqual(changedIds.sort());
+    expect(chunks.putIds.sort()).toEqual(changedIds.sort());
+    const streamed = staged.ranges.reduce((n, r) => n + r.streamedBytes, 0);
+    const digests = staged.ranges.reduce((n, r) => n + r.digestBytes, 0);
+    expect(streamed).toBe(changed.length * chunkBytes);
+    // One "<index> <sha256>" line per chunk of both volumes.
+    const lines = Array.from({ length: 2 * (size / chunkBytes) }, (_, i) => `${i % (size / chunkBytes)} ${"0".repeat(64)}\n`);
+    expect(digests).toBe(lines.join("").length);
+    // Besides chunks and digests, each volume's exec output is "ok\n" (device check) and its whole-volume digest line.
+    expect(sourceExec.stdoutBytes).toBe(streamed + digests + 2 * (3 + 65));
+
+    const restored = await restoreAll(env, repository, options, staged);
+    expect(restored.reduce((n, r) => n + r.writtenChunks, 0)).toBe(changed.length);
+    expect(restored.reduce((n, r) => n + r.zeroedChunks, 0)).toBe(1);
+    expect(destinationExec.stdinBytes).toBe(changed.length * chunkBytes);
+
+    const claim = await getObject<V1PersistentVolumeClaim>(env.destination.client, paths.pvc(namespace, "db-block"));
+    expect(claim?.status?.phase).toBe("Bound");
+    expect(JSON.parse(claim?.metadata?.annotations?.[RESTORED_ANNOTATION] ?? "{}")).toEqual({
+      runId: rerun,
+      namespace,
+      pvc: "db-block",
+    });
+    const onDestination = await readImage(await imageOfClaim(env.destination, namespace, "db-block"), size);
+    expect(sha(onDestination)).toBe(sha(image));
+
+    await cleanupBoth(env, rerun);
+    expect(await temporaryObjects(env.source)).toEqual([]);
+    expect(await temporaryObjects(env.destination)).toEqual([]);
+  }, 600_000);
+});

@@ -1,0 +1,169 @@
+import type { Repository } from "../../../functions/lib/repository/repository.ts";
+import type { RangePlanOptions } from "../../../functions/lib/volumes/chunk-ranges.ts";
+import type { ChunkRepository } from "../../../functions/lib/volumes/chunk-repository.ts";
+import { cleanupRun } from "../../../functions/lib/volumes/cleanup.ts";
+import { commitVolume } from "../../../functions/lib/volumes/commit-volume.ts";
+import { finalizeVolume } from "../../../functions/lib/volumes/finalize-volume.ts";
+import type { ExecHook } from "../../../functions/lib/volumes/hooks.ts";
+import { planVolume, type VolumePlan } from "../../../functions/lib/volumes/plan-volume.ts";
+import type { PodExec } from "../../../functions/lib/volumes/pod-exec.ts";
+import { prepareRestore } from "../../../functions/lib/volumes/prepare-restore.ts";
+import { type RestoreRangeOutput, restoreRange } from "../../../functions/lib/volumes/restore-range.ts";
+import { type SourceVolume, snapshotNamespace } from "../../../functions/lib/volumes/snapshots.ts";
+import { type StageRangeOutput, stageRange } from "../../../functions/lib/volumes/stage-range.ts";
+import { verifyRestoredVolume } from "../../../functions/lib/volumes/verify-volume.ts";
+import { clock, partsOf, type VolumeEnv } from "./volume-env.ts";
+
+/**
+ * The volume steps in workflow order, as the Step Functions Map items would call them (one
+ * call per range), for tests and the bench. Every step gets its dependencies explicitly.
+ */
+
+export interface MigrationOptions {
+  runId: string;
+  namespace: string;
+  pvcs: string[];
+  chunkBytes?: number;
+  ranges?: RangePlanOptions;
+  hooks?: { pre?: ExecHook[]; post?: ExecHook[] };
+  snapshotTimeoutSeconds?: number;
+  /** Wrap the transport or the repository, e.g. to count. */
+  sourceExec?: PodExec;
+  destinationExec?: PodExec;
+  chunks?: ChunkRepository;
+}
+
+export interface StageResult {
+  volumes: SourceVolume[];
+  plans: VolumePlan[];
+  ranges: StageRangeOutput[];
+}
+
+const timing = process.env.KUBEFERRY_TIMING === "1";
+const mark = (what: string, since: number) => {
+  if (timing) console.error(`[timing] ${what}: ${((performance.now() - since) / 1000).toFixed(1)}s`);
+  return performance.now();
+};
+
+export async function snapshotAndStage(env: VolumeEnv, repository: Repository, options: MigrationOptions): Promise<StageResult> {
+  let t = performance.now();
+  const src = env.source;
+  const exec = options.sourceExec ?? src.exec;
+  const { volumes } = await snapshotNamespace(
+    { client: src.client, exec: src.exec, clock },
+    {
+      runId: options.runId,
+      namespace: options.namespace,
+      pvcs: options.pvcs,
+      snapshotClass: src.cluster.classes.snapshot,
+      ...(options.hooks ? { hooks: options.hooks } : {}),
+      ...(options.snapshotTimeoutSeconds ? { timeoutSeconds: options.snapshotTimeoutSeconds } : {}),
+    },
+  );
+  t = mark("snapshot", t);
+  const plans: VolumePlan[] = [];
+  const ranges: StageRangeOutput[] = [];
+  for (const source of volumes) {
+    const plan = await planVolume(
+      { client: src.client, exec, clock },
+      {
+        runId: options.runId,
+        source,
+        ...(options.chunkBytes ? { chunkBytes: options.chunkBytes } : {}),
+        ...(options.ranges ? { ranges: options.ranges } : {}),
+      },
+    );
+    plans.push(plan);
+    t = mark(`plan ${source.pvc}`, t);
+    ranges.push(...(await stagePlan(plan, repository, options, exec)));
+    t = mark(`stage ${source.pvc}`, t);
+    await commitVolume(
+      { exec, parts: partsOf(repository), manifests: repository.manifests, clock },
+      {
+        runId: options.runId,
+        namespace: source.namespace,
+        pvc: source.pvc,
+        target: plan.target,
+        volumeBytes: source.volumeBytes,
+        chunkBytes: plan.chunkBytes,
+        rangeCount: plan.ranges.length,
+      },
+    );
+    t = mark(`commit ${source.pvc}`, t);
+  }
+  return { volumes, plans, ranges };
+}
+
+/** The StageRanges Map: every range of a plan. */
+export async function stagePlan(
+  plan: VolumePlan,
+  repository: Repository,
+  options: Pick<MigrationOptions, "runId" | "chunks">,
+  exec: PodExec,
+): Promise<StageRangeOutput[]> {
+  const outputs: StageRangeOutput[] = [];
+  for (const range of plan.ranges) {
+    outputs.push(
+      await stageRange(
+        { exec, chunks: options.chunks ?? repository.content, parts: partsOf(repository) },
+        {
+          runId: options.runId,
+          namespace: plan.source.namespace,
+          pvc: plan.source.pvc,
+          target: plan.target,
+          volumeBytes: plan.source.volumeBytes,
+          chunkBytes: plan.chunkBytes,
+          range,
+        },
+      ),
+    );
+  }
+  return outputs;
+}
+
+export async function restoreAll(
+  env: VolumeEnv,
+  repository: Repository,
+  options: MigrationOptions,
+  staged: StageResult,
+): Promise<RestoreRangeOutput[]> {
+  const dst = env.destination;
+  const exec = options.destinationExec ?? dst.exec;
+  const outputs: RestoreRangeOutput[] = [];
+  let t = performance.now();
+  for (const plan of staged.plans) {
+    const source = plan.source;
+    const restore = await prepareRestore(
+      { client: dst.client, exec, clock },
+      {
+        runId: options.runId,
+        manifest: { runId: options.runId, namespace: source.namespace, pvc: source.pvc },
+        source,
+        destination: { namespace: source.namespace, storageClass: dst.cluster.classes.fast },
+      },
+    );
+    t = mark(`prepare ${source.pvc}`, t);
+    for (const range of plan.ranges) {
+      outputs.push(
+        await restoreRange(
+          { exec, chunks: options.chunks ?? repository.content, manifests: repository.manifests },
+          { restore, range },
+        ),
+      );
+    }
+    t = mark(`restore ${source.pvc}`, t);
+    await verifyRestoredVolume({ client: dst.client, exec, manifests: repository.manifests }, restore);
+    t = mark(`verify ${source.pvc}`, t);
+    await finalizeVolume(
+      { client: dst.client, manifests: repository.manifests, clock },
+      { restore, source, storageClass: dst.cluster.classes.fast },
+    );
+    t = mark(`finalize ${source.pvc}`, t);
+  }
+  return outputs;
+}
+
+export async function cleanupBoth(env: VolumeEnv, runId: string): Promise<void> {
+  await cleanupRun({ client: env.source.client, clock }, runId);
+  await cleanupRun({ client: env.destination.client, clock }, runId);
+}

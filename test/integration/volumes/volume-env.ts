@@ -1,0 +1,224 @@
+import { randomBytes } from "node:crypto";
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
+import { CreateKeyCommand, KMSClient } from "@aws-sdk/client-kms";
+import type { V1PersistentVolume, V1PersistentVolumeClaim } from "@kubernetes/client-node";
+import { type ClusterClient, createClusterClient } from "../../../functions/lib/kube/client/cluster-client.ts";
+import { KmsKeyProvider } from "../../../functions/lib/repository/kms-key-provider.ts";
+import { openRepository, type Repository } from "../../../functions/lib/repository/repository.ts";
+import { S3BlobStore } from "../../../functions/lib/repository/s3-blob-store.ts";
+import type { ChunkRepository } from "../../../functions/lib/volumes/chunk-repository.ts";
+import { createOrGet, getObject, listObjects, paths, systemClock } from "../../../functions/lib/volumes/kube-calls.ts";
+import { TEMPORARY_LABEL } from "../../../functions/lib/volumes/names.ts";
+import { type ExecTarget, KubeExec, type PodExec, type ScriptRun } from "../../../functions/lib/volumes/pod-exec.ts";
+import { ChunkBackedRangeParts } from "../../../functions/lib/volumes/range-parts.ts";
+import { type LocalCluster, type LocalClusters, startClusters, waitFor } from "../../env/clusters.ts";
+import { type MotoServer, startMoto } from "../../env/moto.ts";
+import { VolumeFiles } from "../../env/volume-files.ts";
+
+/** One side of the migration: its local cluster, API client and exec transport. */
+export interface Side {
+  cluster: LocalCluster;
+  client: ClusterClient;
+  exec: KubeExec;
+  files: VolumeFiles;
+}
+
+export interface VolumeEnv {
+  clusters: LocalClusters;
+  moto: MotoServer;
+  source: Side;
+  destination: Side;
+  s3: S3Client;
+  bucket: string;
+  kmsKeyId: string;
+  stop(): Promise<void>;
+}
+
+export async function startVolumeEnv(): Promise<VolumeEnv> {
+  const [clusters, moto] = await Promise.all([startClusters(["source", "destination"]), startMoto()]);
+  const side = async (name: string): Promise<Side> => {
+    const cluster = clusters.get(name);
+    const kc = cluster.kubeConfig();
+    return {
+      cluster,
+      client: await createClusterClient(kc, { name }),
+      exec: new KubeExec(kc),
+      files: new VolumeFiles(join(cluster.workDir, "volumes")),
+    };
+  };
+  const aws = { endpoint: moto.endpoint, region: moto.region, credentials: moto.credentials };
+  const s3 = new S3Client({ ...aws, forcePathStyle: true });
+  const kms = new KMSClient(aws);
+  const bucket = "kubeferry-volumes-test";
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  const key = await kms.send(new CreateKeyCommand({}));
+  const [source, destination] = await Promise.all([side("source"), side("destination")]);
+  return {
+    clusters,
+    moto,
+    source,
+    destination,
+    s3,
+    bucket,
+    kmsKeyId: key.KeyMetadata?.KeyId as string,
+    async stop() {
+      source.client.close();
+      destination.client.close();
+      await Promise.all([clusters.stop(), moto.stop()]);
+    },
+  };
+}
+
+/** The pair's repository in moto's S3, key wrapped by moto's KMS (as a Lambda opens it). */
+export async function openTestRepository(env: VolumeEnv, name: string): Promise<Repository> {
+  const store = new S3BlobStore({ client: env.s3, bucket: env.bucket, prefix: `kubeferry/${name}/` });
+  const kms = new KMSClient({ endpoint: env.moto.endpoint, region: env.moto.region, credentials: env.moto.credentials });
+  return openRepository({
+    name,
+    store,
+    keyProvider: new KmsKeyProvider({ kms, keyId: env.kmsKeyId, repository: name, store }),
+  });
+}
+
+export function partsOf(repository: Repository): ChunkBackedRangeParts {
+  return new ChunkBackedRangeParts(repository.store, repository.content);
+}
+
+/** Wraps the repository's chunks to record which ids each call put and whether it created them. */
+export class CountingChunks implements ChunkRepository {
+  readonly created: string[] = [];
+  readonly putIds: string[] = [];
+  readonly repository: string;
+
+  constructor(private readonly inner: ChunkRepository) {
+    this.repository = inner.repository;
+  }
+
+  chunkIdForDigest(digest: Uint8Array) {
+    return this.inner.chunkIdForDigest(digest);
+  }
+
+  hasChunk(id: string) {
+    return this.inner.hasChunk(id);
+  }
+
+  async putChunk(plaintext: Uint8Array, digest?: Uint8Array) {
+    const stored = await this.inner.putChunk(plaintext, digest);
+    this.putIds.push(stored.id);
+    if (stored.created) this.created.push(stored.id);
+    return stored;
+  }
+
+  getChunk(id: string) {
+    return this.inner.getChunk(id);
+  }
+}
+
+/** Wraps an exec transport to count what crosses it. */
+export class CountingExec implements PodExec {
+  stdoutBytes = 0;
+  stdinBytes = 0;
+  runs: string[] = [];
+
+  constructor(private readonly inner: PodExec) {}
+
+  async run(target: ExecTarget, run: ScriptRun): Promise<Buffer> {
+    const out = await this.inner.run(target, run);
+    this.stdoutBytes += out.length;
+    this.stdinBytes += run.stdin?.length ?? 0;
+    this.runs.push(run.what);
+    return out;
+  }
+}
+
+export async function createNamespace(side: Side, namespace: string): Promise<void> {
+  await createOrGet(side.client, "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: namespace } });
+}
+
+/** A bound PVC of the simulated driver; returns the host file holding its bytes. */
+export async function createVolume(
+  side: Side,
+  namespace: string,
+  name: string,
+  bytes: number,
+  volumeMode: "Block" | "Filesystem",
+  labels: Record<string, string> = {},
+): Promise<string> {
+  await createOrGet(side.client, paths.pvcs(namespace), {
+    apiVersion: "v1",
+    kind: "PersistentVolumeClaim",
+    metadata: { name, namespace, labels },
+    spec: {
+      accessModes: ["ReadWriteOnce"],
+      volumeMode,
+      storageClassName: side.cluster.classes.fast,
+      resources: { requests: { storage: String(bytes) } },
+    },
+  });
+  return imageOfClaim(side, namespace, name);
+}
+
+/** Host file behind a bound PVC (waits for the binding). */
+export async function imageOfClaim(side: Side, namespace: string, name: string): Promise<string> {
+  let volumeName = "";
+  await waitFor(`PVC ${namespace}/${name} to bind`, async () => {
+    const claim = await getObject<V1PersistentVolumeClaim>(side.client, paths.pvc(namespace, name));
+    volumeName = claim?.status?.phase === "Bound" ? (claim.spec?.volumeName ?? "") : "";
+    return volumeName !== "";
+  });
+  const pv = await getObject<V1PersistentVolume>(side.client, paths.pv(volumeName));
+  return side.files.imagePath(pv?.spec?.csi?.volumeHandle as string);
+}
+
+/**
+ * A volume image with random, all-zero and repeated regions, chunk-aligned and not: the kinds
+ * of content that exercise holes, dedup and plain data.
+ */
+export function patternedImage(bytes: number, chunkBytes: number): Buffer {
+  const image = Buffer.alloc(bytes);
+  const chunks = Math.ceil(bytes / chunkBytes);
+  for (let i = 0; i < chunks; i++) {
+    const offset = i * chunkBytes;
+    const length = Math.min(chunkBytes, bytes - offset);
+    const kind = i % 8;
+    if (kind === 0 || kind === 3 || kind === 5) randomBytes(length).copy(image, offset);
+    else if (kind === 1) image.copy(image, offset, 0, length); // repeats chunk 0
+    else if (kind === 6) randomBytes(length >> 1).copy(image, offset + (length >> 2)); // data amid zeros
+    // kinds 2, 4, 7: all zeros
+  }
+  return image;
+}
+
+export async function writeImage(path: string, image: Buffer): Promise<void> {
+  await writeFile(path, image);
+}
+
+export async function readImage(path: string, bytes?: number): Promise<Buffer> {
+  const data = await readFile(path);
+  return bytes === undefined ? data : data.subarray(0, bytes);
+}
+
+/** Every temporary kubeferry object in a cluster, of any run: what must be empty after cleanup. */
+export async function temporaryObjects(side: Side): Promise<string[]> {
+  const selector = `${TEMPORARY_LABEL}=true`;
+  type Named = { metadata?: { name?: string; namespace?: string } };
+  const named = (kind: string) => (o: Named) => `${kind} ${o.metadata?.namespace ?? ""}/${o.metadata?.name}`;
+  const pvs = await listObjects<V1PersistentVolume>(side.client, paths.pvs());
+  const contents = await listObjects<{ metadata?: { name?: string }; spec?: { volumeSnapshotRef?: { name?: string } } }>(
+    side.client,
+    "/apis/snapshot.storage.k8s.io/v1/volumesnapshotcontents",
+  );
+  return [
+    ...(await listObjects<Named>(side.client, paths.allPods(), selector)).map(named("pod")),
+    ...(await listObjects<Named>(side.client, paths.allPvcs(), selector)).map(named("PVC")),
+    ...(await listObjects<Named>(side.client, paths.allSnapshots(), selector)).map(named("VolumeSnapshot")),
+    ...pvs
+      .filter((pv) => pv.metadata?.labels?.[TEMPORARY_LABEL] === "true" || pv.spec?.claimRef?.name?.startsWith("kf-"))
+      .map(named("PV")),
+    ...contents.filter((c) => c.spec?.volumeSnapshotRef?.name?.startsWith("kf-snap-")).map(named("VolumeSnapshotContent")),
+  ];
+}
+
+export const clock = systemClock;
