@@ -1,8 +1,9 @@
 import { createReadStream, createWriteStream } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
-import { availableParallelism, tmpdir } from "node:os";
+import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
+import { parseArgs } from "node:util";
 import { FilesystemBlobStore } from "../functions/lib/repository/filesystem-blob-store.ts";
 import type { ImageManifest } from "../functions/lib/repository/image-manifest.ts";
 import { readImage } from "../functions/lib/repository/image-reader.ts";
@@ -26,12 +27,16 @@ import { ensureRestic, ResticRepository } from "./restic.ts";
 
 /**
  * kubeferry's chunk repository against restic and against the machine's ceilings, on one
- * generated 1 GiB image, everything on local disk. `--json` prints one JSON object on stdout.
+ * generated 1 GiB image, everything on local disk. `--json` prints one JSON object on stdout
+ * (progress goes to stderr); `--rounds N` sets how many times each full measurement runs.
  */
 
-const json = process.argv.includes("--json");
-const concurrency = 4;
-const rounds = Number(process.argv[process.argv.indexOf("--rounds") + 1] ?? 3) || 3;
+const { values: options } = parseArgs({
+  options: { json: { type: "boolean", default: false }, rounds: { type: "string", default: "3" } },
+});
+// Chunks in flight per stream: enough to keep both cores busy while one chunk waits on I/O.
+const concurrency = 8;
+const rounds = Number(options.rounds);
 let runs = 0;
 
 async function main() {
@@ -67,14 +72,14 @@ async function benchmark(work: string) {
   };
 
   let last: Awaited<ReturnType<typeof fullRound>> | undefined;
-  const fullRound = async (round: number) => {
+  const fullRound = async (index: number) => {
     await rm(join(work, "repositories"), { recursive: true, force: true });
     const restic = new ResticRepository(join(work, "repositories", "restic"), join(work, "restic-cache"));
     await restic.init();
     const kubeferry = await kubeferryRepository(join(work, "repositories", "kubeferry-4m"));
     const small = await kubeferryRepository(join(work, "repositories", "kubeferry-1m"));
     const restored = join(work, "restored");
-    progress(`round ${round} of ${rounds}`);
+    progress(`round ${index} of ${rounds}`);
 
     const staged = await measure("stage", () => stageImage(kubeferry.repository, image, 4 * MiB));
     await measure("restic backup", () => restic.backup(image));
@@ -88,8 +93,8 @@ async function benchmark(work: string) {
     await rm(restored, { recursive: true, force: true });
     return { restic, kubeferry, small, staged, stagedSmall };
   };
-  for (let round = 1; round <= rounds; round++) last = await fullRound(round);
-  if (last === undefined) throw new Error("--rounds must be at least 1");
+  for (let index = 1; index <= rounds; index++) last = await fullRound(index);
+  if (last === undefined) throw new Error("--rounds takes a number of at least 1");
   const { restic, kubeferry, small, staged, stagedSmall } = last;
 
   const region = await overwriteOnePercent(image);
@@ -140,6 +145,8 @@ async function benchmark(work: string) {
     node_version: process.version,
     restic_version: resticVersion,
     cpus: availableParallelism(),
+    /** 1, 5 and 15 minute load averages at the end: the machine is shared, read the figures with them. */
+    load_average: loadavg().map(round),
     seconds,
   };
   return {
@@ -192,7 +199,7 @@ async function restoreImage(repository: Repository, manifest: ImageManifest, tar
 }
 
 const results = await main();
-if (json) {
+if (options.json) {
   process.stdout.write(`${JSON.stringify(results)}\n`);
 } else {
   for (const [name, value] of Object.entries(results)) {

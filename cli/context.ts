@@ -1,7 +1,11 @@
 import { KMSClient } from "@aws-sdk/client-kms";
 import { S3Client } from "@aws-sdk/client-s3";
+import { type ClusterSource, connectCluster } from "../functions/lib/kube/client/cluster-source.ts";
+import { PairStore } from "../functions/lib/kube/pairing/pairs.ts";
+import { ValidationError } from "../functions/lib/errors.ts";
+import { clusterSecretPrefix } from "../functions/lib/workflow/environment.ts";
 import { awsClusterConnectDeps } from "../functions/lib/workflow/aws-cluster-connect.ts";
-import { type RepositoryLocation, repositoryOpener } from "../functions/lib/workflow/repository-location.ts";
+import { type RepositoryLocation, repositoryOpener, rootStore } from "../functions/lib/workflow/repository-location.ts";
 import type { StepDeps, StepLog } from "../functions/lib/workflow/step-deps.ts";
 import { UsageError } from "./command.ts";
 import { type LocalConfig, readLocalConfig } from "./local-config.ts";
@@ -41,6 +45,7 @@ export function repositoryLocation(home: string, options: StoreOptions): Reposit
 export function createCliContext(home: string, output: Output, options: StoreOptions): CliContext {
   const location = repositoryLocation(home, options);
   const openRepository = repositoryOpener(location);
+  const connectDeps = awsClusterConnectDeps();
   let config: Promise<LocalConfig> | undefined;
   const loadConfig = () => {
     config ??= readLocalConfig(home);
@@ -57,11 +62,30 @@ export function createCliContext(home: string, output: Output, options: StoreOpt
     config: loadConfig,
     stepDeps: (publish) => ({
       openRepository,
-      clusters: awsClusterConnectDeps(),
+      pairs: new PairStore(rootStore(location)),
+      connectCluster: async (name) => connectCluster(await clusterSource(location, loadConfig, name), connectDeps, { name }),
       publish,
       recordMetrics: () => {},
       now: () => new Date(),
       log,
     }),
   };
+}
+
+/**
+ * Where a registered cluster's connection comes from: with the local repository, the
+ * kubeconfig recorded by `cluster add`; with an S3 repository, the same Secrets Manager secret
+ * the Lambda functions read.
+ */
+async function clusterSource(
+  location: RepositoryLocation,
+  config: () => Promise<LocalConfig>,
+  name: string,
+): Promise<ClusterSource> {
+  if (location.kind === "s3") return { kind: "secret", secretId: `${clusterSecretPrefix}${name}` };
+  const entry = (await config()).clusters[name];
+  if (entry === undefined) {
+    throw new ValidationError(`cluster "${name}" is not registered: kubeferry cluster add ${name} --kubeconfig PATH`);
+  }
+  return { kind: "kubeconfigFile", path: entry.kubeconfig, ...(entry.context ? { context: entry.context } : {}) };
 }

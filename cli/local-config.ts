@@ -8,10 +8,10 @@ import { z } from "zod";
  * the clusters registered for local runs. Kubeconfigs stay where they are; only their path
  * and context are recorded, so no credential is copied.
  */
-const clusterEntrySchema = z.union([
-  z.strictObject({ kubeconfig: z.string().min(1), context: z.string().min(1).optional() }),
-  z.strictObject({ type: z.literal("eks"), cluster: z.string().min(1), region: z.string().min(1) }),
-]);
+const clusterEntrySchema = z.strictObject({
+  kubeconfig: z.string().min(1),
+  context: z.string().min(1).optional(),
+});
 
 const localConfigSchema = z.strictObject({
   version: z.literal(1),

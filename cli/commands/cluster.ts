@@ -10,16 +10,14 @@ const clusterName = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const add: Command = {
   path: ["cluster", "add"],
   summary: "register a cluster by name (kubeconfig + context, or EKS name + region)",
-  usage: "NAME (--kubeconfig PATH [--context CTX] | --eks-cluster NAME --region REGION)",
+  usage: "NAME --kubeconfig PATH [--context CTX]",
   options: {
     kubeconfig: { type: "string" },
     context: { type: "string" },
-    "eks-cluster": { type: "string" },
-    region: { type: "string" },
   },
   examples: [
     "kubeferry cluster add onprem --kubeconfig ~/.kube/config --context onprem-admin",
-    "kubeferry cluster add west --eks-cluster prod-west --region us-west-2",
+    "kubeferry cluster add west --kubeconfig ~/.kube/west.yaml   # e.g. written by aws eks update-kubeconfig",
   ],
   async run(invocation, context) {
     const name = positional(invocation, 0, "cluster NAME");
@@ -35,16 +33,8 @@ const add: Command = {
 
 function clusterEntry(values: Record<string, unknown>): ClusterEntry {
   const kubeconfig = values.kubeconfig as string | undefined;
-  const eks = values["eks-cluster"] as string | undefined;
-  if ((kubeconfig === undefined) === (eks === undefined)) {
-    throw new UsageError("give exactly one of --kubeconfig PATH or --eks-cluster NAME");
-  }
-  if (eks !== undefined) {
-    const region = values.region as string | undefined;
-    if (!region) throw new UsageError("--region is required with --eks-cluster");
-    return { type: "eks", cluster: eks, region };
-  }
-  const path = resolve(kubeconfig as string);
+  if (kubeconfig === undefined) throw new UsageError("--kubeconfig PATH is required");
+  const path = resolve(kubeconfig);
   if (!existsSync(path)) throw new UsageError(`--kubeconfig ${path} does not exist`);
   const contextName = values.context as string | undefined;
   return contextName === undefined ? { kubeconfig: path } : { kubeconfig: path, context: contextName };
@@ -65,12 +55,7 @@ const list: Command = {
         ? "no clusters registered: kubeferry cluster add NAME --kubeconfig PATH"
         : table(
             ["NAME", "SOURCE"],
-            rows.map((row) => [
-              row.name,
-              "kubeconfig" in row
-                ? `${row.kubeconfig}${row.context ? ` (context ${row.context})` : ""}`
-                : `EKS ${row.cluster} (${row.region})`,
-            ]),
+            rows.map((row) => [row.name, `${row.kubeconfig}${row.context ? ` (context ${row.context})` : ""}`]),
           ),
     );
     return 0;

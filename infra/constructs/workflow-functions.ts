@@ -7,7 +7,11 @@ import * as lambda from "aws-cdk-lib/aws-lambda";
 import * as nodejs from "aws-cdk-lib/aws-lambda-nodejs";
 import * as logs from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
-import type { PublishEnvironment, StepEnvironment } from "../../functions/lib/workflow/environment.ts";
+import {
+  clusterSecretPrefix,
+  type PublishEnvironment,
+  type StepEnvironment,
+} from "../../functions/lib/workflow/environment.ts";
 import { handlerFileName, type TaskName, taskCatalog, taskNames } from "../../functions/lib/workflow/task-catalog.ts";
 import type { StagingStore } from "./staging-store.ts";
 
@@ -19,7 +23,6 @@ export interface WorkflowFunctionsProps {
 }
 
 const handlersDir = join(import.meta.dirname, "..", "..", "functions", "handlers");
-export const clusterSecretPrefix = "kubeferry/clusters/";
 
 /** One Lambda function per workflow Task, each with its own least-privilege role. */
 export class WorkflowFunctions extends Construct {

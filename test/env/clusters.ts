@@ -3,15 +3,18 @@ import { rmSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Writable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import {
   CoreV1Api,
+  Exec,
   KubeConfig,
   type KubernetesObject,
   KubernetesObjectApi,
   PatchStrategy,
   type V1CustomResourceDefinition,
   type V1Node,
+  type V1Status,
 } from "@kubernetes/client-node";
 import { stringify } from "yaml";
 import { ensureKubernetesBinaries } from "./k8s-binaries.ts";
@@ -108,7 +111,8 @@ export async function startClusters(
 
   try {
     const startedAt = Date.now();
-    const clusters = await Promise.all(
+    // allSettled: on a failure, stop() must not run while another cluster is still starting.
+    const results = await Promise.allSettled(
       names.map(async (name) => {
         const clusterWorkDir = join(workDir, name);
         await mkdir(clusterWorkDir, { recursive: true });
@@ -126,6 +130,9 @@ export async function startClusters(
         return cluster;
       }),
     );
+    const failure = results.find((result) => result.status === "rejected");
+    if (failure) throw failure.reason;
+    const clusters = results.map((result) => (result as PromiseFulfilledResult<LocalCluster>).value);
     log(`[test-env] clusters ${names.join(", ")} ready in ${Math.round((Date.now() - startedAt) / 1000)}s`);
     if (options.storageSimulator ?? true) {
       for (const cluster of clusters) {
@@ -146,6 +153,7 @@ export async function startClusters(
     // Keep the logs of a failed start for whoever reads the error.
     keepWorkDir = true;
     await stop();
+    log(`[test-env] start failed; component logs are kept in ${workDir}`);
     throw error;
   }
 }
@@ -243,6 +251,52 @@ async function bootstrap(cluster: LocalCluster): Promise<void> {
     }
     return true;
   });
+  await waitForHostExec(cluster);
+}
+
+/**
+ * kwok learns about the ClusterExec through a watch that may start late; until then exec fails
+ * with "no exec found". A throwaway pod proves the whole path (API server → kwok → host) works.
+ */
+async function waitForHostExec(cluster: LocalCluster): Promise<void> {
+  const kc = cluster.kubeConfig();
+  const core = kc.makeApiClient(CoreV1Api);
+  const probe = { namespace: "kube-system", name: "kubeferry-exec-probe" };
+  await waitFor(`the exec probe pod of ${cluster.name} to be created`, async () => {
+    await core.createNamespacedPod({
+      namespace: probe.namespace,
+      body: {
+        metadata: { name: probe.name },
+        spec: {
+          nodeName: cluster.nodeNames[0],
+          automountServiceAccountToken: false,
+          containers: [{ name: "probe", image: "busybox" }],
+        },
+      },
+    });
+    return true;
+  });
+  await waitFor(`exec into pods of ${cluster.name} to run on the host`, async () => {
+    let status: V1Status | undefined;
+    // The API server refuses an exec without any stream.
+    const discard = new Writable({ write: (_chunk, _encoding, done) => done() });
+    const socket = await new Exec(kc).exec(
+      probe.namespace,
+      probe.name,
+      "probe",
+      ["true"],
+      discard,
+      null,
+      null,
+      false,
+      (s) => {
+        status = s;
+      },
+    );
+    await new Promise((resolve) => socket.once("close", resolve));
+    return status?.status === "Success";
+  });
+  await core.deleteNamespacedPod({ ...probe, gracePeriodSeconds: 0 });
 }
 
 async function applyAll(objects: KubernetesObjectApi, manifests: KubernetesObject[]): Promise<void> {

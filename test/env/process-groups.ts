@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { constants } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 
@@ -5,6 +6,15 @@ import { setTimeout as sleep } from "node:timers/promises";
 // holds the component and anything it spawned (kwok runs exec commands as its own children).
 
 export function isAlive(pid: number): boolean {
+  if (process.platform === "linux") {
+    // A zombie still answers kill(pid, 0); whether it is ever reaped depends on the init process.
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      return stat[stat.lastIndexOf(")") + 2] !== "Z";
+    } catch {
+      return false;
+    }
+  }
   try {
     process.kill(pid, 0);
     return true;
@@ -21,8 +31,12 @@ function signalGroup(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
-/** Terminates the groups politely, then kills what is left after `graceMs`. */
-export async function stopProcessGroups(pids: number[], graceMs = 5_000): Promise<void> {
+/**
+ * Terminates the groups politely, then kills what is left after `graceMs`. The grace is short on
+ * purpose: the API server and etcd take many seconds to shut down gracefully, and nothing of a
+ * test cluster is kept.
+ */
+export async function stopProcessGroups(pids: number[], graceMs = 1_000): Promise<void> {
   for (const pid of pids) signalGroup(pid, "SIGTERM");
   const deadline = Date.now() + graceMs;
   while (pids.some(isAlive) && Date.now() < deadline) {

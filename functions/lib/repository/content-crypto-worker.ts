@@ -18,14 +18,17 @@ const port = parentPort;
 if (port === null) throw new Error("content-crypto-worker.ts runs only as a worker thread");
 const keys = workerData as ChunkKeys;
 const imageHash = createHash("sha256");
+// Updates have no reply, so a failed one is remembered and fails the digest.
+let updateFailure: string | undefined;
 
 port.on("message", (request: Request) => {
   try {
     switch (request.operation) {
       case "update":
-        imageHash.update(request.data);
+        if (updateFailure === undefined) imageHash.update(request.data);
         return;
       case "digest":
+        if (updateFailure !== undefined) throw new Error(`hashing the image failed: ${updateFailure}`);
         port.postMessage({ job: request.job, id: imageHash.digest("hex") });
         return;
       case "chunkIdFor":
@@ -42,7 +45,9 @@ port.on("message", (request: Request) => {
         return;
     }
   } catch (error) {
-    port.postMessage({ job: request.job, error: error instanceof Error ? error.message : String(error) });
+    const message = error instanceof Error ? error.message : String(error);
+    if (request.operation === "update") updateFailure = message;
+    else port.postMessage({ job: request.job, error: message });
   }
 });
 

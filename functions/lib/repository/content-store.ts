@@ -47,8 +47,9 @@ export class ContentStore {
    * chunks that are already there; the create-if-absent write keeps concurrent writers of the same
    * chunk from replacing each other's object.
    */
-  async putChunk(plaintext: Uint8Array, digest?: Uint8Array): Promise<StoredChunk> {
-    const id = digest === undefined ? await this.chunkIdFor(plaintext) : this.chunkIdForDigest(digest);
+  async putChunk(plaintext: Uint8Array): Promise<StoredChunk> {
+    // Hashed here even when a digest is known (from a pod): an id always matches its bytes.
+    const id = await this.chunkIdFor(plaintext);
     if (await this.hasChunk(id)) return { id, created: false, storedBytes: 0 };
     const sealed = await this.crypto.seal(id, plaintext);
     const created = await this.store.putIfAbsent(chunkKey(id), sealed);

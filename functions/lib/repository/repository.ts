@@ -40,8 +40,9 @@ export async function openRepository(options: OpenRepositoryOptions): Promise<Re
     const stored = keyCheckSchema.safeParse(
       JSON.parse((await store.get(keyCheckKey))?.toString("utf8") ?? "{}"),
     );
-    if (!stored.success)
+    if (!stored.success) {
       throw new Error(`${store.location}${keyCheckKey} is damaged; restore it from a copy`);
+    }
     if (stored.data.keyCheck !== keys.keyCheck) throw new WrongRepositoryKey(name, keyProvider.description);
   }
   return {

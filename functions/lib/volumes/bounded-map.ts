@@ -8,7 +8,8 @@ export async function mapBounded<T, R>(
   limit: number,
   fn: (item: T, index: number) => Promise<R>,
 ): Promise<R[]> {
-  if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`concurrency limit must be ≥ 1, got ${limit}`);
+  if (!Number.isInteger(limit) || limit < 1)
+    throw new RangeError(`concurrency limit must be ≥ 1, got ${limit}`);
   const results: R[] = new Array(items.length);
   let next = 0;
   let failure: { error: unknown } | undefined;

@@ -35,7 +35,11 @@ export function chunksToWrite(target: ChunkLayout, device: DeviceContents): Chun
   const sameGeometry = (other: ChunkLayout) =>
     other.volumeBytes === target.volumeBytes && other.chunkBytes === target.chunkBytes;
   // A layout that changed geometry shares no chunk positions with what is on the device.
-  if (device.kind === "unknown" || !sameGeometry(device.restored) || !device.interrupted.every(sameGeometry)) {
+  if (
+    device.kind === "unknown" ||
+    !sameGeometry(device.restored) ||
+    !device.interrupted.every(sameGeometry)
+  ) {
     return target.chunks.map((id, index) => ({ index, kind: kindOf(id) }));
   }
   const { restored, interrupted } = device;

@@ -11,8 +11,8 @@ export interface ChunkRepository {
   /** The id of a chunk from its plaintext SHA-256, computed in the pod. */
   chunkIdForDigest(digest: Uint8Array): string;
   hasChunk(id: string): Promise<boolean>;
-  /** Put-if-absent; `digest` is the plaintext SHA-256 when already known. */
-  putChunk(plaintext: Uint8Array, digest?: Uint8Array): Promise<StoredChunk>;
+  /** Put-if-absent. */
+  putChunk(plaintext: Uint8Array): Promise<StoredChunk>;
   /** Authenticated and checked against its id; throws the repository's ChunkCorrupt/ChunkMissing. */
   getChunk(id: string): Promise<Buffer>;
 }

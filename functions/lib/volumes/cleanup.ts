@@ -1,6 +1,14 @@
 import type { V1PersistentVolume, V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
 import type { ClusterClient } from "../kube/client/cluster-client.ts";
-import { type Clock, deleteIfPresent, getObject, listObjects, mergePatch, paths, pollUntil } from "./kube-calls.ts";
+import {
+  type Clock,
+  deleteIfPresent,
+  getObject,
+  listObjects,
+  mergePatch,
+  paths,
+  pollUntil,
+} from "./kube-calls.ts";
 import { RECLAIM_ANNOTATION, runSelector } from "./names.ts";
 
 export interface CleanupOptions {
@@ -39,7 +47,8 @@ export async function cleanupRun(
   const { client, clock } = deps;
   const selector = runSelector(runId);
   const timeoutMs = (options.timeoutSeconds ?? 300) * 1000;
-  const nameOf = (o: Named) => (o.metadata?.namespace ? `${o.metadata.namespace}/` : "") + (o.metadata?.name ?? "");
+  const nameOf = (o: Named) =>
+    (o.metadata?.namespace ? `${o.metadata.namespace}/` : "") + (o.metadata?.name ?? "");
 
   const pods = await listObjects<V1Pod>(client, paths.allPods(), selector);
   for (const pod of pods) await deleteIfPresent(client, paths.pod(ns(pod), name(pod)));
@@ -56,14 +65,19 @@ export async function cleanupRun(
           paths.allSnapshots(),
           selector,
         );
-  const contents = snapshots.map((s) => s.status?.boundVolumeSnapshotContentName).filter((c): c is string => Boolean(c));
-  for (const snapshot of snapshots) await deleteIfPresent(client, paths.snapshot(ns(snapshot), name(snapshot)));
+  const contents = snapshots
+    .map((s) => s.status?.boundVolumeSnapshotContentName)
+    .filter((c): c is string => Boolean(c));
+  for (const snapshot of snapshots)
+    await deleteIfPresent(client, paths.snapshot(ns(snapshot), name(snapshot)));
 
   const allPvs = await listObjects<V1PersistentVolume>(client, paths.pvs());
   const labelledPvs = await listObjects<V1PersistentVolume>(client, paths.pvs(), selector);
   for (const pv of labelledPvs) {
     const handle = pv.spec?.csi?.volumeHandle;
-    const shared = allPvs.some((other) => other !== pv && handle !== undefined && other.spec?.csi?.volumeHandle === handle);
+    const shared = allPvs.some(
+      (other) => other !== pv && handle !== undefined && other.spec?.csi?.volumeHandle === handle,
+    );
     const original = pv.metadata?.annotations?.[RECLAIM_ANNOTATION];
     if (!shared && original !== undefined && original !== pv.spec?.persistentVolumeReclaimPolicy) {
       await mergePatch(client, paths.pv(name(pv)), {
@@ -83,17 +97,24 @@ export async function cleanupRun(
       ...(await listObjects<Named>(client, paths.allPvcs(), selector)).map((o) => `PVC ${nameOf(o)}`),
       ...(options.deleteSnapshots === false
         ? []
-        : (await listObjects<Named>(client, paths.allSnapshots(), selector)).map((o) => `VolumeSnapshot ${nameOf(o)}`)),
+        : (await listObjects<Named>(client, paths.allSnapshots(), selector)).map(
+            (o) => `VolumeSnapshot ${nameOf(o)}`,
+          )),
     ];
     for (const content of contents) {
-      const found = await getObject<{ spec?: { deletionPolicy?: string } }>(client, paths.snapshotContent(content));
+      const found = await getObject<{ spec?: { deletionPolicy?: string } }>(
+        client,
+        paths.snapshotContent(content),
+      );
       if (found?.spec?.deletionPolicy === "Delete") remaining.push(`VolumeSnapshotContent ${content}`);
     }
     const pvs = await listObjects<V1PersistentVolume>(client, paths.pvs());
     const labelled = new Set((await listObjects<Named>(client, paths.pvs(), selector)).map(name));
     for (const pv of pvs) {
-      const reclaimable = boundVolumes.includes(name(pv)) && pv.spec?.persistentVolumeReclaimPolicy === "Delete";
-      if (reclaimable || labelled.has(name(pv))) remaining.push(`PV ${name(pv)} (${pv.status?.phase ?? "unknown phase"})`);
+      const reclaimable =
+        boundVolumes.includes(name(pv)) && pv.spec?.persistentVolumeReclaimPolicy === "Delete";
+      if (reclaimable || labelled.has(name(pv)))
+        remaining.push(`PV ${name(pv)} (${pv.status?.phase ?? "unknown phase"})`);
     }
     return remaining;
   };

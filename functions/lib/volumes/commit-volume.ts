@@ -49,19 +49,24 @@ export async function commitVolume(
   const indexes = Array.from({ length: input.rangeCount }, (_, i) => i);
   const parts = await mapBounded(indexes, 16, async (i) => {
     const part = await deps.parts.readRangePart(key, i);
-    if (part === undefined) throw new Error(`${where}: range ${i} is not staged; rerun its StageRange item, then commit`);
+    if (part === undefined)
+      throw new Error(`${where}: range ${i} is not staged; rerun its StageRange item, then commit`);
     return part;
   });
   const chunks: (string | null)[] = [];
   for (const part of parts) {
     if (part.firstChunk !== chunks.length) {
-      throw new Error(`${where}: range ${part.rangeIndex} starts at chunk ${part.firstChunk}, expected ${chunks.length}; plan and stage again`);
+      throw new Error(
+        `${where}: range ${part.rangeIndex} starts at chunk ${part.firstChunk}, expected ${chunks.length}; plan and stage again`,
+      );
     }
     chunks.push(...part.chunks);
   }
   const expected = chunkCountOf(input.volumeBytes, input.chunkBytes);
   if (chunks.length !== expected) {
-    throw new Error(`${where}: the ranges hold ${chunks.length} chunks, the volume has ${expected}; plan and stage again`);
+    throw new Error(
+      `${where}: the ranges hold ${chunks.length} chunks, the volume has ${expected}; plan and stage again`,
+    );
   }
 
   const output = await deps.exec.run(input.target, {
@@ -69,7 +74,10 @@ export async function commitVolume(
     what: "whole-volume digest",
     timeoutMs: 14 * 60_000,
   });
-  const sha256 = parseVolumeDigest(output.toString("utf8"), `${describeTarget(input.target)}, whole-volume digest`);
+  const sha256 = parseVolumeDigest(
+    output.toString("utf8"),
+    `${describeTarget(input.target)}, whole-volume digest`,
+  );
   const manifest: VolumeManifest = {
     version: 1,
     runId: input.runId,
@@ -86,7 +94,10 @@ export async function commitVolume(
   });
 }
 
-async function readIfPresent(manifests: VolumeManifests, input: CommitVolumeInput): Promise<VolumeManifest | undefined> {
+async function readIfPresent(
+  manifests: VolumeManifests,
+  input: CommitVolumeInput,
+): Promise<VolumeManifest | undefined> {
   try {
     return await manifests.readVolumeManifest(input.runId, input.namespace, input.pvc);
   } catch (error) {
@@ -95,7 +106,10 @@ async function readIfPresent(manifests: VolumeManifests, input: CommitVolumeInpu
   }
 }
 
-function summarize(manifest: VolumeManifest, stats: { newChunks: number; newBytes: number }): CommitVolumeOutput {
+function summarize(
+  manifest: VolumeManifest,
+  stats: { newChunks: number; newBytes: number },
+): CommitVolumeOutput {
   return {
     chunks: manifest.image.chunks.length,
     holes: manifest.image.chunks.filter((id) => id === null).length,

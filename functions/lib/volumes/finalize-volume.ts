@@ -2,7 +2,15 @@ import type { V1PersistentVolume, V1PersistentVolumeClaim } from "@kubernetes/cl
 import { VerifyFailed } from "../errors.ts";
 import type { ClusterClient } from "../kube/client/cluster-client.ts";
 import type { VolumeManifests } from "./chunk-repository.ts";
-import { type Clock, createOrGet, deleteIfPresent, getObject, mergePatch, paths, pollUntil } from "./kube-calls.ts";
+import {
+  type Clock,
+  createOrGet,
+  deleteIfPresent,
+  getObject,
+  mergePatch,
+  paths,
+  pollUntil,
+} from "./kube-calls.ts";
 import {
   finalPvName,
   RECLAIM_ANNOTATION,
@@ -62,7 +70,10 @@ export async function finalizeVolume(
       clock,
       timeoutMs,
       async () => ((await getObject(client, path)) === undefined ? true : undefined),
-      () => new Error(`${where}: ${what} still exists after ${timeoutMs / 1000}s; check its finalizers, then rerun`),
+      () =>
+        new Error(
+          `${where}: ${what} still exists after ${timeoutMs / 1000}s; check its finalizers, then rerun`,
+        ),
     );
 
   await deleteIfPresent(client, paths.pod(namespace, restore.target.pod));
@@ -75,7 +86,10 @@ export async function finalizeVolume(
     await gone(paths.pv(restore.claimName), `temporary PV ${restore.claimName}`);
     const final = await mergePatch<V1PersistentVolumeClaim>(client, paths.pvc(namespace, name), {
       metadata: {
-        annotations: { [RESTORED_ANNOTATION]: JSON.stringify(restore.manifest), [RESTORING_ANNOTATION]: null },
+        annotations: {
+          [RESTORED_ANNOTATION]: JSON.stringify(restore.manifest),
+          [RESTORING_ANNOTATION]: null,
+        },
       },
     });
     return { pvc: restore.finalPvc, pv: final.spec?.volumeName ?? "" };
@@ -85,8 +99,12 @@ export async function finalizeVolume(
   if (tempClaim !== undefined) {
     const tempPvName = tempClaim.spec?.volumeName;
     const tempPv = tempPvName ? await getObject<V1PersistentVolume>(client, paths.pv(tempPvName)) : undefined;
-    if (!tempPvName || !tempPv?.spec?.csi) throw new Error(`${where}: temporary PVC ${restore.claimName} is not bound to a CSI volume`);
-    const original = tempPv.metadata?.annotations?.[RECLAIM_ANNOTATION] ?? tempPv.spec.persistentVolumeReclaimPolicy ?? "Delete";
+    if (!tempPvName || !tempPv?.spec?.csi)
+      throw new Error(`${where}: temporary PVC ${restore.claimName} is not bound to a CSI volume`);
+    const original =
+      tempPv.metadata?.annotations?.[RECLAIM_ANNOTATION] ??
+      tempPv.spec.persistentVolumeReclaimPolicy ??
+      "Delete";
     // Labelled for cleanup: if this stops before the PV object is gone, cleanup decides its fate.
     await mergePatch(client, paths.pv(tempPvName), {
       metadata: { labels: runLabels(restore.runId), annotations: { [RECLAIM_ANNOTATION]: original } },
@@ -149,7 +167,10 @@ export async function finalizeVolume(
       const claim = await getObject<V1PersistentVolumeClaim>(client, paths.pvc(namespace, name));
       return claim?.status?.phase === "Bound" ? true : undefined;
     },
-    () => new Error(`${where} did not bind to PV ${pvName} within ${timeoutMs / 1000}s; check both objects' events`),
+    () =>
+      new Error(
+        `${where} did not bind to PV ${pvName} within ${timeoutMs / 1000}s; check both objects' events`,
+      ),
   );
   const original = pv.metadata?.annotations?.[RECLAIM_ANNOTATION] ?? "Delete";
   await mergePatch(client, paths.pv(pvName), {

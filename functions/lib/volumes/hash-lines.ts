@@ -10,7 +10,12 @@ const LINE = /^(0|[1-9][0-9]*) ([0-9a-f]{64})$/;
  *
  * `where` names the pod, volume and byte range for the error message.
  */
-export function parseHashLines(output: string, firstChunk: number, chunkCount: number, where: string): string[] {
+export function parseHashLines(
+  output: string,
+  firstChunk: number,
+  chunkCount: number,
+  where: string,
+): string[] {
   const fail = (reason: string): never => {
     throw new ExecFailed(
       `${where}: hash output is malformed (${reason}); the helper pod's sha256sum/dd output is not ` +
@@ -28,7 +33,8 @@ export function parseHashLines(output: string, firstChunk: number, chunkCount: n
     const match = LINE.exec(line);
     if (!match) return fail(`line ${i + 1} is ${JSON.stringify(line.slice(0, 100))}`);
     const index = Number(match[1]);
-    if (index !== firstChunk + i) fail(`line ${i + 1} is for chunk ${index}, expected chunk ${firstChunk + i}`);
+    if (index !== firstChunk + i)
+      fail(`line ${i + 1} is for chunk ${index}, expected chunk ${firstChunk + i}`);
     return match[2] as string;
   });
 }

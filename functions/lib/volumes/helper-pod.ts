@@ -1,9 +1,9 @@
 import type { V1Pod } from "@kubernetes/client-node";
 import { ExecFailed } from "../errors.ts";
 import type { ClusterClient } from "../kube/client/cluster-client.ts";
-import { type Clock, createOrGet, getObject, pollUntil, paths, recentWarnings } from "./kube-calls.ts";
-import { runLabels } from "./names.ts";
 import { deviceSizeCheckScript } from "./helper-scripts.ts";
+import { type Clock, createOrGet, getObject, paths, pollUntil, recentWarnings } from "./kube-calls.ts";
+import { runLabels } from "./names.ts";
 import type { ExecTarget, PodExec } from "./pod-exec.ts";
 
 /**
@@ -74,7 +74,9 @@ export function helperPodManifest(spec: HelperPodSpec, options: HelperPodOptions
           },
         },
       ],
-      volumes: [{ name: "volume", persistentVolumeClaim: { claimName: spec.claimName, readOnly: spec.readOnly } }],
+      volumes: [
+        { name: "volume", persistentVolumeClaim: { claimName: spec.claimName, readOnly: spec.readOnly } },
+      ],
     },
   };
 }
@@ -101,7 +103,9 @@ export async function startHelperPod(
       const pod = await getObject<V1Pod>(client, paths.pod(spec.namespace, spec.name));
       phase = pod?.status?.phase;
       if (phase === "Failed" || phase === "Succeeded") {
-        throw new ExecFailed(`${where} ended (${phase}: ${pod?.status?.message ?? "no message"}); run cleanup, then rerun`);
+        throw new ExecFailed(
+          `${where} ended (${phase}: ${pod?.status?.message ?? "no message"}); run cleanup, then rerun`,
+        );
       }
       return phase === "Running" ? true : undefined;
     },
@@ -123,7 +127,11 @@ export async function startHelperPod(
   // until the start deadline, and its last failure is the error.
   for (;;) {
     try {
-      await exec.run(target, { script: deviceSizeCheckScript(spec.volumeBytes), what: "device check", timeoutMs: 60_000 });
+      await exec.run(target, {
+        script: deviceSizeCheckScript(spec.volumeBytes),
+        what: "device check",
+        timeoutMs: 60_000,
+      });
       return target;
     } catch (error) {
       if (clock.now() >= deadline) throw error;

@@ -11,6 +11,7 @@
 /** dd transfer block for byte-addressed reads and writes; offsets and lengths stay exact. */
 const IO_BLOCK = 1024 * 1024;
 
+// biome-ignore lint/suspicious/noTemplateCurlyInString: a shell parameter expansion, not a template.
 const PRELUDE = 'set -eu\nd="${KUBEFERRY_DEVICE:?is not set in the helper pod}"\n';
 
 function assertByteCount(value: number, what: string): void {
@@ -79,11 +80,7 @@ export function readBytesScript(offset: number, length: number): string {
  * `length` bytes and never waits for end of input), flushes them, then prints the digests of
  * the chunks written so the caller can check what landed on the device.
  */
-export function writeBytesScript(
-  offset: number,
-  length: number,
-  verify: WrittenChunks,
-): string {
+export function writeBytesScript(offset: number, length: number, verify: WrittenChunks): string {
   assertByteCount(offset, "offset");
   assertByteCount(length, "length");
   const write =
@@ -97,11 +94,7 @@ export function writeBytesScript(
  * Writes `length` zero bytes at `offset` from /dev/zero inside the pod (a chunk that became a
  * hole on a standby rerun), then prints the digests of the chunks written.
  */
-export function writeZerosScript(
-  offset: number,
-  length: number,
-  verify: WrittenChunks,
-): string {
+export function writeZerosScript(offset: number, length: number, verify: WrittenChunks): string {
   assertByteCount(offset, "offset");
   assertByteCount(length, "length");
   const write =

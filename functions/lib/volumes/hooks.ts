@@ -70,7 +70,8 @@ export async function runHooks(
       };
       outcomes.push(outcome);
       if (!outcome.succeeded && (hook.onError ?? "fail") === "fail") {
-        const how = result.exitCode === undefined ? `did not finish (${result.problem})` : `exited ${result.exitCode}`;
+        const how =
+          result.exitCode === undefined ? `did not finish (${result.problem})` : `exited ${result.exitCode}`;
         throw new ExecFailed(
           `cluster ${client.name}: ${phase} hook in pod ${namespace}/${pod.metadata.name} container ${hook.container}: ` +
             `command ${JSON.stringify(hook.command)} ${how}; output: ${output.trim() || "(none)"}; ` +

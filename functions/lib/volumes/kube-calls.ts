@@ -22,7 +22,11 @@ export async function listObjects<T>(
   labelSelector?: string,
 ): Promise<T[]> {
   const query = labelSelector === undefined ? undefined : { labelSelector };
-  const { body } = await client.request<{ items?: T[] }>({ method: "GET", path, ...(query ? { query } : {}) });
+  const { body } = await client.request<{ items?: T[] }>({
+    method: "GET",
+    path,
+    ...(query ? { query } : {}),
+  });
   return body.items ?? [];
 }
 
@@ -54,7 +58,12 @@ export async function deleteIfPresent(client: ClusterClient, path: string): Prom
 
 export async function mergePatch<T>(client: ClusterClient, path: string, patch: unknown): Promise<T> {
   return (
-    await client.request<T>({ method: "PATCH", path, body: patch, contentType: "application/merge-patch+json" })
+    await client.request<T>({
+      method: "PATCH",
+      path,
+      body: patch,
+      contentType: "application/merge-patch+json",
+    })
   ).body;
 }
 
@@ -65,7 +74,8 @@ export const paths = {
   pod: (namespace: string, name: string) => `/api/v1/namespaces/${namespace}/pods/${name}`,
   pvs: () => "/api/v1/persistentvolumes",
   pv: (name: string) => `/api/v1/persistentvolumes/${name}`,
-  snapshots: (namespace: string) => `/apis/snapshot.storage.k8s.io/v1/namespaces/${namespace}/volumesnapshots`,
+  snapshots: (namespace: string) =>
+    `/apis/snapshot.storage.k8s.io/v1/namespaces/${namespace}/volumesnapshots`,
   snapshot: (namespace: string, name: string) =>
     `/apis/snapshot.storage.k8s.io/v1/namespaces/${namespace}/volumesnapshots/${name}`,
   snapshotContent: (name: string) => `/apis/snapshot.storage.k8s.io/v1/volumesnapshotcontents/${name}`,
@@ -108,12 +118,18 @@ export async function pollUntil<T>(
 }
 
 /** The most recent warning events about an object, for "why is it stuck" messages. */
-export async function recentWarnings(client: ClusterClient, namespace: string, name: string): Promise<string> {
+export async function recentWarnings(
+  client: ClusterClient,
+  namespace: string,
+  name: string,
+): Promise<string> {
   try {
-    const events = await listObjects<{ type?: string; reason?: string; message?: string; involvedObject?: { name?: string } }>(
-      client,
-      paths.events(namespace),
-    );
+    const events = await listObjects<{
+      type?: string;
+      reason?: string;
+      message?: string;
+      involvedObject?: { name?: string };
+    }>(client, paths.events(namespace));
     const warnings = events
       .filter((e) => e.involvedObject?.name === name && e.type === "Warning")
       .slice(-3)

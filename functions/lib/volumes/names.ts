@@ -42,7 +42,12 @@ function labelValue(runId: string): string {
  * `kf-<purpose>-<volume name, shortened>-<hash of run and volume>`: readable in `kubectl get`,
  * unique per run and volume, and a valid DNS label (≤ 63 characters).
  */
-export function temporaryName(purpose: "snap" | "src" | "dst", runId: string, namespace: string, pvc: string): string {
+export function temporaryName(
+  purpose: "snap" | "src" | "dst",
+  runId: string,
+  namespace: string,
+  pvc: string,
+): string {
   const readable = pvc
     .toLowerCase()
     .replace(/[^a-z0-9-]/g, "-")

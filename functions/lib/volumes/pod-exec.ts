@@ -97,17 +97,26 @@ export class KubeExec implements PodExec, CommandExec {
   }
 
   /** Hooks are not retried: an application's command need not be idempotent. */
-  async runCommand(target: Omit<ExecTarget, "volume">, command: string[], timeoutMs: number): Promise<CommandOutcome> {
+  async runCommand(
+    target: Omit<ExecTarget, "volume">,
+    command: string[],
+    timeoutMs: number,
+  ): Promise<CommandOutcome> {
     try {
       const { status, stdout, stderr } = await this.stream(target, command, undefined, timeoutMs);
       const outcome = { stdout: stdout.toString("utf8"), stderr: stderr.toString("utf8") };
       if (status.status === "Success") return { exitCode: 0, ...outcome };
       const code = exitCodeOf(status);
       return code === undefined
-        ? { exitCode: undefined, problem: `${status.reason ?? "Failure"}: ${status.message ?? ""}`, ...outcome }
+        ? {
+            exitCode: undefined,
+            problem: `${status.reason ?? "Failure"}: ${status.message ?? ""}`,
+            ...outcome,
+          }
         : { exitCode: code, ...outcome };
     } catch (error) {
-      if (error instanceof StreamDropped) return { exitCode: undefined, stdout: "", stderr: "", problem: error.message };
+      if (error instanceof StreamDropped)
+        return { exitCode: undefined, stdout: "", stderr: "", problem: error.message };
       throw error;
     }
   }
@@ -180,15 +189,24 @@ function* frames(data: Uint8Array): Generator<Buffer> {
   }
 }
 
+/**
+ * The kubelet reports a non-zero exit as reason NonZeroExitCode with an ExitCode cause; other
+ * exec servers (KWOK's, some runtimes' shims) send an InternalError whose message ends in
+ * "exit status N". Both are an exit status, not a transport problem.
+ */
 function exitCodeOf(status: V1Status): number | undefined {
   const code = status.details?.causes?.find((c) => c.reason === "ExitCode")?.message;
-  return code === undefined ? undefined : Number(code);
+  if (code !== undefined) return Number(code);
+  const fromMessage = /exit status (\d+)\s*$/.exec(status.message ?? "")?.[1];
+  return fromMessage === undefined ? undefined : Number(fromMessage);
 }
 
 function exitOf(status: V1Status): string {
   if (status.status === "Success") return "exit status 0 but output on stderr";
   const code = exitCodeOf(status);
-  return code === undefined ? `${status.reason ?? "Failure"}: ${status.message ?? "no message"}` : `exit status ${code}`;
+  return code === undefined
+    ? `${status.reason ?? "Failure"}: ${status.message ?? "no message"}`
+    : `exit status ${code}`;
 }
 
 function messageOf(error: unknown): string {

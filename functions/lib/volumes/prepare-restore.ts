@@ -2,7 +2,7 @@ import type { V1PersistentVolume, V1PersistentVolumeClaim } from "@kubernetes/cl
 import { ConflictError } from "../errors.ts";
 import type { ClusterClient } from "../kube/client/cluster-client.ts";
 import type { ManifestRef } from "./chunk-repository.ts";
-import { startHelperPod, type HelperPodOptions } from "./helper-pod.ts";
+import { type HelperPodOptions, startHelperPod } from "./helper-pod.ts";
 import { type Clock, createOrGet, getObject, mergePatch, paths } from "./kube-calls.ts";
 import { RESTORED_ANNOTATION, RESTORING_ANNOTATION, runLabels, temporaryName } from "./names.ts";
 import type { PodExec } from "./pod-exec.ts";
@@ -72,7 +72,15 @@ export async function prepareRestore(
     },
     input.helper,
   );
-  return { runId, mode: device.kind === "fresh" ? "fresh" : "standby", target, claimName, finalPvc, manifest: input.manifest, device };
+  return {
+    runId,
+    mode: device.kind === "fresh" ? "fresh" : "standby",
+    target,
+    claimName,
+    finalPvc,
+    manifest: input.manifest,
+    device,
+  };
 }
 
 async function openStandby(
@@ -131,5 +139,9 @@ async function openStandby(
     },
   });
   if (input.fullRestore) return { kind: "unknown" };
-  return { kind: "restored", restored, interrupted: interrupted.filter((ref) => !sameManifest(ref, input.manifest)) };
+  return {
+    kind: "restored",
+    restored,
+    interrupted: interrupted.filter((ref) => !sameManifest(ref, input.manifest)),
+  };
 }

@@ -12,7 +12,12 @@ export const rangePartSchema = z.object({
   rangeIndex: z.number().int().nonnegative(),
   firstChunk: z.number().int().nonnegative(),
   /** Chunk ids in order; null for a hole. */
-  chunks: z.array(z.string().regex(/^[0-9a-f]{64}$/).nullable()),
+  chunks: z.array(
+    z
+      .string()
+      .regex(/^[0-9a-f]{64}$/)
+      .nullable(),
+  ),
   stats: z.object({
     holes: z.number().int().nonnegative(),
     newChunks: z.number().int().nonnegative(),
@@ -66,4 +71,5 @@ export class ChunkBackedRangeParts implements RangePartStore {
 }
 
 const partsPrefix = (v: VolumeKey) => `runs/${v.runId}/parts/${v.namespace}/${v.pvc}/`;
-const pointerKey = (v: VolumeKey, rangeIndex: number) => `${partsPrefix(v)}${String(rangeIndex).padStart(6, "0")}`;
+const pointerKey = (v: VolumeKey, rangeIndex: number) =>
+  `${partsPrefix(v)}${String(rangeIndex).padStart(6, "0")}`;

@@ -57,20 +57,37 @@ export async function restoreRange(
   await mapBounded(batches, input.podConcurrency ?? 2, async (batch) => {
     const bytes = bytesOf(batch.first, batch.count, target.chunkSize, target.size);
     const what = `write pass, chunks ${batch.first}-${batch.first + batch.count - 1} (${describeBytes(bytes.offset, bytes.length)})`;
-    const verify = { firstChunk: batch.first, chunkCount: batch.count, chunkBytes: target.chunkSize, volumeBytes: target.size };
+    const verify = {
+      firstChunk: batch.first,
+      chunkCount: batch.count,
+      chunkBytes: target.chunkSize,
+      volumeBytes: target.size,
+    };
     let expected: string[];
     let output: Buffer;
     if (batch.kind === "zero") {
       expected = indexes(batch).map((i) => zeroDigest(chunkExtent(i, target.size, target.chunkSize).length));
-      output = await exec.run(restore.target, { script: writeZerosScript(bytes.offset, bytes.length, verify), what });
+      output = await exec.run(restore.target, {
+        script: writeZerosScript(bytes.offset, bytes.length, verify),
+        what,
+      });
     } else {
       const plaintexts = await Promise.all(indexes(batch).map((i) => fetchChunk(chunks, target, i, volume)));
       expected = plaintexts.map((p) => createHash("sha256").update(p).digest("hex"));
       const stdin = Buffer.concat(plaintexts);
-      output = await exec.run(restore.target, { script: writeBytesScript(bytes.offset, bytes.length, verify), what, stdin });
+      output = await exec.run(restore.target, {
+        script: writeBytesScript(bytes.offset, bytes.length, verify),
+        what,
+        stdin,
+      });
       streamedBytes += stdin.length;
     }
-    const written = parseHashLines(output.toString("utf8"), batch.first, batch.count, `${describeTarget(restore.target)}, ${what}`);
+    const written = parseHashLines(
+      output.toString("utf8"),
+      batch.first,
+      batch.count,
+      `${describeTarget(restore.target)}, ${what}`,
+    );
     written.forEach((digest, k) => {
       if (digest !== expected[k]) {
         const extent = chunkExtent(batch.first + k, target.size, target.chunkSize);
@@ -108,7 +125,11 @@ async function fetchChunk(
     throw error;
   }
   if (data.length !== extent.length) {
-    throw new ChunkCorrupt(chunks.repository, id, `${data.length} bytes where ${where} needs ${extent.length}`);
+    throw new ChunkCorrupt(
+      chunks.repository,
+      id,
+      `${data.length} bytes where ${where} needs ${extent.length}`,
+    );
   }
   return data;
 }
@@ -134,11 +155,16 @@ export async function readManifest(manifests: VolumeManifests, ref: ManifestRef)
  * Loads the layouts the device may hold. A manifest that no longer exists (its run was deleted)
  * means the device's contents are unknown: everything is rewritten.
  */
-async function deviceContents(manifests: VolumeManifests, device: RestoreTarget["device"]): Promise<DeviceContents> {
+async function deviceContents(
+  manifests: VolumeManifests,
+  device: RestoreTarget["device"],
+): Promise<DeviceContents> {
   if (device.kind !== "restored") return device;
   try {
     const restored = toLayout((await readManifest(manifests, device.restored)).image);
-    const interrupted = await Promise.all(device.interrupted.map(async (ref) => toLayout((await readManifest(manifests, ref)).image)));
+    const interrupted = await Promise.all(
+      device.interrupted.map(async (ref) => toLayout((await readManifest(manifests, ref)).image)),
+    );
     return { kind: "restored", restored, interrupted };
   } catch (error) {
     if ((error as Error).name === "ManifestMissing") return { kind: "unknown" };

@@ -19,7 +19,10 @@ export interface RestoreTarget {
   /** The manifest being restored. */
   manifest: ManifestRef;
   /** What the device holds before the restore; decides which chunks are written. */
-  device: { kind: "fresh" } | { kind: "unknown" } | { kind: "restored"; restored: ManifestRef; interrupted: ManifestRef[] };
+  device:
+    | { kind: "fresh" }
+    | { kind: "unknown" }
+    | { kind: "restored"; restored: ManifestRef; interrupted: ManifestRef[] };
 }
 
 export function describeManifest(ref: ManifestRef): string {

@@ -2,7 +2,7 @@ import type { V1PersistentVolumeClaim } from "@kubernetes/client-node";
 import { SnapshotClassMissing, SnapshotTimeout, ValidationError } from "../errors.ts";
 import type { ClusterClient } from "../kube/client/cluster-client.ts";
 import { type ExecHook, type HookOutcome, withHooks } from "./hooks.ts";
-import { type Clock, createOrGet, getObject, pollUntil, paths, recentWarnings } from "./kube-calls.ts";
+import { type Clock, createOrGet, getObject, paths, pollUntil, recentWarnings } from "./kube-calls.ts";
 import { runLabels, temporaryName } from "./names.ts";
 import type { CommandExec } from "./pod-exec.ts";
 import { quantityToBytes } from "./storage-quantity.ts";
@@ -73,11 +73,21 @@ export async function snapshotNamespace(
     input.hooks ?? {},
     async () => {
       const created = await Promise.all(
-        claims.map((claim) => createSnapshot(client, input.runId, input.namespace, claim, input.snapshotClass)),
+        claims.map((claim) =>
+          createSnapshot(client, input.runId, input.namespace, claim, input.snapshotClass),
+        ),
       );
       return Promise.all(
         created.map((name, i) =>
-          waitForSnapshot(client, clock, input.namespace, name, claims[i]?.metadata?.name ?? "", timeoutMs, "cut"),
+          waitForSnapshot(
+            client,
+            clock,
+            input.namespace,
+            name,
+            claims[i]?.metadata?.name ?? "",
+            timeoutMs,
+            "cut",
+          ),
         ),
       );
     },
@@ -100,10 +110,16 @@ export async function snapshotNamespace(
   return { volumes, hooks };
 }
 
-async function boundClaim(client: ClusterClient, namespace: string, name: string): Promise<V1PersistentVolumeClaim> {
+async function boundClaim(
+  client: ClusterClient,
+  namespace: string,
+  name: string,
+): Promise<V1PersistentVolumeClaim> {
   const claim = await getObject<V1PersistentVolumeClaim>(client, paths.pvc(namespace, name));
   if (claim === undefined) {
-    throw new ValidationError(`cluster ${client.name}: PVC ${namespace}/${name} does not exist; check the selection`);
+    throw new ValidationError(
+      `cluster ${client.name}: PVC ${namespace}/${name} does not exist; check the selection`,
+    );
   }
   if (claim.status?.phase !== "Bound") {
     throw new ValidationError(

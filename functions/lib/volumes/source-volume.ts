@@ -1,5 +1,5 @@
 import type { ClusterClient } from "../kube/client/cluster-client.ts";
-import { startHelperPod, type HelperPodOptions } from "./helper-pod.ts";
+import { type HelperPodOptions, startHelperPod } from "./helper-pod.ts";
 import { type Clock, createOrGet, getObject, mergePatch, paths } from "./kube-calls.ts";
 import { ALLOW_MODE_CHANGE, runLabels, temporaryName } from "./names.ts";
 import type { ExecTarget, PodExec } from "./pod-exec.ts";
@@ -28,7 +28,9 @@ export async function openSourceVolume(
         `cluster ${client.name}: VolumeSnapshot ${source.namespace}/${source.snapshot} has no bound content; rerun the snapshot step`,
       );
     }
-    await mergePatch(client, paths.snapshotContent(content), { metadata: { annotations: { [ALLOW_MODE_CHANGE]: "true" } } });
+    await mergePatch(client, paths.snapshotContent(content), {
+      metadata: { annotations: { [ALLOW_MODE_CHANGE]: "true" } },
+    });
   }
   const claimName = temporaryName("src", runId, source.namespace, source.pvc);
   await createOrGet(client, paths.pvcs(source.namespace), {

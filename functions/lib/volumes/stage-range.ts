@@ -77,14 +77,21 @@ export async function stageRange(
   // Hash pass.
   let digestBytes = 0;
   const batches: { first: number; count: number }[] = [];
-  for (let first = range.firstChunk; first < range.firstChunk + range.chunkCount; first += HASH_BATCH_CHUNKS) {
+  for (
+    let first = range.firstChunk;
+    first < range.firstChunk + range.chunkCount;
+    first += HASH_BATCH_CHUNKS
+  ) {
     batches.push({ first, count: Math.min(HASH_BATCH_CHUNKS, range.firstChunk + range.chunkCount - first) });
   }
   const digests = (
     await mapBounded(batches, concurrency, async ({ first, count }) => {
       const bytes = bytesOf(first, count, chunkBytes, volumeBytes);
       const what = `hash pass, ${describeBytes(bytes.offset, bytes.length)}`;
-      const output = await exec.run(target, { script: hashChunksScript(first, count, chunkBytes, volumeBytes), what });
+      const output = await exec.run(target, {
+        script: hashChunksScript(first, count, chunkBytes, volumeBytes),
+        what,
+      });
       digestBytes += output.length;
       return parseHashLines(output.toString("utf8"), first, count, `${describeTarget(target)}, ${what}`);
     })
@@ -114,11 +121,16 @@ export async function stageRange(
     const data = await exec.run(target, { script: readBytesScript(bytes.offset, bytes.length), what });
     streamedBytes += data.length;
     if (data.length !== bytes.length) {
-      throw new ExecFailed(`${describeTarget(target)}, ${what}: got ${data.length} bytes, expected ${bytes.length}; rerun the range`);
+      throw new ExecFailed(
+        `${describeTarget(target)}, ${what}: got ${data.length} bytes, expected ${bytes.length}; rerun the range`,
+      );
     }
     for (let index = run.first; index < run.first + run.count; index++) {
       const extent = chunkExtent(index, volumeBytes, chunkBytes);
-      const plaintext = data.subarray(extent.offset - bytes.offset, extent.offset - bytes.offset + extent.length);
+      const plaintext = data.subarray(
+        extent.offset - bytes.offset,
+        extent.offset - bytes.offset + extent.length,
+      );
       const digest = createHash("sha256").update(plaintext).digest();
       if (digest.toString("hex") !== digests[index - range.firstChunk]) {
         throw new ExecFailed(
@@ -126,7 +138,7 @@ export async function stageRange(
             "do not match the digest of the hash pass; the stream was damaged or the device changed — rerun the range",
         );
       }
-      const stored = await chunks.putChunk(plaintext, digest);
+      const stored = await chunks.putChunk(plaintext);
       if (stored.created) newChunks++;
       storedBytes += stored.storedBytes;
     }

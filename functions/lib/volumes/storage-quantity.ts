@@ -16,7 +16,8 @@ const factors: Record<string, number> = {
 export function quantityToBytes(quantity: string): number {
   const match = /^(\d+(?:\.\d+)?)(k|M|G|T|P|Ki|Mi|Gi|Ti|Pi)?$/.exec(quantity.trim());
   const factor = factors[match?.[2] ?? ""];
-  if (!match || factor === undefined) throw new RangeError(`"${quantity}" is not a storage quantity kubeferry reads`);
+  if (!match || factor === undefined)
+    throw new RangeError(`"${quantity}" is not a storage quantity kubeferry reads`);
   const bytes = Math.ceil(Number(match[1]) * factor);
   if (!Number.isSafeInteger(bytes)) throw new RangeError(`storage quantity "${quantity}" is too large`);
   return bytes;

@@ -25,7 +25,10 @@ export async function verifyRestoredVolume(
     what: "whole-volume digest",
     timeoutMs: 14 * 60_000,
   });
-  const sha256 = parseVolumeDigest(output.toString("utf8"), `${describeTarget(restore.target)}, whole-volume digest`);
+  const sha256 = parseVolumeDigest(
+    output.toString("utf8"),
+    `${describeTarget(restore.target)}, whole-volume digest`,
+  );
   if (sha256 !== image.sha256) {
     const next =
       restore.mode === "fresh"

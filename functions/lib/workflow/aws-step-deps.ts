@@ -2,27 +2,36 @@ import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import { KMSClient } from "@aws-sdk/client-kms";
 import { S3Client } from "@aws-sdk/client-s3";
 import type { Logger } from "@aws-lambda-powertools/logger";
+import { connectCluster } from "../kube/client/cluster-source.ts";
+import { PairStore } from "../kube/pairing/pairs.ts";
 import { awsClusterConnectDeps } from "./aws-cluster-connect.ts";
 import { embeddedMetricsLine } from "./embedded-metrics.ts";
 import type { PublishEnvironment, StepEnvironment } from "./environment.ts";
 import { eventBridgePublisher } from "./event-publisher.ts";
-import { repositoryOpener } from "./repository-location.ts";
+import { type RepositoryLocation, repositoryOpener, rootStore } from "./repository-location.ts";
 import type { StepDeps } from "./step-deps.ts";
 
 /** The dependencies of a step running in Lambda: the staging bucket, the KMS key, Secrets Manager, EventBridge. */
 export function awsStepDeps(environment: StepEnvironment | PublishEnvironment, logger: Logger): StepDeps {
   const bus = "KUBEFERRY_EVENT_BUS" in environment ? environment.KUBEFERRY_EVENT_BUS : undefined;
   const events = new EventBridgeClient({});
+  const location: RepositoryLocation = {
+    kind: "s3",
+    s3: new S3Client({}),
+    bucket: environment.KUBEFERRY_BUCKET,
+    prefix: environment.KUBEFERRY_PREFIX,
+    kms: new KMSClient({}),
+    kmsKeyId: environment.KUBEFERRY_KMS_KEY_ARN,
+  };
+  const connectDeps = awsClusterConnectDeps();
   return {
-    openRepository: repositoryOpener({
-      kind: "s3",
-      s3: new S3Client({}),
-      bucket: environment.KUBEFERRY_BUCKET,
-      prefix: environment.KUBEFERRY_PREFIX,
-      kms: new KMSClient({}),
-      kmsKeyId: environment.KUBEFERRY_KMS_KEY_ARN,
-    }),
-    clusters: awsClusterConnectDeps(),
+    pairs: new PairStore(rootStore(location)),
+    openRepository: repositoryOpener(location),
+    // Registered clusters are secrets under the prefix the functions may read.
+    connectCluster: (name) =>
+      connectCluster({ kind: "secret", secretId: `${environment.KUBEFERRY_CLUSTER_SECRET_PREFIX}${name}` }, connectDeps, {
+        name,
+      }),
     publish: async (detailType, detail) => {
       // Only PublishResult is given the bus (and the permission to put events on it).
       if (bus === undefined) throw new Error(`this function cannot publish ${detailType}: it has no event bus`);

@@ -1,5 +1,8 @@
 import { z } from "zod";
 
+/** Secrets Manager names of registered clusters: the functions may read these and no other secrets. */
+export const clusterSecretPrefix = "kubeferry/clusters/";
+
 /**
  * The environment of every workflow function. infra/ builds each function's environment
  * from these types, so a variable added here and not provided there fails to compile.

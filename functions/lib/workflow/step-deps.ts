@@ -1,4 +1,5 @@
-import type { ClusterConnectDeps } from "../kube/client/cluster-source.ts";
+import type { ClusterClient } from "../kube/client/cluster-client.ts";
+import type { PairStore } from "../kube/pairing/pairs.ts";
 import type { Repository } from "../repository/repository.ts";
 
 /**
@@ -7,10 +8,11 @@ import type { Repository } from "../repository/repository.ts";
  * step code.
  */
 export interface StepDeps {
+  pairs: PairStore;
   /** The chunk repository of a pair (one per pair), created with its key on first use. */
   openRepository(pair: string): Promise<Repository>;
-  /** What connecting to a pair's clusters needs (Secrets Manager, EKS token minting). */
-  clusters: ClusterConnectDeps;
+  /** A client for a registered cluster; its credentials are never logged nor put in a payload. */
+  connectCluster(name: string): Promise<ClusterClient>;
   publish(detailType: string, detail: Record<string, unknown>): Promise<void>;
   /** Run figures for the dashboard (CloudWatch metrics in AWS). */
   recordMetrics(values: Record<string, number>): void;

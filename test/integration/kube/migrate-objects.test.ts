@@ -217,7 +217,14 @@ describe("apply into a mapped namespace", () => {
     expect(again.status).toBe("Successful");
     // The default ServiceAccount is merged under every policy; merging it again is a no-op.
     expect(again.objects.filter((object) => object.status !== "Skipped")).toEqual([
-      { group: "", version: "v1", kind: "ServiceAccount", namespace: "shop-dr", name: "default", status: "Unchanged" },
+      {
+        group: "",
+        version: "v1",
+        kind: "ServiceAccount",
+        namespace: "shop-dr",
+        name: "default",
+        status: "Unchanged",
+      },
     ]);
     expect(await resourceVersions("shop-dr")).toEqual(before);
   });

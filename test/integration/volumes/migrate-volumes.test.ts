@@ -50,7 +50,13 @@ describe("migrating Block and Filesystem volumes", () => {
     await writeImage(fsPath, fsImage);
 
     const repository = await openTestRepository(env, "volumes");
-    const options = { runId, namespace, pvcs: ["db-block", "db-files"], chunkBytes, ranges: { minRangeBytes: 64 * MiB } };
+    const options = {
+      runId,
+      namespace,
+      pvcs: ["db-block", "db-files"],
+      chunkBytes,
+      ranges: { minRangeBytes: 64 * MiB },
+    };
     const staged = await snapshotAndStage(env, repository, options);
     expect(staged.plans.map((p) => p.ranges.length)).toEqual([4, 4]);
 
@@ -65,12 +71,19 @@ describe("migrating Block and Filesystem volumes", () => {
       ["db-block", blockImage, "Block"],
       ["db-files", fsImage, "Filesystem"],
     ] as const) {
-      const claim = await getObject<V1PersistentVolumeClaim>(env.destination.client, paths.pvc(namespace, name));
+      const claim = await getObject<V1PersistentVolumeClaim>(
+        env.destination.client,
+        paths.pvc(namespace, name),
+      );
       expect(claim?.status?.phase).toBe("Bound");
       expect(claim?.spec?.volumeMode).toBe(mode);
       expect(claim?.spec?.storageClassName).toBe(env.destination.cluster.classes.fast);
       expect(claim?.metadata?.labels).toEqual({ app: "db" });
-      expect(JSON.parse(claim?.metadata?.annotations?.[RESTORED_ANNOTATION] ?? "{}")).toEqual({ runId, namespace, pvc: name });
+      expect(JSON.parse(claim?.metadata?.annotations?.[RESTORED_ANNOTATION] ?? "{}")).toEqual({
+        runId,
+        namespace,
+        pvc: name,
+      });
       const restored = await readImage(await imageOfClaim(env.destination, namespace, name), size);
       expect(sha(restored)).toBe(sha(image));
     }
@@ -107,7 +120,11 @@ describe("migrating Block and Filesystem volumes", () => {
     const staged = await snapshotAndStage(env, repository, options);
 
     const changedIds = changed.map((i) =>
-      repository.content.chunkIdForDigest(createHash("sha256").update(image.subarray(i * chunkBytes, (i + 1) * chunkBytes)).digest()),
+      repository.content.chunkIdForDigest(
+        createHash("sha256")
+          .update(image.subarray(i * chunkBytes, (i + 1) * chunkBytes))
+          .digest(),
+      ),
     );
     expect(chunks.created.sort()).toEqual(changedIds.sort());
     expect(chunks.putIds.sort()).toEqual(changedIds.sort());
@@ -115,7 +132,10 @@ describe("migrating Block and Filesystem volumes", () => {
     const digests = staged.ranges.reduce((n, r) => n + r.digestBytes, 0);
     expect(streamed).toBe(changed.length * chunkBytes);
     // One "<index> <sha256>" line per chunk of both volumes.
-    const lines = Array.from({ length: 2 * (size / chunkBytes) }, (_, i) => `${i % (size / chunkBytes)} ${"0".repeat(64)}\n`);
+    const lines = Array.from(
+      { length: 2 * (size / chunkBytes) },
+      (_, i) => `${i % (size / chunkBytes)} ${"0".repeat(64)}\n`,
+    );
     expect(digests).toBe(lines.join("").length);
     // Besides chunks and digests, each volume's exec output is "ok\n" (device check) and its whole-volume digest line.
     expect(sourceExec.stdoutBytes).toBe(streamed + digests + 2 * (3 + 65));
@@ -125,7 +145,10 @@ describe("migrating Block and Filesystem volumes", () => {
     expect(restored.reduce((n, r) => n + r.zeroedChunks, 0)).toBe(1);
     expect(destinationExec.stdinBytes).toBe(changed.length * chunkBytes);
 
-    const claim = await getObject<V1PersistentVolumeClaim>(env.destination.client, paths.pvc(namespace, "db-block"));
+    const claim = await getObject<V1PersistentVolumeClaim>(
+      env.destination.client,
+      paths.pvc(namespace, "db-block"),
+    );
     expect(claim?.status?.phase).toBe("Bound");
     expect(JSON.parse(claim?.metadata?.annotations?.[RESTORED_ANNOTATION] ?? "{}")).toEqual({
       runId: rerun,

@@ -45,7 +45,11 @@ const mark = (what: string, since: number) => {
   return performance.now();
 };
 
-export async function snapshotAndStage(env: VolumeEnv, repository: Repository, options: MigrationOptions): Promise<StageResult> {
+export async function snapshotAndStage(
+  env: VolumeEnv,
+  repository: Repository,
+  options: MigrationOptions,
+): Promise<StageResult> {
   let t = performance.now();
   const src = env.source;
   const exec = options.sourceExec ?? src.exec;

@@ -1,17 +1,31 @@
 import { randomBytes } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import { CreateKeyCommand, KMSClient } from "@aws-sdk/client-kms";
+import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import type { V1PersistentVolume, V1PersistentVolumeClaim } from "@kubernetes/client-node";
-import { type ClusterClient, createClusterClient } from "../../../functions/lib/kube/client/cluster-client.ts";
+import {
+  type ClusterClient,
+  createClusterClient,
+} from "../../../functions/lib/kube/client/cluster-client.ts";
 import { KmsKeyProvider } from "../../../functions/lib/repository/kms-key-provider.ts";
 import { openRepository, type Repository } from "../../../functions/lib/repository/repository.ts";
 import { S3BlobStore } from "../../../functions/lib/repository/s3-blob-store.ts";
 import type { ChunkRepository } from "../../../functions/lib/volumes/chunk-repository.ts";
-import { createOrGet, getObject, listObjects, paths, systemClock } from "../../../functions/lib/volumes/kube-calls.ts";
+import {
+  createOrGet,
+  getObject,
+  listObjects,
+  paths,
+  systemClock,
+} from "../../../functions/lib/volumes/kube-calls.ts";
 import { TEMPORARY_LABEL } from "../../../functions/lib/volumes/names.ts";
-import { type ExecTarget, KubeExec, type PodExec, type ScriptRun } from "../../../functions/lib/volumes/pod-exec.ts";
+import {
+  type ExecTarget,
+  KubeExec,
+  type PodExec,
+  type ScriptRun,
+} from "../../../functions/lib/volumes/pod-exec.ts";
 import { ChunkBackedRangeParts } from "../../../functions/lib/volumes/range-parts.ts";
 import { type LocalCluster, type LocalClusters, startClusters, waitFor } from "../../env/clusters.ts";
 import { type MotoServer, startMoto } from "../../env/moto.ts";
@@ -74,7 +88,11 @@ export async function startVolumeEnv(): Promise<VolumeEnv> {
 /** The pair's repository in moto's S3, key wrapped by moto's KMS (as a Lambda opens it). */
 export async function openTestRepository(env: VolumeEnv, name: string): Promise<Repository> {
   const store = new S3BlobStore({ client: env.s3, bucket: env.bucket, prefix: `kubeferry/${name}/` });
-  const kms = new KMSClient({ endpoint: env.moto.endpoint, region: env.moto.region, credentials: env.moto.credentials });
+  const kms = new KMSClient({
+    endpoint: env.moto.endpoint,
+    region: env.moto.region,
+    credentials: env.moto.credentials,
+  });
   return openRepository({
     name,
     store,
@@ -104,8 +122,8 @@ export class CountingChunks implements ChunkRepository {
     return this.inner.hasChunk(id);
   }
 
-  async putChunk(plaintext: Uint8Array, digest?: Uint8Array) {
-    const stored = await this.inner.putChunk(plaintext, digest);
+  async putChunk(plaintext: Uint8Array) {
+    const stored = await this.inner.putChunk(plaintext);
     this.putIds.push(stored.id);
     if (stored.created) this.created.push(stored.id);
     return stored;
@@ -134,7 +152,11 @@ export class CountingExec implements PodExec {
 }
 
 export async function createNamespace(side: Side, namespace: string): Promise<void> {
-  await createOrGet(side.client, "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: namespace } });
+  await createOrGet(side.client, "/api/v1/namespaces", {
+    apiVersion: "v1",
+    kind: "Namespace",
+    metadata: { name: namespace },
+  });
 }
 
 /** A bound PVC of the simulated driver; returns the host file holding its bytes. */
@@ -184,7 +206,8 @@ export function patternedImage(bytes: number, chunkBytes: number): Buffer {
     const length = Math.min(chunkBytes, bytes - offset);
     const kind = i % 8;
     if (kind === 0 || kind === 3 || kind === 5) randomBytes(length).copy(image, offset);
-    else if (kind === 1) image.copy(image, offset, 0, length); // repeats chunk 0
+    else if (kind === 1)
+      image.copy(image, offset, 0, length); // repeats chunk 0
     else if (kind === 6) randomBytes(length >> 1).copy(image, offset + (length >> 2)); // data amid zeros
     // kinds 2, 4, 7: all zeros
   }
@@ -206,18 +229,23 @@ export async function temporaryObjects(side: Side): Promise<string[]> {
   type Named = { metadata?: { name?: string; namespace?: string } };
   const named = (kind: string) => (o: Named) => `${kind} ${o.metadata?.namespace ?? ""}/${o.metadata?.name}`;
   const pvs = await listObjects<V1PersistentVolume>(side.client, paths.pvs());
-  const contents = await listObjects<{ metadata?: { name?: string }; spec?: { volumeSnapshotRef?: { name?: string } } }>(
-    side.client,
-    "/apis/snapshot.storage.k8s.io/v1/volumesnapshotcontents",
-  );
+  const contents = await listObjects<{
+    metadata?: { name?: string };
+    spec?: { volumeSnapshotRef?: { name?: string } };
+  }>(side.client, "/apis/snapshot.storage.k8s.io/v1/volumesnapshotcontents");
   return [
     ...(await listObjects<Named>(side.client, paths.allPods(), selector)).map(named("pod")),
     ...(await listObjects<Named>(side.client, paths.allPvcs(), selector)).map(named("PVC")),
     ...(await listObjects<Named>(side.client, paths.allSnapshots(), selector)).map(named("VolumeSnapshot")),
     ...pvs
-      .filter((pv) => pv.metadata?.labels?.[TEMPORARY_LABEL] === "true" || pv.spec?.claimRef?.name?.startsWith("kf-"))
+      .filter(
+        (pv) =>
+          pv.metadata?.labels?.[TEMPORARY_LABEL] === "true" || pv.spec?.claimRef?.name?.startsWith("kf-"),
+      )
       .map(named("PV")),
-    ...contents.filter((c) => c.spec?.volumeSnapshotRef?.name?.startsWith("kf-snap-")).map(named("VolumeSnapshotContent")),
+    ...contents
+      .filter((c) => c.spec?.volumeSnapshotRef?.name?.startsWith("kf-snap-"))
+      .map(named("VolumeSnapshotContent")),
   ];
 }
 

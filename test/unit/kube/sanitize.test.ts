@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { KubeObject } from "../../../functions/lib/kube/objects.ts";
 import { clearJobSelector } from "../../../functions/lib/kube/sanitize/job-selector.ts";
+import { clearPodNodeName } from "../../../functions/lib/kube/sanitize/pod-node-name.ts";
 import { clearPvcBinding } from "../../../functions/lib/kube/sanitize/pvc-binding.ts";
 import { sanitizeObject } from "../../../functions/lib/kube/sanitize/sanitize-object.ts";
 import { clearServiceClusterIp } from "../../../functions/lib/kube/sanitize/service-cluster-ip.ts";
@@ -182,6 +183,18 @@ describe("clearJobSelector", () => {
       spec: { manualSelector: true, selector: { matchLabels: { a: "b" } } },
     };
     expect(clearJobSelector(job)).toBe(job);
+  });
+});
+
+describe("clearPodNodeName", () => {
+  it("unbinds a standalone pod from its source node", () => {
+    const pod: KubeObject = {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "debug", namespace: "shop" },
+      spec: { nodeName: "source-node-0", containers: [{ name: "c", image: "busybox" }] },
+    };
+    expect(clearPodNodeName(pod).spec).toEqual({ containers: [{ name: "c", image: "busybox" }] });
   });
 });
 

@@ -18,7 +18,9 @@ describe("chunksToWrite", () => {
 
   it("writes only changed chunks into a standby volume, zeros for new holes", () => {
     const restored = layout(["a", null, "b", "c"]);
-    expect(chunksToWrite(layout(["a", "d", null, "c"]), { kind: "restored", restored, interrupted: [] })).toEqual([
+    expect(
+      chunksToWrite(layout(["a", "d", null, "c"]), { kind: "restored", restored, interrupted: [] }),
+    ).toEqual([
       { index: 1, kind: "data" },
       { index: 2, kind: "zero" },
     ]);
@@ -28,7 +30,9 @@ describe("chunksToWrite", () => {
   it("also rewrites chunks an interrupted restore may have half-written", () => {
     const restored = layout(["a", "b", "c"]);
     const interrupted = layout(["x", "b", null]);
-    expect(chunksToWrite(layout(["a", "b", "d"]), { kind: "restored", restored, interrupted: [interrupted] })).toEqual([
+    expect(
+      chunksToWrite(layout(["a", "b", "d"]), { kind: "restored", restored, interrupted: [interrupted] }),
+    ).toEqual([
       { index: 0, kind: "data" },
       { index: 2, kind: "data" },
     ]);

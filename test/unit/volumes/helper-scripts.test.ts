@@ -25,7 +25,8 @@ const shells: [string, string[], string][] = [["dash+coreutils", ["sh"], process
 if (busybox) {
   const bin = join(dir, "busybox-bin");
   mkdirSync(bin);
-  for (const applet of ["sh", "dd", "sha256sum", "wc", "echo", "cat"]) symlinkSync(busybox, join(bin, applet));
+  for (const applet of ["sh", "dd", "sha256sum", "wc", "echo", "cat"])
+    symlinkSync(busybox, join(bin, applet));
   shells.push(["busybox", [join(bin, "sh")], bin]);
 } else {
   it.skip("busybox is not installed (apt-get install busybox): busybox variants not run", () => {});
@@ -54,7 +55,9 @@ describe.each(shells)("helper scripts under %s", (name, shell, path) => {
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
     const digests = parseHashLines(r.stdout.toString(), 2, 4, "test");
-    const expected = [2, 3, 4, 5].map((i) => sha(image.subarray(i * chunk, Math.min((i + 1) * chunk, volumeBytes))));
+    const expected = [2, 3, 4, 5].map((i) =>
+      sha(image.subarray(i * chunk, Math.min((i + 1) * chunk, volumeBytes))),
+    );
     expect(digests).toEqual(expected);
     expect(digests[1]).toBe(sha(image.subarray(0, chunk)));
   });

@@ -15,6 +15,13 @@ import { isNodePortRefusal, requestedNodePorts, withoutNodePorts } from "./node-
 
 export const FIELD_MANAGER = "kubeferry";
 
+/**
+ * Apply requests in flight inside a tier. Writes are bound by etcd commits, which batch
+ * concurrent writes: 64 in flight applies several times faster than one at a time, and the
+ * API server's priority and fairness queues protect it from more than it can serve.
+ */
+export const DEFAULT_PARALLELISM = 64;
+
 export interface ApplyOptions {
   /** What to do with an object that already exists on the destination. */
   existingResources: ExistingPolicy;
@@ -65,7 +72,8 @@ export async function applyResources(
   const statuses: ObjectStatus[] = [];
   const run: RunState = { warnings: [], namespacesCreatedInDryRun: new Set() };
   const planned = await plan(client, objects, options.transforms, statuses);
-  let stopped = false;
+  // Planning reports only failures (types the destination does not serve, modifiers that fail).
+  let stopped = options.failFast && statuses.length > 0;
   const fail = (status: ObjectStatus) => {
     statuses.push(status);
     if (options.failFast) stopped = true;
@@ -74,7 +82,7 @@ export async function applyResources(
   const unestablished = new Map<string, string>();
   for (const tier of applyTiers(planned.map((item) => groupResource(item.resource)))) {
     const items = planned.filter((item) => tier.includes(groupResource(item.resource)));
-    await mapWithLimit(items, options.parallelism ?? 16, async (item) => {
+    await mapWithLimit(items, options.parallelism ?? DEFAULT_PARALLELISM, async (item) => {
       if (stopped) {
         statuses.push({
           ...objectRef(item.target),
@@ -94,6 +102,7 @@ export async function applyResources(
     });
     if (tier.includes(CRD_TYPE) && !options.dryRun) {
       await waitForCrds(client, items, statuses, unestablished, options.crdWait ?? defaultWaitOptions);
+      if (options.failFast && unestablished.size > 0) stopped = true;
     }
   }
   return { status: runStatus(statuses, stopped), objects: statuses, warnings: run.warnings };

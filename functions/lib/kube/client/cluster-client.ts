@@ -64,7 +64,7 @@ export async function createClusterClient(
   const basePath = server.pathname.replace(/\/$/, "");
   const tls: https.RequestOptions = {};
   await kubeConfig.applyToHTTPSOptions(tls);
-  const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 32 };
+  const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 64 };
   const agent =
     server.protocol === "http:"
       ? new http.Agent(agentOptions)

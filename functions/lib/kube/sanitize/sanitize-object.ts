@@ -1,5 +1,6 @@
 import type { KubeObject } from "../objects.ts";
 import { clearJobSelector } from "./job-selector.ts";
+import { clearPodNodeName } from "./pod-node-name.ts";
 import { clearPvcBinding } from "./pvc-binding.ts";
 import { clearServiceClusterIp } from "./service-cluster-ip.ts";
 import { stripServerFields } from "./strip-server-fields.ts";
@@ -10,6 +11,7 @@ const SANITIZERS: ReadonlyArray<(object: KubeObject) => KubeObject> = [
   clearServiceClusterIp,
   clearPvcBinding,
   clearJobSelector,
+  clearPodNodeName,
 ];
 
 /** Turns an object read from the source into one the destination can accept as new. */

@@ -1,0 +1,153 @@
+import { parseArgs } from "node:util";
+import { applyResources } from "../functions/lib/kube/apply/apply-resources.ts";
+import { type ClusterClient, createClusterClient } from "../functions/lib/kube/client/cluster-client.ts";
+import { exportResources } from "../functions/lib/kube/export/export-resources.ts";
+import type { KubeObject } from "../functions/lib/kube/objects.ts";
+import { mapWithLimit } from "../functions/lib/kube/parallel.ts";
+import { NO_TRANSFORMS } from "../functions/lib/kube/transform/transform-object.ts";
+import { startClusters } from "../test/env/clusters.ts";
+import { ensureKubernetesBinaries } from "../test/env/k8s-binaries.ts";
+import { median, progress, round, run, timed } from "./measure.ts";
+
+/**
+ * Objects between two real local clusters: kubeferry's export + apply of a namespace holding
+ * 2,000 ConfigMaps and 500 Secrets, beside `kubectl get -o yaml | kubectl apply --server-side
+ * -f -` of the same objects, in the same run (median of alternating rounds). `--json` prints
+ * {kubeferry_s, kubectl_s, objects}.
+ */
+const { values: options } = parseArgs({ options: { json: { type: "boolean", default: false } } });
+
+const NAMESPACE = "bench";
+const SELECTOR = "kubeferry.io/bench=objects";
+const CONFIG_MAPS = 2_000;
+const ROUNDS = 3;
+const SECRETS = 500;
+
+function benchObjects(): KubeObject[] {
+  const labels = { "kubeferry.io/bench": "objects" };
+  const configMaps = Array.from(
+    { length: CONFIG_MAPS },
+    (_, i): KubeObject => ({
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: `config-${i}`, namespace: NAMESPACE, labels },
+      data: { "settings.properties": `index=${i}\n${"key=value\n".repeat(20)}` },
+    }),
+  );
+  const secrets = Array.from(
+    { length: SECRETS },
+    (_, i): KubeObject => ({
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: { name: `secret-${i}`, namespace: NAMESPACE, labels },
+      type: "Opaque",
+      stringData: { password: `password-${i}-${"x".repeat(32)}` },
+    }),
+  );
+  return [...configMaps, ...secrets];
+}
+
+async function create(client: ClusterClient, objects: KubeObject[]): Promise<void> {
+  await client.request({
+    method: "POST",
+    path: "/api/v1/namespaces",
+    body: { metadata: { name: NAMESPACE } },
+  });
+  await mapWithLimit(objects, 16, (object) =>
+    client.request({
+      method: "POST",
+      path: `/api/v1/namespaces/${NAMESPACE}/${object.kind === "Secret" ? "secrets" : "configmaps"}`,
+      body: object,
+    }),
+  );
+}
+
+async function countIn(client: ClusterClient, namespace: string): Promise<number> {
+  let total = 0;
+  for (const type of ["configmaps", "secrets"]) {
+    const { body } = await client.request<{ items: unknown[] }>({
+      method: "GET",
+      path: `/api/v1/namespaces/${namespace}/${type}`,
+      query: { labelSelector: SELECTOR },
+    });
+    total += body.items.length;
+  }
+  return total;
+}
+
+const binaries = await ensureKubernetesBinaries(progress);
+const env = await startClusters(["source", "destination"], { storageSimulator: false, log: progress });
+try {
+  const source = await createClusterClient(env.get("source").kubeConfig(), { name: "source" });
+  const destination = await createClusterClient(env.get("destination").kubeConfig(), { name: "destination" });
+  const objects = benchObjects();
+  progress(`creating ${objects.length} objects in namespace ${NAMESPACE} of the source`);
+  await create(source, objects);
+
+  // Rounds alternate between the tools so that both see the same noise; each writes into a
+  // fresh destination namespace, and the median round counts.
+  const kubeferrySeconds: number[] = [];
+  const kubectlSeconds: number[] = [];
+  for (let round = 1; round <= ROUNDS; round++) {
+    const kubeferryNamespace = `kubeferry-${round}`;
+    progress(`round ${round}: kubeferry export + apply into ${kubeferryNamespace}`);
+    const kubeferry = await timed(async () => {
+      const exported = await exportResources(source, { namespaces: [NAMESPACE], selector: SELECTOR });
+      return applyResources(destination, exported.objects, {
+        existingResources: "update",
+        dryRun: false,
+        failFast: false,
+        transforms: { ...NO_TRANSFORMS, namespaceMapping: { [NAMESPACE]: kubeferryNamespace } },
+      });
+    });
+    if (kubeferry.result.status !== "Successful")
+      throw new Error(`kubeferry's apply was ${kubeferry.result.status}`);
+    kubeferrySeconds.push(kubeferry.seconds);
+
+    const kubectlNamespace = `kubectl-${round}`;
+    await destination.request({
+      method: "POST",
+      path: "/api/v1/namespaces",
+      body: { metadata: { name: kubectlNamespace } },
+    });
+    progress(`round ${round}: kubectl get -o yaml | apply --server-side into ${kubectlNamespace}`);
+    // The source's uid, resourceVersion and creationTimestamp must go (the apply is refused with
+    // "uid mismatch" otherwise) and the namespace is renamed: the least a kubectl migration needs.
+    const pipeline = [
+      `'${binaries.kubectl}' --kubeconfig '${env.get("source").kubeconfigPath}' get configmaps,secrets -n ${NAMESPACE} -l ${SELECTOR} -o yaml`,
+      `sed -E -e '/^    (uid|resourceVersion|creationTimestamp): /d' -e 's/^    namespace: ${NAMESPACE}$/    namespace: ${kubectlNamespace}/'`,
+      `'${binaries.kubectl}' --kubeconfig '${env.get("destination").kubeconfigPath}' apply --server-side -f -`,
+    ].join(" | ");
+    kubectlSeconds.push(
+      (await timed(() => run("bash", ["-o", "pipefail", "-c", `${pipeline} > /dev/null`]))).seconds,
+    );
+
+    for (const namespace of [kubeferryNamespace, kubectlNamespace]) {
+      const count = await countIn(destination, namespace);
+      if (count !== objects.length) {
+        throw new Error(
+          `namespace ${namespace} of the destination holds ${count} of ${objects.length} objects`,
+        );
+      }
+    }
+  }
+  source.close();
+  destination.close();
+
+  const result = {
+    kubeferry_s: round(median(kubeferrySeconds)),
+    kubectl_s: round(median(kubectlSeconds)),
+    objects: objects.length,
+  };
+  if (options.json) console.log(JSON.stringify(result));
+  else {
+    console.log(
+      `kubeferry export + apply: ${result.kubeferry_s} s for ${result.objects} objects (median of ${ROUNDS})`,
+    );
+    console.log(
+      `kubectl get | apply --server-side: ${result.kubectl_s} s (${round(result.kubectl_s / result.kubeferry_s)}x kubeferry's time)`,
+    );
+  }
+} finally {
+  await env.stop();
+}

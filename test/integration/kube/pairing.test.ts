@@ -1,0 +1,278 @@
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { CreateSecretCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { KubeConfig } from "@kubernetes/client-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { PairingError, ValidationError } from "../../../functions/lib/errors.ts";
+import {
+  type ClusterClient,
+  createClusterClient,
+} from "../../../functions/lib/kube/client/cluster-client.ts";
+import { connectCluster } from "../../../functions/lib/kube/client/cluster-source.ts";
+import { checkPair, createPair, PairStore } from "../../../functions/lib/kube/pairing/pairs.ts";
+import { FilesystemBlobStore } from "../../../functions/lib/repository/filesystem-blob-store.ts";
+import { freeLoopbackPorts } from "../../env/free-ports.ts";
+import { type MotoServer, startMoto } from "../../env/moto.ts";
+import { type KubeTestEnv, seed, startKubeTestEnv } from "./kube-test-env.ts";
+
+let test: KubeTestEnv;
+let pairsDir: string;
+let pairs: PairStore;
+const opened: ClusterClient[] = [];
+const now = new Date("2026-11-26T06:00:00Z");
+const mapping = { "sim-fast": "dest-fast", "sim-retain": "dest-retain" };
+
+/** A client for `server` trusting the local cluster's CA, authenticated with `token`. */
+async function clientWith(
+  name: string,
+  server: string,
+  caCertPath: string,
+  token: string,
+): Promise<ClusterClient> {
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromOptions({
+    clusters: [
+      { name, server, caData: (await readFile(caCertPath)).toString("base64"), skipTLSVerify: false },
+    ],
+    users: [{ name, token }],
+    contexts: [{ name, cluster: name, user: name }],
+    currentContext: name,
+  });
+  const client = await createClusterClient(kubeConfig, { name, retry: { maxAttempts: 1 } });
+  opened.push(client);
+  return client;
+}
+
+beforeAll(async () => {
+  test = await startKubeTestEnv();
+  pairsDir = await mkdtemp(join(tmpdir(), "kubeferry-pairs-"));
+  pairs = new PairStore(new FilesystemBlobStore(pairsDir));
+  // A claim in use on the source, so its storage class must be mapped.
+  await seed(test.source, [
+    { apiVersion: "v1", kind: "Namespace", metadata: { name: "shop" } },
+    {
+      apiVersion: "v1",
+      kind: "PersistentVolumeClaim",
+      metadata: { name: "data", namespace: "shop" },
+      spec: {
+        accessModes: ["ReadWriteOnce"],
+        storageClassName: "sim-fast",
+        resources: { requests: { storage: "1Gi" } },
+      },
+    },
+  ]);
+});
+
+afterAll(async () => {
+  for (const client of opened) client.close();
+  await test?.stop();
+  if (pairsDir) await rm(pairsDir, { recursive: true, force: true });
+});
+
+describe("pairs", () => {
+  it("pass every check between the two clusters, and are stored, checked again, listed and deleted", async () => {
+    const record = await createPair(
+      pairs,
+      { name: "onprem-to-west", source: "source", destination: "destination", storageClassMapping: mapping },
+      test,
+      now,
+    );
+    expect(record.checks.filter((check) => !check.passed)).toEqual([]);
+    expect(record.checks.map((check) => check.name)).toEqual([
+      "source-reachable",
+      "source-credentials",
+      "source-version",
+      "destination-reachable",
+      "destination-credentials",
+      "destination-version",
+      "source-permissions",
+      "destination-permissions",
+      "distinct-clusters",
+      "snapshot-api",
+      "snapshot-class",
+      "storage-class-mapping",
+    ]);
+    expect(record.checks.find((check) => check.name === "storage-class-mapping")?.reason).toContain(
+      "sim-fast → dest-fast",
+    );
+    expect(await pairs.get("onprem-to-west")).toEqual(record);
+
+    const later = new Date(now.getTime() + 60_000);
+    const checked = await checkPair(pairs, "onprem-to-west", test, later);
+    expect(checked.checkedAt).toBe(later.toISOString());
+    expect(checked.createdAt).toBe(now.toISOString());
+    expect((await pairs.list()).map((pair) => pair.name)).toEqual(["onprem-to-west"]);
+
+    await pairs.delete("onprem-to-west");
+    expect(await pairs.list()).toEqual([]);
+  });
+
+  it.each<
+    [
+      string,
+      () => Promise<{ source: ClusterClient; destination: ClusterClient }>,
+      Record<string, string>,
+      RegExp,
+    ]
+  >([
+    [
+      "a bad token",
+      async () => ({
+        source: test.source,
+        destination: await clientWith(
+          "destination",
+          test.env.get("destination").server,
+          test.env.get("destination").caCertPath,
+          "not-a-token",
+        ),
+      }),
+      mapping,
+      /check destination-credentials failed: cluster destination rejected the credentials \(401\)/,
+    ],
+    [
+      "an unreachable endpoint",
+      async () => {
+        const [port] = await freeLoopbackPorts(1);
+        return {
+          source: test.source,
+          destination: await clientWith(
+            "destination",
+            `https://127.0.0.1:${port}`,
+            test.env.get("destination").caCertPath,
+            "x",
+          ),
+        };
+      },
+      mapping,
+      /check destination-reachable failed: cluster destination: GET \/version failed: cannot reach the API server \(ECONNREFUSED/,
+    ],
+    [
+      "the same cluster twice",
+      async () => ({ source: test.source, destination: test.source }),
+      { "sim-fast": "sim-fast" },
+      /check distinct-clusters failed: source and source are the same cluster/,
+    ],
+    [
+      "an unmapped storage class",
+      async () => ({ source: test.source, destination: test.destination }),
+      {},
+      /check storage-class-mapping failed: no such storage class on destination for "sim-fast" \(used by PVC shop\/data\) → "sim-fast"; map each to one of: /,
+    ],
+    [
+      "a token without the permissions a run needs",
+      async () => ({
+        source: await clientWith(
+          "source",
+          test.env.get("source").server,
+          test.env.get("source").caCertPath,
+          test.env.get("source").limitedToken,
+        ),
+        destination: test.destination,
+      }),
+      mapping,
+      /check source-permissions failed: the identity used for cluster source lacks: get secrets \(export\), list secrets \(export\),/,
+    ],
+  ])("fail with their own PairingError for %s", async (_, clients, storageClassMapping, message) => {
+    const name = `bad-${Math.random().toString(36).slice(2, 8)}`;
+    const create = createPair(
+      pairs,
+      { name, source: "source", destination: "destination", storageClassMapping },
+      await clients(),
+      now,
+    );
+    await expect(create).rejects.toThrow(PairingError);
+    await expect(create).rejects.toThrow(message);
+    // The record is kept with its failed check, so `list` shows why.
+    expect((await pairs.get(name))?.checks.some((check) => !check.passed)).toBe(true);
+  });
+
+  it("fail with their own PairingError when the source has no VolumeSnapshotClass", async () => {
+    const path = "/apis/snapshot.storage.k8s.io/v1/volumesnapshotclasses";
+    const { body } = await test.source.request<{
+      items: Array<{
+        metadata: { name: string; annotations?: Record<string, string> };
+        driver: string;
+        deletionPolicy: string;
+      }>;
+    }>({ method: "GET", path });
+    for (const item of body.items)
+      await test.source.request({ method: "DELETE", path: `${path}/${item.metadata.name}` });
+    try {
+      await expect(
+        createPair(
+          pairs,
+          {
+            name: "no-snapshots",
+            source: "source",
+            destination: "destination",
+            storageClassMapping: mapping,
+          },
+          test,
+          now,
+        ),
+      ).rejects.toThrow(
+        /^pair no-snapshots: check snapshot-class failed: cluster source has no VolumeSnapshotClass/,
+      );
+    } finally {
+      await seed(
+        test.source,
+        body.items.map(({ metadata: { name, annotations }, driver, deletionPolicy }) => ({
+          apiVersion: "snapshot.storage.k8s.io/v1",
+          kind: "VolumeSnapshotClass",
+          metadata: { name, ...(annotations ? { annotations } : {}) },
+          driver,
+          deletionPolicy,
+        })),
+      );
+    }
+  });
+});
+
+describe("clusters registered in Secrets Manager", () => {
+  let moto: MotoServer;
+  let secrets: SecretsManagerClient;
+  beforeAll(async () => {
+    moto = await startMoto();
+    secrets = new SecretsManagerClient({
+      endpoint: moto.endpoint,
+      region: moto.region,
+      credentials: moto.credentials,
+    });
+  });
+  afterAll(async () => {
+    secrets?.destroy();
+    await moto?.stop();
+  });
+
+  it("connect with the kubeconfig a secret holds", async () => {
+    const kubeconfig = await readFile(test.env.get("source").kubeconfigPath, "utf8");
+    await secrets.send(
+      new CreateSecretCommand({ Name: "kubeferry/clusters/source", SecretString: kubeconfig }),
+    );
+    const client = await connectCluster(
+      { kind: "secret", secretId: "kubeferry/clusters/source" },
+      { secretsManager: secrets },
+      { name: "source" },
+    );
+    opened.push(client);
+    const { body } = await client.request<{ major: string }>({ method: "GET", path: "/version" });
+    expect(body.major).toBe("1");
+  });
+
+  it("name the bad field of an EKS reference", async () => {
+    await secrets.send(
+      new CreateSecretCommand({
+        Name: "kubeferry/clusters/eks",
+        SecretString: JSON.stringify({ type: "eks", cluster: "prod" }),
+      }),
+    );
+    const connect = connectCluster(
+      { kind: "secret", secretId: "kubeferry/clusters/eks" },
+      { secretsManager: secrets },
+      { name: "prod" },
+    );
+    await expect(connect).rejects.toThrow(ValidationError);
+    await expect(connect).rejects.toThrow(/^cluster prod: secret kubeferry\/clusters\/eks: field "region"/);
+  });
+});
