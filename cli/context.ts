@@ -1,11 +1,15 @@
 import { KMSClient } from "@aws-sdk/client-kms";
 import { S3Client } from "@aws-sdk/client-s3";
+import { ValidationError } from "../functions/lib/errors.ts";
 import { type ClusterSource, connectCluster } from "../functions/lib/kube/client/cluster-source.ts";
 import { PairStore } from "../functions/lib/kube/pairing/pairs.ts";
-import { ValidationError } from "../functions/lib/errors.ts";
-import { clusterSecretPrefix } from "../functions/lib/workflow/environment.ts";
 import { awsClusterConnectDeps } from "../functions/lib/workflow/aws-cluster-connect.ts";
-import { type RepositoryLocation, repositoryOpener, rootStore } from "../functions/lib/workflow/repository-location.ts";
+import { clusterSecretPrefix } from "../functions/lib/workflow/environment.ts";
+import {
+  type RepositoryLocation,
+  repositoryOpener,
+  rootStore,
+} from "../functions/lib/workflow/repository-location.ts";
 import type { StepDeps, StepLog } from "../functions/lib/workflow/step-deps.ts";
 import { UsageError } from "./command.ts";
 import { type LocalConfig, readLocalConfig } from "./local-config.ts";
@@ -63,7 +67,8 @@ export function createCliContext(home: string, output: Output, options: StoreOpt
     stepDeps: (publish) => ({
       openRepository,
       pairs: new PairStore(rootStore(location)),
-      connectCluster: async (name) => connectCluster(await clusterSource(location, loadConfig, name), connectDeps, { name }),
+      connectCluster: async (name) =>
+        connectCluster(await clusterSource(location, loadConfig, name), connectDeps, { name }),
       publish,
       recordMetrics: () => {},
       now: () => new Date(),
@@ -85,7 +90,13 @@ async function clusterSource(
   if (location.kind === "s3") return { kind: "secret", secretId: `${clusterSecretPrefix}${name}` };
   const entry = (await config()).clusters[name];
   if (entry === undefined) {
-    throw new ValidationError(`cluster "${name}" is not registered: kubeferry cluster add ${name} --kubeconfig PATH`);
+    throw new ValidationError(
+      `cluster "${name}" is not registered: kubeferry cluster add ${name} --kubeconfig PATH`,
+    );
   }
-  return { kind: "kubeconfigFile", path: entry.kubeconfig, ...(entry.context ? { context: entry.context } : {}) };
+  return {
+    kind: "kubeconfigFile",
+    path: entry.kubeconfig,
+    ...(entry.context ? { context: entry.context } : {}),
+  };
 }

@@ -10,7 +10,10 @@ import { createOutput } from "./output.ts";
 const storeOptions = { store: { type: "string" }, "kms-key": { type: "string" } } as const;
 
 /** Runs one kubeferry command line; resolves to the process exit code. */
-export async function main(argv: string[], io = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+export async function main(
+  argv: string[],
+  io = { stdout: process.stdout, stderr: process.stderr },
+): Promise<number> {
   const json = outputIsJson(argv);
   const output = createOutput(json, io.stdout, io.stderr);
   const command = findCommand(argv);
@@ -31,7 +34,10 @@ export async function main(argv: string[], io = { stdout: process.stdout, stderr
     });
     const values = parsed.values as Record<string, string | boolean | string[] | undefined>;
     if (values.help) {
-      output.result({ command: command.path.join(" "), usage: command.usage, examples: command.examples }, commandHelp(command));
+      output.result(
+        { command: command.path.join(" "), usage: command.usage, examples: command.examples },
+        commandHelp(command),
+      );
       return 0;
     }
     const context = createCliContext(kubeferryHome(), output, {

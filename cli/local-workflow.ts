@@ -1,7 +1,11 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadStateMachines, type ExecutionEvent, startLocalExecution } from "../functions/lib/workflow/local-runner.ts";
+import {
+  type ExecutionEvent,
+  loadStateMachines,
+  startLocalExecution,
+} from "../functions/lib/workflow/local-runner.ts";
 import { runStep } from "../functions/lib/workflow/step.ts";
 import type { StepDeps } from "../functions/lib/workflow/step-deps.ts";
 import { steps } from "../functions/lib/workflow/steps/index.ts";
@@ -9,7 +13,9 @@ import { kubeferryApp } from "../infra/kubeferry-app.ts";
 
 export type WorkflowName = "migrate" | "activate";
 
-let synthesized: Promise<Record<WorkflowName, ReturnType<typeof loadStateMachines>[number]["definition"]>> | undefined;
+let synthesized:
+  | Promise<Record<WorkflowName, ReturnType<typeof loadStateMachines>[number]["definition"]>>
+  | undefined;
 
 /**
  * The definitions exactly as `cdk synth` produces them for AWS (the ASL asset and its
@@ -45,5 +51,10 @@ export async function startWorkflow(
   executionName: string,
 ): Promise<LocalRun> {
   const definition = (await definitions())[workflow];
-  return startLocalExecution(definition, input, (task, taskInput) => runStep(steps[task], taskInput, deps), executionName);
+  return startLocalExecution(
+    definition,
+    input,
+    (task, taskInput) => runStep(steps[task], taskInput, deps),
+    executionName,
+  );
 }

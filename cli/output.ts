@@ -17,7 +17,11 @@ export interface Output {
   status(text: string): void;
 }
 
-export function createOutput(json: boolean, stdout: Writable, stderr: Writable & { isTTY?: boolean }): Output {
+export function createOutput(
+  json: boolean,
+  stdout: Writable,
+  stderr: Writable & { isTTY?: boolean },
+): Output {
   const interactive = stderr.isTTY === true && !json;
   let statusShown = false;
   const clearStatus = () => {
@@ -51,5 +55,12 @@ export function createOutput(json: boolean, stdout: Writable, stderr: Writable &
 export function table(header: readonly string[], rows: readonly (readonly (string | number)[])[]): string {
   const cells = [header, ...rows].map((row) => row.map(String));
   const widths = header.map((_, column) => Math.max(...cells.map((row) => row[column]?.length ?? 0)));
-  return cells.map((row) => row.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join("  ").trimEnd()).join("\n");
+  return cells
+    .map((row) =>
+      row
+        .map((cell, column) => cell.padEnd(widths[column] ?? 0))
+        .join("  ")
+        .trimEnd(),
+    )
+    .join("\n");
 }

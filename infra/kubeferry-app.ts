@@ -1,6 +1,6 @@
+import { join } from "node:path";
 import { App, type AppProps, Validations } from "aws-cdk-lib";
 import cdkNag from "cdk-nag";
-import { join } from "node:path";
 import { loadDeploymentConfig } from "./config.ts";
 import { KubeferryStack } from "./kubeferry-stack.ts";
 

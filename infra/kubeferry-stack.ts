@@ -33,7 +33,13 @@ const migrationTasks = [
   "ReleaseLock",
   "PublishResult",
 ] as const;
-const activationTasks = ["ValidateActivation", "AcquireLock", "SetActivation", "ReleaseLock", "PublishResult"] as const;
+const activationTasks = [
+  "ValidateActivation",
+  "AcquireLock",
+  "SetActivation",
+  "ReleaseLock",
+  "PublishResult",
+] as const;
 
 /** Everything kubeferry deploys into one account and region. */
 export class KubeferryStack extends Stack {

@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
-import { type Command, positional, stringOption, UsageError } from "../command.ts";
+import { type Command, positional, UsageError } from "../command.ts";
 import { type ClusterEntry, readLocalConfig, writeLocalConfig } from "../local-config.ts";
 
 import { table } from "../output.ts";
@@ -21,7 +21,8 @@ const add: Command = {
   ],
   async run(invocation, context) {
     const name = positional(invocation, 0, "cluster NAME");
-    if (!clusterName.test(name)) throw new UsageError(`cluster name "${name}" must be a DNS label (a-z, 0-9, -)`);
+    if (!clusterName.test(name))
+      throw new UsageError(`cluster name "${name}" must be a DNS label (a-z, 0-9, -)`);
     const entry = clusterEntry(invocation.values);
     const config = await readLocalConfig(context.home);
     config.clusters[name] = entry;
@@ -55,7 +56,10 @@ const list: Command = {
         ? "no clusters registered: kubeferry cluster add NAME --kubeconfig PATH"
         : table(
             ["NAME", "SOURCE"],
-            rows.map((row) => [row.name, `${row.kubeconfig}${row.context ? ` (context ${row.context})` : ""}`]),
+            rows.map((row) => [
+              row.name,
+              `${row.kubeconfig}${row.context ? ` (context ${row.context})` : ""}`,
+            ]),
           ),
     );
     return 0;

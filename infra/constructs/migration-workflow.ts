@@ -30,7 +30,10 @@ export class StateMachineFromAsl extends Construct {
     const role = new iam.Role(this, "Role", { assumedBy: new iam.ServicePrincipal("states.amazonaws.com") });
     const invoked = props.tasks.map((task) => props.functions[task]);
     role.addToPolicy(
-      new iam.PolicyStatement({ actions: ["lambda:InvokeFunction"], resources: invoked.map((f) => f.functionArn) }),
+      new iam.PolicyStatement({
+        actions: ["lambda:InvokeFunction"],
+        resources: invoked.map((f) => f.functionArn),
+      }),
     );
     const logGroup = new logs.LogGroup(this, "Logs", { retention: logs.RetentionDays.THREE_MONTHS });
 
@@ -50,7 +53,12 @@ export class StateMachineFromAsl extends Construct {
       // A Distributed Map runs each batch as a child execution of this same machine.
       const stack = Stack.of(this);
       const arn = (resource: string, resourceName: string) =>
-        stack.formatArn({ service: "states", resource, resourceName, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+        stack.formatArn({
+          service: "states",
+          resource,
+          resourceName,
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        });
       const executions = arn("execution", `${props.stateMachineName}/*`);
       role.addToPolicy(
         new iam.PolicyStatement({
@@ -59,7 +67,10 @@ export class StateMachineFromAsl extends Construct {
         }),
       );
       role.addToPolicy(
-        new iam.PolicyStatement({ actions: ["states:DescribeExecution", "states:StopExecution"], resources: [executions] }),
+        new iam.PolicyStatement({
+          actions: ["states:DescribeExecution", "states:StopExecution"],
+          resources: [executions],
+        }),
       );
       Validations.of(policy).acknowledge({
         id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${props.stateMachineName}/*]`,

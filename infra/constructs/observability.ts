@@ -20,12 +20,14 @@ export class Observability extends Construct {
       evaluationPeriods: 1,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
-    this.timedOutAlarm = migration.metricTimedOut({ period, statistic: "Sum" }).createAlarm(this, "TimedOut", {
-      alarmDescription: "A kubeferry migration hit the workflow timeout.",
-      threshold: 1,
-      evaluationPeriods: 1,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
+    this.timedOutAlarm = migration
+      .metricTimedOut({ period, statistic: "Sum" })
+      .createAlarm(this, "TimedOut", {
+        alarmDescription: "A kubeferry migration hit the workflow timeout.",
+        threshold: 1,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
 
     const runMetric = (name: string) =>
       new cloudwatch.Metric({ namespace: metricsNamespace, metricName: name, statistic: "Sum", period });
@@ -46,9 +48,17 @@ export class Observability extends Construct {
         ],
         [
           new cloudwatch.GraphWidget({ title: "Bytes staged", left: [runMetric(metricNames.bytesStaged)] }),
-          new cloudwatch.GraphWidget({ title: "Chunks uploaded", left: [runMetric(metricNames.chunksUploaded)] }),
+          new cloudwatch.GraphWidget({
+            title: "Chunks uploaded",
+            left: [runMetric(metricNames.chunksUploaded)],
+          }),
         ],
-        [new cloudwatch.AlarmStatusWidget({ title: "Alarms", alarms: [this.failedAlarm, this.timedOutAlarm] })],
+        [
+          new cloudwatch.AlarmStatusWidget({
+            title: "Alarms",
+            alarms: [this.failedAlarm, this.timedOutAlarm],
+          }),
+        ],
       ],
     });
   }

@@ -12,7 +12,12 @@ import {
   type PublishEnvironment,
   type StepEnvironment,
 } from "../../functions/lib/workflow/environment.ts";
-import { handlerFileName, type TaskName, taskCatalog, taskNames } from "../../functions/lib/workflow/task-catalog.ts";
+import {
+  handlerFileName,
+  type TaskName,
+  taskCatalog,
+  taskNames,
+} from "../../functions/lib/workflow/task-catalog.ts";
 import type { StagingStore } from "./staging-store.ts";
 
 export interface WorkflowFunctionsProps {
@@ -46,7 +51,12 @@ export class WorkflowFunctions extends Construct {
 
     // One security group for all functions: they only call out (API servers, AWS endpoints).
     const securityGroups = props.vpc
-      ? [new ec2.SecurityGroup(this, "SecurityGroup", { vpc: props.vpc.vpc, description: "kubeferry functions" })]
+      ? [
+          new ec2.SecurityGroup(this, "SecurityGroup", {
+            vpc: props.vpc.vpc,
+            description: "kubeferry functions",
+          }),
+        ]
       : undefined;
     const entries = taskNames.map((task) => {
       const sizing = taskCatalog[task];
@@ -79,7 +89,8 @@ export class WorkflowFunctions extends Construct {
           externalModules: [],
           sourceMap: true,
           // Some dependencies still call require(); give the ESM bundle one.
-          banner: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+          banner:
+            "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
         },
         ...(props.vpc ? { vpc: props.vpc.vpc, vpcSubnets: props.vpc.subnets, securityGroups } : {}),
       });
@@ -100,7 +111,12 @@ export class WorkflowFunctions extends Construct {
   }
 }
 
-function grantStepAccess(role: iam.Role, props: WorkflowFunctionsProps, logGroup: logs.ILogGroup, publishes: boolean) {
+function grantStepAccess(
+  role: iam.Role,
+  props: WorkflowFunctionsProps,
+  logGroup: logs.ILogGroup,
+  publishes: boolean,
+) {
   const { bucket, key } = props.staging;
   const stack = Stack.of(role);
   role.addToPolicy(

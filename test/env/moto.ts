@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { mkdir, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
+import { createServer, type Socket } from "node:net";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -73,6 +73,9 @@ export async function startMoto(): Promise<MotoServer> {
   child.stderr?.on("data", (data: Buffer) => {
     stderrTail = (stderrTail + data.toString()).slice(-4000);
   });
+  // The server never keeps the test process alive; when that process exits, the server goes too.
+  child.unref();
+  (child.stderr as Socket | null)?.unref();
   const killOnExit = () => child.kill("SIGKILL");
   process.once("exit", killOnExit);
 

@@ -18,7 +18,8 @@ function allStates(definition: { States: Record<string, AslState> }): Array<[str
     ...(state.ItemProcessor ? allStates(state.ItemProcessor) : []),
   ]);
 }
-const taskOf = (state: AslState) => /^\$\{(\w+)FunctionArn\}$/.exec(state.Resource)?.[1] as TaskName | undefined;
+const taskOf = (state: AslState) =>
+  /^\$\{(\w+)FunctionArn\}$/.exec(state.Resource)?.[1] as TaskName | undefined;
 
 describe.each(aslFiles)("%s", (file) => {
   const definition = readAsl(file);
@@ -29,7 +30,9 @@ describe.each(aslFiles)("%s", (file) => {
       const task = taskOf(state);
       expect(task, `${name} resource ${state.Resource}`).toBeDefined();
       expect(taskCatalog).toHaveProperty(task as string);
-      expect(existsSync(join(root, "functions", "handlers", `${handlerFileName(task as TaskName)}.ts`))).toBe(true);
+      expect(existsSync(join(root, "functions", "handlers", `${handlerFileName(task as TaskName)}.ts`))).toBe(
+        true,
+      );
     }
   });
 
@@ -80,7 +83,9 @@ describe("synthesized workflow", () => {
     ],
   });
   const resources = template.toJSON().Resources as Record<string, AslState>;
-  const stateMachines = Object.entries(resources).filter(([, r]) => r.Type === "AWS::StepFunctions::StateMachine");
+  const stateMachines = Object.entries(resources).filter(
+    ([, r]) => r.Type === "AWS::StepFunctions::StateMachine",
+  );
 
   it("substitutes every ${…} of each definition with a function ARN", () => {
     expect(stateMachines).toHaveLength(2);
@@ -88,7 +93,9 @@ describe("synthesized workflow", () => {
       const substitutions = Object.keys(machine.Properties.DefinitionSubstitutions);
       const file = substitutions.includes("PlanRangesFunctionArn") ? "migrate.asl.json" : "activate.asl.json";
       const placeholders = new Set(
-        [...readFileSync(join(root, "statemachines", file), "utf8").matchAll(/\$\{(\w+)\}/g)].map((m) => m[1]),
+        [...readFileSync(join(root, "statemachines", file), "utf8").matchAll(/\$\{(\w+)\}/g)].map(
+          (m) => m[1],
+        ),
       );
       expect(new Set(substitutions)).toEqual(placeholders);
       for (const value of Object.values<any>(machine.Properties.DefinitionSubstitutions)) {
@@ -186,11 +193,16 @@ describe("synthesized workflow", () => {
 describe("private cluster endpoints", () => {
   it("puts every function in the configured subnets", () => {
     const { template } = synthesize({
-      vpc: { vpcId: "vpc-0123456789abcdef0", availabilityZones: ["eu-west-1a"], privateSubnetIds: ["subnet-0123456789abcdef0"] },
+      vpc: {
+        vpcId: "vpc-0123456789abcdef0",
+        availabilityZones: ["eu-west-1a"],
+        privateSubnetIds: ["subnet-0123456789abcdef0"],
+      },
     });
     const functions = Object.values(template.toJSON().Resources as Record<string, AslState>).filter(
       (r) => r.Type === "AWS::Lambda::Function",
     );
-    for (const fn of functions) expect(fn.Properties.VpcConfig.SubnetIds).toEqual(["subnet-0123456789abcdef0"]);
+    for (const fn of functions)
+      expect(fn.Properties.VpcConfig.SubnetIds).toEqual(["subnet-0123456789abcdef0"]);
   });
 });

@@ -9,7 +9,10 @@ export interface ContentCrypto {
   chunkIdForDigest(digest: Uint8Array): string;
   chunkIdFor(plaintext: Uint8Array): Promise<string>;
   seal(id: string, plaintext: Uint8Array): Promise<Buffer>;
-  /** Authenticates, decrypts and checks the plaintext against the id; rejects saying what failed. */
+  /**
+   * Authenticates, decrypts and checks the plaintext against the id; rejects saying what failed.
+   * Takes `sealed` over: the caller must not use it afterwards (it may move to another thread).
+   */
   open(id: string, sealed: Uint8Array): Promise<Buffer>;
   /** A SHA-256 of a whole image, fed its bytes in order. */
   imageHasher(): ImageHasher;

@@ -29,6 +29,8 @@ export const resourceBundleSchema = z.object({
   runId: name,
   /** Exported, sanitized Kubernetes objects, in the order they were discovered. */
   objects: z.array(z.record(z.string(), z.unknown())),
+  /** Exported objects per type ("apps/v1 Deployment"). */
+  summary: z.record(z.string(), z.number().int().nonnegative()).default({}),
 });
 
 export const imageStatsSchema = z.object({
@@ -47,6 +49,20 @@ export const runRecordSchema = z.object({
   finishedAt: timestamp.optional(),
   volumes: z.array(z.object({ namespace: name, name, stats: imageStatsSchema })),
   resources: z.object({ objects: z.number().int().nonnegative() }).optional(),
+  /** What applying each object on the destination did, and why when it failed. */
+  objects: z
+    .array(
+      z.object({
+        group: z.string(),
+        version: z.string(),
+        kind: z.string(),
+        namespace: z.string().optional(),
+        name: z.string(),
+        status: z.string(),
+        reason: z.string().optional(),
+      }),
+    )
+    .optional(),
 });
 
 export type VolumeManifest = z.infer<typeof volumeManifestSchema>;
@@ -87,8 +103,8 @@ export class ManifestStore {
     return this.read(volumeKey(runId, namespace, pvc), volumeManifestSchema);
   }
 
-  writeResourceBundle(bundle: ResourceBundle): Promise<void> {
-    return this.write(resourcesKey(bundle.runId), resourceBundleSchema, bundle);
+  writeResourceBundle(bundle: z.input<typeof resourceBundleSchema>): Promise<void> {
+    return this.write(resourcesKey(bundle.runId), resourceBundleSchema, resourceBundleSchema.parse(bundle));
   }
 
   readResourceBundle(runId: string): Promise<ResourceBundle> {

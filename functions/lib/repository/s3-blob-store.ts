@@ -56,7 +56,8 @@ export class S3BlobStore implements BlobStore {
       const response = await this.client.send(
         new GetObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key) }),
       );
-      const data = Buffer.from((await response.Body?.transformToByteArray()) ?? []);
+      const bytes = (await response.Body?.transformToByteArray()) ?? new Uint8Array(0);
+      const data = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       if (response.ContentLength !== undefined && data.length !== response.ContentLength) {
         throw new TransientError(
           `${this.location}${key}: read ${data.length} of ${response.ContentLength} bytes; the connection was cut`,

@@ -41,7 +41,7 @@ export class WorkerContentCrypto implements ContentCrypto {
   }
 
   async open(id: string, sealed: Uint8Array): Promise<Buffer> {
-    return toBuffer((await this.leastBusy().request("open", id, sealed)).data);
+    return toBuffer((await this.leastBusy().request("open", id, sealed, true)).data);
   }
 
   /** Its own worker: an image's hash is sequential, so it runs beside the chunk workers. */
@@ -83,14 +83,15 @@ class CryptoWorker {
 
   /** Fire and forget, in order with every other message to this worker. */
   send(operation: string, data: Uint8Array): void {
-    const [message, transfer] = shareable(data);
+    const [message, transfer] = shareable(data, false);
     this.worker.postMessage({ job: -1, operation, id: "", data: message }, transfer);
   }
 
-  request(operation: string, id: string, data: Uint8Array): Promise<Reply> {
+  /** `handOver`: the caller gives data up, so it may be moved to the worker instead of copied. */
+  request(operation: string, id: string, data: Uint8Array, handOver = false): Promise<Reply> {
     if (this.failure !== undefined) return Promise.reject(this.failure);
     const job = this.nextJob++;
-    const [message, transfer] = shareable(data);
+    const [message, transfer] = shareable(data, handOver);
     return new Promise((resolve, reject) => {
       this.pending.set(job, { resolve, reject });
       this.worker.ref();
@@ -132,11 +133,15 @@ class CryptoWorker {
   }
 }
 
-/** Shared memory is sent as is; anything else as a private copy that is transferred. */
-function shareable(data: Uint8Array): [Uint8Array, ArrayBuffer[]] {
+/**
+ * Shared memory is sent as is. Anything else is moved if it was handed over and is alone in its
+ * ArrayBuffer (moving detaches the whole ArrayBuffer), or else copied and the copy moved.
+ */
+function shareable(data: Uint8Array, handOver: boolean): [Uint8Array, ArrayBuffer[]] {
   if (data.buffer instanceof SharedArrayBuffer) return [data, []];
-  const copy = new Uint8Array(data);
-  return [copy, [copy.buffer]];
+  const alone = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength;
+  const sent = handOver && alone ? (data as Uint8Array<ArrayBuffer>) : new Uint8Array(data);
+  return [sent, [sent.buffer]];
 }
 
 function toBuffer(data: Uint8Array | undefined): Buffer {

@@ -6,7 +6,7 @@ import { parseVolumeDigest } from "./hash-lines.ts";
 import { volumeDigestScript } from "./helper-scripts.ts";
 import type { Clock } from "./kube-calls.ts";
 import { describeTarget, type ExecTarget, type PodExec } from "./pod-exec.ts";
-import type { RangePartStore } from "./range-parts.ts";
+import type { RangePart, RangePartStore } from "./range-parts.ts";
 
 export interface CommitVolumeInput {
   runId: string;
@@ -47,12 +47,14 @@ export async function commitVolume(
 
   const where = `volume ${input.namespace}/${input.pvc} of run ${input.runId}`;
   const indexes = Array.from({ length: input.rangeCount }, (_, i) => i);
-  const parts = await mapBounded(indexes, 16, async (i) => {
-    const part = await deps.parts.readRangePart(key, i);
-    if (part === undefined)
-      throw new Error(`${where}: range ${i} is not staged; rerun its StageRange item, then commit`);
-    return part;
-  });
+  const found = await mapBounded(indexes, 16, (i) => deps.parts.readRangePart(key, i));
+  const missing = indexes.filter((i) => found[i] === undefined);
+  if (missing.length > 0) {
+    throw new Error(
+      `${where}: range${missing.length > 1 ? "s" : ""} ${missing.join(", ")} not staged; rerun those StageRange items, then commit`,
+    );
+  }
+  const parts = found as RangePart[];
   const chunks: (string | null)[] = [];
   for (const part of parts) {
     if (part.firstChunk !== chunks.length) {

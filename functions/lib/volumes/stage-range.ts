@@ -9,10 +9,15 @@ import { describeTarget, type ExecTarget, type PodExec } from "./pod-exec.ts";
 import type { RangePartStore } from "./range-parts.ts";
 import { zeroDigest } from "./zero-digest.ts";
 
-/** Chunks hashed per exec: long enough to amortize the exec, short enough to retry cheaply. */
-const HASH_BATCH_CHUNKS = 32;
+/**
+ * Chunks hashed per exec (64 MiB at the default chunk size): long enough to amortize the exec,
+ * short enough that batches pipeline and a retry is cheap.
+ */
+const HASH_BATCH_CHUNKS = 16;
 /** Contiguous chunks read per exec; bounds memory to about podConcurrency × this × chunk size. */
 const READ_BATCH_CHUNKS = 8;
+/** Chunks of one read being hashed, encrypted and uploaded at once. */
+const PUTS_IN_FLIGHT = 4;
 
 export interface StageRangeInput {
   runId: string;
@@ -74,73 +79,77 @@ export async function stageRange(
     };
   }
 
-  // Hash pass.
-  let digestBytes = 0;
+  // Batches run as a pipeline (one can be hashed in the pod while another's chunks are read):
+  // hash pass → ids and holes → which ids the repository lacks → read pass of those only.
   const batches: { first: number; count: number }[] = [];
-  for (
-    let first = range.firstChunk;
-    first < range.firstChunk + range.chunkCount;
-    first += HASH_BATCH_CHUNKS
-  ) {
-    batches.push({ first, count: Math.min(HASH_BATCH_CHUNKS, range.firstChunk + range.chunkCount - first) });
+  const end = range.firstChunk + range.chunkCount;
+  for (let first = range.firstChunk; first < end; first += HASH_BATCH_CHUNKS) {
+    batches.push({ first, count: Math.min(HASH_BATCH_CHUNKS, end - first) });
   }
-  const digests = (
-    await mapBounded(batches, concurrency, async ({ first, count }) => {
-      const bytes = bytesOf(first, count, chunkBytes, volumeBytes);
-      const what = `hash pass, ${describeBytes(bytes.offset, bytes.length)}`;
-      const output = await exec.run(target, {
-        script: hashChunksScript(first, count, chunkBytes, volumeBytes),
-        what,
+  const ids: (string | null)[] = new Array(range.chunkCount).fill(null);
+  // Ids some batch has taken on to read: a chunk repeated within the range is read once.
+  const claimed = new Set<string>();
+  const totals = { streamedBytes: 0, digestBytes: 0, newChunks: 0, storedBytes: 0 };
+
+  await mapBounded(batches, concurrency, async ({ first, count }) => {
+    const hashed = bytesOf(first, count, chunkBytes, volumeBytes);
+    const what = `hash pass, ${describeBytes(hashed.offset, hashed.length)}`;
+    const output = await exec.run(target, {
+      script: hashChunksScript(first, count, chunkBytes, volumeBytes),
+      what,
+    });
+    totals.digestBytes += output.length;
+    const digests = parseHashLines(
+      output.toString("utf8"),
+      first,
+      count,
+      `${describeTarget(target)}, ${what}`,
+    );
+    digests.forEach((digest, k) => {
+      const { length } = chunkExtent(first + k, volumeBytes, chunkBytes);
+      ids[first + k - range.firstChunk] =
+        digest === zeroDigest(length) ? null : chunks.chunkIdForDigest(Buffer.from(digest, "hex"));
+    });
+    const batchIds = ids.slice(first - range.firstChunk, first - range.firstChunk + count);
+    const unique = [...new Set(batchIds.filter((id): id is string => id !== null && !claimed.has(id)))];
+    unique.forEach((id) => claimed.add(id));
+    const present = await mapBounded(unique, 16, (id) => chunks.hasChunk(id));
+    const missing = new Set(unique.filter((_, i) => !present[i]));
+    const toRead: number[] = [];
+    batchIds.forEach((id, k) => {
+      if (id !== null && missing.delete(id)) toRead.push(first + k);
+    });
+
+    for (const run of contiguousRuns(toRead, READ_BATCH_CHUNKS)) {
+      const bytes = bytesOf(run.first, run.count, chunkBytes, volumeBytes);
+      const readWhat = `read pass, ${describeBytes(bytes.offset, bytes.length)}`;
+      const data = await exec.run(target, {
+        script: readBytesScript(bytes.offset, bytes.length),
+        what: readWhat,
       });
-      digestBytes += output.length;
-      return parseHashLines(output.toString("utf8"), first, count, `${describeTarget(target)}, ${what}`);
-    })
-  ).flat();
-
-  // Ids, holes, and what the repository lacks.
-  const ids = digests.map((digest, i) => {
-    const { length } = chunkExtent(range.firstChunk + i, volumeBytes, chunkBytes);
-    return digest === zeroDigest(length) ? null : chunks.chunkIdForDigest(Buffer.from(digest, "hex"));
-  });
-  const unique = [...new Set(ids.filter((id): id is string => id !== null))];
-  const present = await mapBounded(unique, 16, (id) => chunks.hasChunk(id));
-  const missing = new Set(unique.filter((_, i) => !present[i]));
-  // Each missing id is read once, at its first position, even if the range repeats it.
-  const toRead: number[] = [];
-  ids.forEach((id, i) => {
-    if (id !== null && missing.delete(id)) toRead.push(range.firstChunk + i);
-  });
-
-  // Read pass.
-  let streamedBytes = 0;
-  let newChunks = 0;
-  let storedBytes = 0;
-  await mapBounded(contiguousRuns(toRead, READ_BATCH_CHUNKS), concurrency, async (run) => {
-    const bytes = bytesOf(run.first, run.count, chunkBytes, volumeBytes);
-    const what = `read pass, ${describeBytes(bytes.offset, bytes.length)}`;
-    const data = await exec.run(target, { script: readBytesScript(bytes.offset, bytes.length), what });
-    streamedBytes += data.length;
-    if (data.length !== bytes.length) {
-      throw new ExecFailed(
-        `${describeTarget(target)}, ${what}: got ${data.length} bytes, expected ${bytes.length}; rerun the range`,
-      );
-    }
-    for (let index = run.first; index < run.first + run.count; index++) {
-      const extent = chunkExtent(index, volumeBytes, chunkBytes);
-      const plaintext = data.subarray(
-        extent.offset - bytes.offset,
-        extent.offset - bytes.offset + extent.length,
-      );
-      const digest = createHash("sha256").update(plaintext).digest();
-      if (digest.toString("hex") !== digests[index - range.firstChunk]) {
+      totals.streamedBytes += data.length;
+      if (data.length !== bytes.length) {
         throw new ExecFailed(
-          `${describeTarget(target)}, chunk ${index} (${describeBytes(extent.offset, extent.length)}): the bytes read ` +
-            "do not match the digest of the hash pass; the stream was damaged or the device changed — rerun the range",
+          `${describeTarget(target)}, ${readWhat}: got ${data.length} bytes, expected ${bytes.length}; rerun the range`,
         );
       }
-      const stored = await chunks.putChunk(plaintext);
-      if (stored.created) newChunks++;
-      storedBytes += stored.storedBytes;
+      const indexes = Array.from({ length: run.count }, (_, k) => run.first + k);
+      await mapBounded(indexes, PUTS_IN_FLIGHT, async (index) => {
+        const extent = chunkExtent(index, volumeBytes, chunkBytes);
+        const plaintext = data.subarray(
+          extent.offset - bytes.offset,
+          extent.offset - bytes.offset + extent.length,
+        );
+        if (createHash("sha256").update(plaintext).digest("hex") !== digests[index - first]) {
+          throw new ExecFailed(
+            `${describeTarget(target)}, chunk ${index} (${describeBytes(extent.offset, extent.length)}): the bytes read ` +
+              "do not match the digest of the hash pass; the stream was damaged or the device changed — rerun the range",
+          );
+        }
+        const stored = await chunks.putChunk(plaintext);
+        if (stored.created) totals.newChunks++;
+        totals.storedBytes += stored.storedBytes;
+      });
     }
   });
 
@@ -150,16 +159,13 @@ export async function stageRange(
     rangeIndex: range.index,
     firstChunk: range.firstChunk,
     chunks: ids,
-    stats: { holes, newChunks, storedBytes },
+    stats: { holes, newChunks: totals.newChunks, storedBytes: totals.storedBytes },
   });
   return {
     rangeIndex: range.index,
     chunks: ids.length,
     holes,
-    newChunks,
-    storedBytes,
-    streamedBytes,
-    digestBytes,
+    ...totals,
     alreadyStaged: false,
   };
 }

@@ -1,7 +1,7 @@
+import type { Logger } from "@aws-lambda-powertools/logger";
 import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import { KMSClient } from "@aws-sdk/client-kms";
 import { S3Client } from "@aws-sdk/client-s3";
-import type { Logger } from "@aws-lambda-powertools/logger";
 import { connectCluster } from "../kube/client/cluster-source.ts";
 import { PairStore } from "../kube/pairing/pairs.ts";
 import { awsClusterConnectDeps } from "./aws-cluster-connect.ts";
@@ -29,12 +29,17 @@ export function awsStepDeps(environment: StepEnvironment | PublishEnvironment, l
     openRepository: repositoryOpener(location),
     // Registered clusters are secrets under the prefix the functions may read.
     connectCluster: (name) =>
-      connectCluster({ kind: "secret", secretId: `${environment.KUBEFERRY_CLUSTER_SECRET_PREFIX}${name}` }, connectDeps, {
-        name,
-      }),
+      connectCluster(
+        { kind: "secret", secretId: `${environment.KUBEFERRY_CLUSTER_SECRET_PREFIX}${name}` },
+        connectDeps,
+        {
+          name,
+        },
+      ),
     publish: async (detailType, detail) => {
       // Only PublishResult is given the bus (and the permission to put events on it).
-      if (bus === undefined) throw new Error(`this function cannot publish ${detailType}: it has no event bus`);
+      if (bus === undefined)
+        throw new Error(`this function cannot publish ${detailType}: it has no event bus`);
       await eventBridgePublisher(events, bus)(detailType, detail);
     },
     recordMetrics: (values) => console.log(embeddedMetricsLine(values, new Date())),

@@ -12,7 +12,10 @@ export function embeddedMetricsLine(values: Record<string, number>, now: Date): 
         {
           Namespace: metricsNamespace,
           Dimensions: [[]],
-          Metrics: Object.keys(values).map((name) => ({ Name: name, Unit: name.startsWith("Bytes") ? "Bytes" : "Count" })),
+          Metrics: Object.keys(values).map((name) => ({
+            Name: name,
+            Unit: name.startsWith("Bytes") ? "Bytes" : "Count",
+          })),
         },
       ],
     },

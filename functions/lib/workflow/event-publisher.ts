@@ -6,7 +6,14 @@ export function eventBridgePublisher(client: EventBridgeClient, eventBusName: st
   return async (detailType: string, detail: Record<string, unknown>): Promise<void> => {
     const response = await client.send(
       new PutEventsCommand({
-        Entries: [{ EventBusName: eventBusName, Source: eventSource, DetailType: detailType, Detail: JSON.stringify(detail) }],
+        Entries: [
+          {
+            EventBusName: eventBusName,
+            Source: eventSource,
+            DetailType: detailType,
+            Detail: JSON.stringify(detail),
+          },
+        ],
       }),
     );
     if ((response.FailedEntryCount ?? 0) > 0) {

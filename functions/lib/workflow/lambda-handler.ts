@@ -1,6 +1,6 @@
 import { Logger } from "@aws-lambda-powertools/logger";
 import type { z } from "zod";
-import { type Step, runStep } from "./step.ts";
+import { runStep, type Step } from "./step.ts";
 import type { StepDeps } from "./step-deps.ts";
 
 /**

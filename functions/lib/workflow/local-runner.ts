@@ -17,20 +17,40 @@ interface TemplateStateMachine {
 
 // The ASL is only walked, not typed in full.
 type StateMachineDefinition = { States: Record<string, AslState> } & Record<string, unknown>;
-type AslState = { Type: string; Resource?: string; ItemProcessor?: StateMachineDefinition } & Record<string, unknown>;
+type AslState = { Type: string; Resource?: string; ItemProcessor?: StateMachineDefinition } & Record<
+  string,
+  unknown
+>;
 
 /**
  * The state machines of a synthesized stack, with each `${<Task>FunctionArn}` substitution
  * replaced by a local ARN that names the Task.
  */
+interface TemplateResource {
+  Type: string;
+  Properties: {
+    DefinitionString?: unknown;
+    DefinitionS3Location?: { Key?: string };
+    DefinitionSubstitutions?: Record<string, unknown>;
+  };
+}
+
+interface AssetManifest {
+  files?: Record<string, { source: { path: string }; destinations?: Record<string, { objectKey?: string }> }>;
+}
+
 export function loadStateMachines(cdkOutDir: string, stackName: string): TemplateStateMachine[] {
-  const template = JSON.parse(readFileSync(join(cdkOutDir, `${stackName}.template.json`), "utf8"));
-  const assets = JSON.parse(readFileSync(join(cdkOutDir, `${stackName}.assets.json`), "utf8"));
+  const template: { Resources: Record<string, TemplateResource> } = JSON.parse(
+    readFileSync(join(cdkOutDir, `${stackName}.template.json`), "utf8"),
+  );
+  const assets: AssetManifest = JSON.parse(readFileSync(join(cdkOutDir, `${stackName}.assets.json`), "utf8"));
   const machines: TemplateStateMachine[] = [];
-  for (const [logicalId, resource] of Object.entries<Record<string, any>>(template.Resources)) {
+  for (const [logicalId, resource] of Object.entries(template.Resources)) {
     if (resource.Type !== "AWS::StepFunctions::StateMachine") continue;
     const props = resource.Properties;
-    const text = props.DefinitionString ? resolveJoin(props.DefinitionString) : readAsset(cdkOutDir, assets, props);
+    const text = props.DefinitionString
+      ? resolveJoin(props.DefinitionString)
+      : readAsset(cdkOutDir, assets, props.DefinitionS3Location?.Key);
     const substituted = text.replace(/\$\{(\w+)\}/g, (whole, name: string) => {
       const value = props.DefinitionSubstitutions?.[name];
       if (value === undefined) throw new Error(`${logicalId}: no substitution for ${whole}`);
@@ -41,10 +61,9 @@ export function loadStateMachines(cdkOutDir: string, stackName: string): Templat
   return machines;
 }
 
-function readAsset(cdkOutDir: string, assets: any, props: any): string {
-  const key = props.DefinitionS3Location?.Key;
-  for (const file of Object.values<any>(assets.files ?? {})) {
-    const destinations = Object.values<any>(file.destinations ?? {});
+function readAsset(cdkOutDir: string, assets: AssetManifest, key: string | undefined): string {
+  for (const file of Object.values(assets.files ?? {})) {
+    const destinations = Object.values(file.destinations ?? {});
     if (destinations.some((destination) => destination.objectKey === key)) {
       return readFileSync(join(cdkOutDir, file.source.path), "utf8");
     }
@@ -104,7 +123,10 @@ export function startLocalExecution(
 ): LocalExecution {
   const machine = new StateMachine(definition as never, { validationOptions: { checkPaths: true } });
   const handlers = Object.fromEntries(
-    [...taskStates(definition)].map(([state, task]) => [state, (taskInput: unknown) => invoke(task, taskInput)]),
+    [...taskStates(definition)].map(([state, task]) => [
+      state,
+      (taskInput: unknown) => invoke(task, taskInput),
+    ]),
   );
   const execution = machine.run(input as never, {
     overrides: { taskResourceLocalHandlers: handlers as never },
@@ -117,10 +139,19 @@ export function startLocalExecution(
       },
     } as never,
   });
-  return { result: execution.result, events: simplify(execution.eventLogs as AsyncIterable<any>) };
+  return { result: execution.result, events: simplify(execution.eventLogs as AsyncIterable<RawEvent>) };
 }
 
-async function* simplify(events: AsyncIterable<any>): AsyncIterable<ExecutionEvent> {
+/** The fields of the library's event log entries that the progress display uses. */
+interface RawEvent {
+  type: string;
+  state?: { name?: string };
+  index?: number;
+  Error?: string;
+  Cause?: unknown;
+}
+
+async function* simplify(events: AsyncIterable<RawEvent>): AsyncIterable<ExecutionEvent> {
   for await (const event of events) {
     yield {
       type: event.type,

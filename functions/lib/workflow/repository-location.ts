@@ -1,6 +1,6 @@
+import { join } from "node:path";
 import type { KMSClient } from "@aws-sdk/client-kms";
 import type { S3Client } from "@aws-sdk/client-s3";
-import { join } from "node:path";
 import type { BlobStore } from "../repository/blob-store.ts";
 import { FilesystemBlobStore } from "../repository/filesystem-blob-store.ts";
 import type { KeyProvider } from "../repository/key-provider.ts";
@@ -40,9 +40,12 @@ export function repositoryOpener(location: RepositoryLocation): (pair: string) =
 }
 
 function storeUnder(location: RepositoryLocation, pair: string): BlobStore {
-  if (location.kind === "filesystem") return new FilesystemBlobStore(join(location.root, "repositories", pair));
+  if (location.kind === "filesystem")
+    return new FilesystemBlobStore(join(location.root, "repositories", pair));
   const prefix = [location.prefix, pair].filter((part) => part !== "").join("/");
-  return new RetryingBlobStore(new S3BlobStore({ client: location.s3, bucket: location.bucket, prefix: `${prefix}/` }));
+  return new RetryingBlobStore(
+    new S3BlobStore({ client: location.s3, bucket: location.bucket, prefix: `${prefix}/` }),
+  );
 }
 
 function keyProvider(location: RepositoryLocation, pair: string, store: BlobStore): KeyProvider {

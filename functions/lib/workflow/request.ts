@@ -8,6 +8,14 @@ const dnsLabel = z
   .string()
   .regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, "must be a DNS-1123 label (lowercase letters, digits, '-')");
 
+const execHookSchema = z.strictObject({
+  podSelector: z.string().refine(isLabelSelector, "must be a label selector such as app=db"),
+  container: z.string().min(1),
+  command: z.array(z.string()).min(1, 'give the command as a list, e.g. ["sh", "-c", "sync"]'),
+  timeoutSeconds: z.number().int().min(1).max(840).default(60),
+  onError: z.enum(["fail", "continue"]).default("fail"),
+});
+
 /**
  * A migration request: what a person types into "Start execution", what a schedule or
  * an EventBridge rule sends, and what the CLI builds. Unknown fields are refused so a
@@ -38,12 +46,31 @@ export const migrationRequestSchema = z
     resourceModifiers: resourceModifiersSchema
       .default([])
       .describe("JSON Patch / merge patch rules applied to matching objects (Velero resource modifiers)"),
+    includeResourceTypes: z
+      .array(z.string().min(1))
+      .default([])
+      .describe('globs over "resource.group" to export, e.g. ["*.apps", "configmaps"]; empty means all'),
+    excludeResourceTypes: z.array(z.string().min(1)).default([]),
+    imageRegistryMapping: z
+      .record(z.string().min(1), z.string().min(1))
+      .default({})
+      .describe(
+        'image prefix rewrites, e.g. {"registry.onprem.local/": "123.dkr.ecr.eu-west-1.amazonaws.com/"}',
+      ),
+    hooks: z
+      .strictObject({ pre: z.array(execHookSchema).default([]), post: z.array(execHookSchema).default([]) })
+      .default({ pre: [], post: [] })
+      .describe("commands run in application pods around the snapshots, for application-consistent copies"),
   })
   .superRefine((request, context) => {
     const seen = new Set<string>();
     for (const [index, namespace] of request.namespaces.entries()) {
       if (seen.has(namespace)) {
-        context.addIssue({ code: "custom", path: ["namespaces", index], message: `"${namespace}" is listed twice` });
+        context.addIssue({
+          code: "custom",
+          path: ["namespaces", index],
+          message: `"${namespace}" is listed twice`,
+        });
       }
       seen.add(namespace);
     }
@@ -51,11 +78,31 @@ export const migrationRequestSchema = z
 
 export type MigrationRequest = z.output<typeof migrationRequestSchema>;
 
+/**
+ * An activation request: failover (activate: scale the standby copy up, resume its CronJobs)
+ * or failback (deactivate: scale to 0, suspend), on the destination side of a pair by default.
+ */
+export const activationRequestSchema = z.strictObject({
+  pair: dnsLabel,
+  namespaces: z.array(dnsLabel).min(1, "name at least one namespace"),
+  action: z.enum(["activate", "deactivate"]),
+  /** Which cluster of the pair; namespaces are the source's names, mapped for the destination. */
+  side: z.enum(["destination", "source"]).default("destination"),
+  selector: z.string().refine(isLabelSelector, "must be a label selector such as app=db").optional(),
+  lockPolicy: z.enum(["wait", "skip"]).default("skip"),
+});
+
+export type ActivationRequest = z.output<typeof activationRequestSchema>;
+
 /** Parses a request, or throws a ValidationError naming every bad field and what is expected. */
-export function parseMigrationRequest(input: unknown): MigrationRequest {
-  const parsed = migrationRequestSchema.safeParse(input);
+export function parseRequest<Schema extends z.ZodType>(
+  schema: Schema,
+  input: unknown,
+  what: string,
+): z.output<Schema> {
+  const parsed = schema.safeParse(input);
   if (parsed.success) return parsed.data;
-  throw new ValidationError(`invalid migration request: ${describeIssues(parsed.error)}`);
+  throw new ValidationError(`invalid ${what}: ${describeIssues(parsed.error)}`);
 }
 
 export function describeIssues(error: z.ZodError): string {

@@ -14,7 +14,9 @@ export function runLockNames(run: Run): string[] {
   return [...run.request.namespaces].sort().map((namespace) => `namespace-${namespace}`);
 }
 
-export type LockOutcome = { acquired: true } | { acquired: false; heldBy: string; lock: string; until: string };
+export type LockOutcome =
+  | { acquired: true }
+  | { acquired: false; heldBy: string; lock: string; until: string };
 
 /**
  * Takes every namespace lock of the run, in sorted order so that two runs never each hold a
@@ -22,10 +24,19 @@ export type LockOutcome = { acquired: true } | { acquired: false; heldBy: string
  * (a lock already held by this run is its own). Garbage collection holds the repository lock
  * while it sweeps: a run does not start then.
  */
-export async function acquireRunLocks(repository: Repository, run: Run, now: () => Date): Promise<LockOutcome> {
+export async function acquireRunLocks(
+  repository: Repository,
+  run: Run,
+  now: () => Date,
+): Promise<LockOutcome> {
   const collection = await readLock(repository.store, repositoryLockName, now);
   if (collection?.held) {
-    return { acquired: false, heldBy: collection.owner, lock: repositoryLockName, until: collection.expiresAt.toISOString() };
+    return {
+      acquired: false,
+      heldBy: collection.owner,
+      lock: repositoryLockName,
+      until: collection.expiresAt.toISOString(),
+    };
   }
   const taken = [];
   for (const name of runLockNames(run)) {

@@ -14,7 +14,9 @@ export interface Step<Schema extends z.ZodType = z.ZodType, Output = unknown> {
   run(input: z.output<Schema>, deps: StepDeps): Promise<Output>;
 }
 
-export function defineStep<Schema extends z.ZodType, Output>(step: Step<Schema, Output>): Step<Schema, Output> {
+export function defineStep<Schema extends z.ZodType, Output>(
+  step: Step<Schema, Output>,
+): Step<Schema, Output> {
   return step;
 }
 

@@ -20,8 +20,13 @@ describe("helperPodManifest", () => {
     expect(DEFAULT_HELPER_IMAGE).toMatch(/:\d+\.\d+\.\d+$/); // pinned
     expect(container?.volumeDevices).toEqual([{ name: "volume", devicePath: "/dev/kubeferry" }]);
     expect(container?.env).toEqual([{ name: "KUBEFERRY_DEVICE", value: "/dev/kubeferry" }]);
-    expect(pod.spec?.volumes?.[0]?.persistentVolumeClaim).toEqual({ claimName: spec.claimName, readOnly: true });
-    expect(helperPodManifest({ ...spec, readOnly: false }).spec?.volumes?.[0]?.persistentVolumeClaim?.readOnly).toBe(false);
+    expect(pod.spec?.volumes?.[0]?.persistentVolumeClaim).toEqual({
+      claimName: spec.claimName,
+      readOnly: true,
+    });
+    expect(
+      helperPodManifest({ ...spec, readOnly: false }).spec?.volumes?.[0]?.persistentVolumeClaim?.readOnly,
+    ).toBe(false);
   });
 
   it("has no privileges, small requests, a bounded life and the run's labels", () => {

@@ -16,7 +16,9 @@ export class HostShellExec implements PodExec {
     const device = this.devices.get(target.pod);
     if (device === undefined) throw new Error(`no device for pod ${target.pod}`);
     return new Promise((resolve, reject) => {
-      const child = spawn("sh", ["-c", run.script], { env: { PATH: process.env.PATH, KUBEFERRY_DEVICE: device } });
+      const child = spawn("sh", ["-c", run.script], {
+        env: { PATH: process.env.PATH, KUBEFERRY_DEVICE: device },
+      });
       const out: Buffer[] = [];
       let err = "";
       child.stdout.on("data", (b: Buffer) => out.push(b));

@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { finalPvName, RUN_LABEL, runLabels, runSelector, temporaryName } from "../../../functions/lib/volumes/names.ts";
+import {
+  finalPvName,
+  RUN_LABEL,
+  runLabels,
+  runSelector,
+  temporaryName,
+} from "../../../functions/lib/volumes/names.ts";
 
 describe("temporary names and labels", () => {
   it("are deterministic per run and volume, readable, and valid DNS labels", () => {

@@ -63,7 +63,15 @@ async function stageAll(runId: string, exec: HostShellExec, pod: string) {
   }
   const commit = await commitVolume(
     { exec, parts, manifests: repository.manifests, clock: systemClock },
-    { runId, namespace: "ns", pvc: "data", target: target(pod), volumeBytes, chunkBytes, rangeCount: ranges.length },
+    {
+      runId,
+      namespace: "ns",
+      pvc: "data",
+      target: target(pod),
+      volumeBytes,
+      chunkBytes,
+      rangeCount: ranges.length,
+    },
   );
   return { ranges, outputs, commit };
 }
@@ -71,7 +79,12 @@ async function stageAll(runId: string, exec: HostShellExec, pod: string) {
 async function restoreAll(restore: RestoreTarget, exec: HostShellExec) {
   const outputs = [];
   for (const range of planChunkRanges(volumeBytes, chunkBytes, { minRangeBytes: 8 * chunkBytes })) {
-    outputs.push(await restoreRange({ exec, chunks: repository.content, manifests: repository.manifests }, { restore, range }));
+    outputs.push(
+      await restoreRange(
+        { exec, chunks: repository.content, manifests: repository.manifests },
+        { restore, range },
+      ),
+    );
   }
   return outputs;
 }
@@ -83,14 +96,21 @@ describe("stage, commit and restore through helper scripts", () => {
     const original = image();
     await writeFile(source, original);
     await writeFile(destination, Buffer.alloc(volumeBytes));
-    const exec = new HostShellExec(new Map([["src", source], ["dst", destination]]));
+    const exec = new HostShellExec(
+      new Map([
+        ["src", source],
+        ["dst", destination],
+      ]),
+    );
 
     const first = await stageAll("run-1", exec, "src");
     expect(first.ranges).toHaveLength(6);
     expect(first.commit.sha256).toBe(sha(original));
     expect(first.commit.chunks).toBe(41);
     // Chunks 1, 2, 5, 8, … are zeros; 4, 7, … repeat chunk 0 and are stored and read once.
-    const contents = Array.from({ length: 41 }, (_, i) => original.subarray(i * chunkBytes, (i + 1) * chunkBytes));
+    const contents = Array.from({ length: 41 }, (_, i) =>
+      original.subarray(i * chunkBytes, (i + 1) * chunkBytes),
+    );
     const holes = contents.filter((c) => c.every((b) => b === 0)).length;
     const unique = new Set(contents.filter((c) => c.some((b) => b !== 0)).map(sha)).size;
     expect(holes).toBe(14);
@@ -147,12 +167,25 @@ describe("stage, commit and restore through helper scripts", () => {
     const parts = new ChunkBackedRangeParts(repository.store, repository.content);
     const range = planChunkRanges(volumeBytes, chunkBytes, { minRangeBytes: 8 * chunkBytes })[0];
     if (range === undefined) throw new Error("no range");
-    const input = { runId: "run-3", namespace: "ns", pvc: "data", target: target("src"), volumeBytes, chunkBytes, range };
+    const input = {
+      runId: "run-3",
+      namespace: "ns",
+      pvc: "data",
+      target: target("src"),
+      volumeBytes,
+      chunkBytes,
+      range,
+    };
     const firstTime = await stageRange({ exec, chunks: repository.content, parts }, input);
     expect(firstTime.alreadyStaged).toBe(false);
     const before = exec.stdoutBytes;
     const again = await stageRange({ exec, chunks: repository.content, parts }, input);
-    expect(again).toMatchObject({ alreadyStaged: true, chunks: firstTime.chunks, holes: firstTime.holes, newChunks: 0 });
+    expect(again).toMatchObject({
+      alreadyStaged: true,
+      chunks: firstTime.chunks,
+      holes: firstTime.holes,
+      newChunks: 0,
+    });
     expect(exec.stdoutBytes).toBe(before);
   });
 
@@ -162,8 +195,16 @@ describe("stage, commit and restore through helper scripts", () => {
     await expect(
       commitVolume(
         { exec, parts, manifests: repository.manifests, clock: systemClock },
-        { runId: "run-4", namespace: "ns", pvc: "data", target: target("src"), volumeBytes, chunkBytes, rangeCount: 2 },
+        {
+          runId: "run-4",
+          namespace: "ns",
+          pvc: "data",
+          target: target("src"),
+          volumeBytes,
+          chunkBytes,
+          rangeCount: 2,
+        },
       ),
-    ).rejects.toThrow("volume ns/data of run run-4: range 0 is not staged");
+    ).rejects.toThrow("volume ns/data of run run-4: ranges 0, 1 not staged");
   });
 });

@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { acquireRunLocks } from "../run-locks.ts";
 import { runSchema } from "../run.ts";
+import { acquireRunLocks } from "../run-locks.ts";
 import { defineStep } from "../step.ts";
 
 export const acquireLock = defineStep({
@@ -10,7 +10,11 @@ export const acquireLock = defineStep({
     const repository = await deps.openRepository(run.request.pair);
     const outcome = await acquireRunLocks(repository, run, deps.now);
     if (!outcome.acquired) {
-      deps.log.warn("another run holds the lock", { lock: outcome.lock, heldBy: outcome.heldBy, until: outcome.until });
+      deps.log.warn("another run holds the lock", {
+        lock: outcome.lock,
+        heldBy: outcome.heldBy,
+        until: outcome.until,
+      });
     }
     return outcome;
   },

@@ -1,1 +1,89 @@
-// placeholder until implemented
+import { z } from "zod";
+import type { ObjectStatus } from "../../kube/apply/apply-report.ts";
+import { applyResources as applyObjects } from "../../kube/apply/apply-resources.ts";
+import { describeObject, type KubeObject } from "../../kube/objects.ts";
+import { parseResourceModifiers } from "../../kube/transform/resource-modifiers.ts";
+import { ManifestMissing } from "../../repository/errors.ts";
+import type { RunRecord } from "../../repository/manifests.ts";
+import type { Repository } from "../../repository/repository.ts";
+import { destinationNamespace, loadPair, withClients } from "../pair-access.ts";
+import { type MigrationRun, migrationRunSchema } from "../run.ts";
+import { type ApplyOutcome, finalizeOutcomeSchema } from "../run-result.ts";
+import { defineStep } from "../step.ts";
+
+/**
+ * Applies the run's resource bundle on the destination in priority order, transformed for it
+ * (namespace and storage class mapping, standby replicas, registry rewrite, the request's
+ * modifiers). PVCs whose volumes this run restored are already bound there: they are left
+ * alone. Every object's outcome goes into the run record; one refused object makes the run a
+ * PartialSuccess, never Successful.
+ */
+export const applyResources = defineStep({
+  task: "ApplyResources",
+  input: z.object({ run: migrationRunSchema, volumes: finalizeOutcomeSchema.optional() }),
+  async run({ run, volumes }, deps): Promise<ApplyOutcome> {
+    const { request } = run;
+    if (!request.includeResources) return { status: "Successful", objects: {}, failures: [] };
+    const pair = await loadPair(deps, request.pair);
+    const repository = await deps.openRepository(request.pair);
+    const bundle = await repository.manifests.readResourceBundle(run.id);
+    const restored = new Set((volumes?.volumes ?? []).map((volume) => `${volume.namespace}/${volume.name}`));
+    const isRestoredClaim = (object: KubeObject) =>
+      object.kind === "PersistentVolumeClaim" &&
+      restored.has(`${destinationNamespace(pair, object.metadata.namespace ?? "")}/${object.metadata.name}`);
+    const objects = (bundle.objects as KubeObject[]).filter((object) => !isRestoredClaim(object));
+
+    const destination = await deps.connectCluster(pair.destination);
+    const report = await withClients([destination], () =>
+      applyObjects(destination, objects, {
+        existingResources: request.existingResources,
+        dryRun: request.dryRun,
+        failFast: request.failFast,
+        transforms: {
+          namespaceMapping: pair.namespaceMapping,
+          storageClassMapping: pair.storageClassMapping,
+          imageRegistryMapping: request.imageRegistryMapping,
+          standby: !request.startApplications,
+          modifiers: parseResourceModifiers(request.resourceModifiers),
+        },
+      }),
+    );
+    for (const warning of report.warnings) deps.log.warn(warning);
+    await recordObjects(repository, run, report.objects, deps.now());
+
+    const counts: Record<string, number> = {};
+    for (const object of report.objects) counts[object.status] = (counts[object.status] ?? 0) + 1;
+    if (restored.size > 0) counts.Restored = restored.size;
+    return {
+      status: report.status,
+      objects: counts,
+      failures: report.objects
+        .filter((object) => object.status === "Failed")
+        .slice(0, 20)
+        .map((object) => `${describeObject(object)}: ${object.reason ?? "refused"}`),
+    };
+  },
+});
+
+/** The run record gets every object's outcome (a dry run has no record yet: it gets one). */
+async function recordObjects(repository: Repository, run: MigrationRun, objects: ObjectStatus[], now: Date) {
+  let record: RunRecord;
+  try {
+    record = await repository.manifests.readRunRecord(run.id);
+  } catch (error) {
+    if (!(error instanceof ManifestMissing)) throw error;
+    record = {
+      version: 1,
+      runId: run.id,
+      pair: run.request.pair,
+      status: "Running",
+      startedAt: run.startedAt,
+      volumes: [],
+    };
+  }
+  await repository.manifests.writeRunRecord({
+    ...record,
+    objects: objects.map((object) => ({ ...object })),
+    finishedAt: record.finishedAt ?? now.toISOString(),
+  });
+}

@@ -45,7 +45,12 @@ async function recordFinalStatus(pair: string | undefined, result: RunResult, de
     const record = await manifests.readRunRecord(result.runId);
     await manifests.writeRunRecord({
       ...record,
-      status: result.status === "Successful" ? "Succeeded" : result.status === "PartialSuccess" ? "PartialSuccess" : "Failed",
+      status:
+        result.status === "Successful"
+          ? "Succeeded"
+          : result.status === "PartialSuccess"
+            ? "PartialSuccess"
+            : "Failed",
       finishedAt: deps.now().toISOString(),
     });
   } catch (error) {

@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { releaseRunLocks } from "../run-locks.ts";
 import { runSchema } from "../run.ts";
+import { releaseRunLocks } from "../run-locks.ts";
 import { defineStep } from "../step.ts";
 
 export const releaseLock = defineStep({

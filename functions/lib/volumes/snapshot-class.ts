@@ -1,0 +1,45 @@
+import { SnapshotClassMissing } from "../errors.ts";
+import type { ClusterClient } from "../kube/client/cluster-client.ts";
+import { getObject, listObjects, paths } from "./kube-calls.ts";
+
+const DEFAULT_CLASS_ANNOTATION = "snapshot.storage.kubernetes.io/is-default-class";
+
+interface SnapshotClass {
+  metadata: { name: string; annotations?: Record<string, string> };
+  driver: string;
+}
+
+/**
+ * The VolumeSnapshotClass for a PVC: the one of its CSI driver (the storage class's
+ * provisioner), the driver's default class when it has several, as the snapshot controller
+ * itself chooses when a snapshot names no class.
+ */
+export async function snapshotClassFor(
+  client: ClusterClient,
+  namespace: string,
+  pvc: string,
+): Promise<string> {
+  const claim = await getObject<{ spec?: { storageClassName?: string } }>(client, paths.pvc(namespace, pvc));
+  const storageClass = claim?.spec?.storageClassName;
+  const driver = storageClass
+    ? (
+        await getObject<{ provisioner?: string }>(
+          client,
+          `/apis/storage.k8s.io/v1/storageclasses/${storageClass}`,
+        )
+      )?.provisioner
+    : undefined;
+  const classes = (
+    await listObjects<SnapshotClass>(client, "/apis/snapshot.storage.k8s.io/v1/volumesnapshotclasses")
+  ).filter((candidate) => candidate.driver === driver);
+  const chosen =
+    classes.find((candidate) => candidate.metadata.annotations?.[DEFAULT_CLASS_ANNOTATION] === "true") ??
+    classes[0];
+  if (chosen === undefined) {
+    throw new SnapshotClassMissing(
+      `cluster ${client.name}: no VolumeSnapshotClass for driver ${driver ?? "(unknown)"} of PVC ${namespace}/${pvc} ` +
+        `(storage class ${storageClass ?? "none"}); create one for that driver`,
+    );
+  }
+  return chosen.metadata.name;
+}

@@ -1,0 +1,44 @@
+import { z } from "zod";
+import { runHooks } from "../../volumes/hooks.ts";
+import { KubeExec } from "../../volumes/pod-exec.ts";
+import { loadPair, withClients } from "../pair-access.ts";
+import { migrationRunSchema } from "../run.ts";
+import { defineStep } from "../step.ts";
+
+const volumesListed = z.object({ volumes: z.array(z.object({ namespace: z.string(), pvc: z.string() })) });
+
+/**
+ * PreHooks and PostHooks: the request's exec hooks, run in the application pods of every
+ * namespace that has volumes to snapshot. The failure path runs PostHooks too, so an
+ * application frozen by a pre hook is always thawed.
+ */
+function hookPhase(task: "PreHooks" | "PostHooks", phase: "pre" | "post") {
+  return defineStep({
+    task,
+    input: z.object({ run: migrationRunSchema, resources: volumesListed.optional() }),
+    async run({ run, resources }, deps) {
+      const hooks = run.request.hooks[phase];
+      const namespaces = [...new Set((resources?.volumes ?? []).map((volume) => volume.namespace))];
+      if (hooks.length === 0 || namespaces.length === 0) return { ran: 0, failed: 0 };
+      const pair = await loadPair(deps, run.request.pair);
+      const source = await deps.connectCluster(pair.source);
+      const exec = new KubeExec(source.kubeConfig);
+      const outcomes = await withClients([source], async () => {
+        const all = [];
+        for (const namespace of namespaces)
+          all.push(...(await runHooks(source, exec, namespace, phase, hooks)));
+        return all;
+      });
+      for (const outcome of outcomes.filter((o) => !o.succeeded)) {
+        deps.log.warn(`${phase} hook failed and onError is continue`, {
+          pod: outcome.pod,
+          output: outcome.output,
+        });
+      }
+      return { ran: outcomes.length, failed: outcomes.filter((o) => !o.succeeded).length };
+    },
+  });
+}
+
+export const preHooks = hookPhase("PreHooks", "pre");
+export const postHooks = hookPhase("PostHooks", "post");

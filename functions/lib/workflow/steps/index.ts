@@ -1,0 +1,45 @@
+import type { Step } from "../step.ts";
+import type { TaskName } from "../task-catalog.ts";
+import { acquireLock } from "./acquire-lock.ts";
+import { applyResources } from "./apply-resources.ts";
+import { cleanup } from "./cleanup.ts";
+import { commitRun } from "./commit-run.ts";
+import { discoverResources } from "./discover-resources.ts";
+import { finalizeVolumes } from "./finalize-volumes.ts";
+import { postHooks, preHooks } from "./hook-phase.ts";
+import { pairClusters } from "./pair-clusters.ts";
+import { planRanges } from "./plan-ranges.ts";
+import { prepareVolumes } from "./prepare-volumes.ts";
+import { publishResult } from "./publish-result.ts";
+import { releaseLock } from "./release-lock.ts";
+import { restoreRange } from "./restore-range.ts";
+import { setActivation } from "./set-activation.ts";
+import { snapshotVolumes } from "./snapshot-volumes.ts";
+import { stageRange } from "./stage-range.ts";
+import { validateActivation } from "./validate-activation.ts";
+import { validateRequest } from "./validate-request.ts";
+import { verify } from "./verify.ts";
+
+/** Every Task's step: what the local runner calls where Step Functions would invoke a function. */
+export const steps: Record<TaskName, Step> = {
+  ValidateRequest: validateRequest,
+  AcquireLock: acquireLock,
+  PairClusters: pairClusters,
+  DiscoverResources: discoverResources,
+  PreHooks: preHooks,
+  SnapshotVolumes: snapshotVolumes,
+  PostHooks: postHooks,
+  PlanRanges: planRanges,
+  StageRange: stageRange,
+  CommitRun: commitRun,
+  PrepareVolumes: prepareVolumes,
+  RestoreRange: restoreRange,
+  FinalizeVolumes: finalizeVolumes,
+  ApplyResources: applyResources,
+  Verify: verify,
+  Cleanup: cleanup,
+  ReleaseLock: releaseLock,
+  PublishResult: publishResult,
+  ValidateActivation: validateActivation,
+  SetActivation: setActivation,
+};
