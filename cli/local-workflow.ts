@@ -49,6 +49,7 @@ export async function startWorkflow(
   input: unknown,
   deps: StepDeps,
   executionName: string,
+  options: { waitSeconds?: number } = {},
 ): Promise<LocalRun> {
   const definition = (await definitions())[workflow];
   return startLocalExecution(
@@ -56,5 +57,6 @@ export async function startWorkflow(
     input,
     (task, taskInput) => runStep(steps[task], taskInput, deps),
     executionName,
+    options,
   );
 }

@@ -28,3 +28,7 @@ export interface ManifestRef {
   namespace: string;
   pvc: string;
 }
+
+export function readManifest(manifests: VolumeManifests, ref: ManifestRef): Promise<VolumeManifest> {
+  return manifests.readVolumeManifest(ref.runId, ref.namespace, ref.pvc);
+}

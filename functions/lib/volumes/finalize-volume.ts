@@ -1,7 +1,7 @@
 import type { V1PersistentVolume, V1PersistentVolumeClaim } from "@kubernetes/client-node";
 import { VerifyFailed } from "../errors.ts";
 import type { ClusterClient } from "../kube/client/cluster-client.ts";
-import type { VolumeManifests } from "./chunk-repository.ts";
+import { readManifest, type VolumeManifests } from "./chunk-repository.ts";
 import {
   type Clock,
   createOrGet,
@@ -20,7 +20,6 @@ import {
   runLabels,
   VERIFIED_ANNOTATION,
 } from "./names.ts";
-import { readManifest } from "./restore-range.ts";
 import { describeManifest, type RestoreTarget } from "./restore-target.ts";
 import type { SourceVolume } from "./snapshots.ts";
 

@@ -12,6 +12,8 @@ import type { ExecTarget, PodExec } from "./pod-exec.ts";
  */
 export const DEFAULT_HELPER_IMAGE = "docker.io/library/busybox:1.36.1";
 export const HELPER_CONTAINER = "helper";
+/** How long a Running helper pod's device may take to answer the size check. */
+const DEVICE_SETTLE_MS = 60_000;
 /** Where the block device appears in the helper container; scripts read it from the env. */
 const DEVICE_PATH = "/dev/kubeferry";
 
@@ -123,8 +125,9 @@ export async function startHelperPod(
     container: HELPER_CONTAINER,
     volume: spec.volume,
   };
-  // A pod can report Running a moment before its device is usable; the check is retried
-  // until the start deadline, and its last failure is the error.
+  // A pod can report Running a moment before its device is usable: the check is retried for a
+  // short while (never past the start deadline), and its last failure is the error.
+  const checkDeadline = Math.min(deadline, clock.now() + DEVICE_SETTLE_MS);
   for (;;) {
     try {
       await exec.run(target, {
@@ -134,7 +137,7 @@ export async function startHelperPod(
       });
       return target;
     } catch (error) {
-      if (clock.now() >= deadline) throw error;
+      if (clock.now() >= checkDeadline) throw error;
       await clock.sleep(500);
     }
   }

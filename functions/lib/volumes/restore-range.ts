@@ -4,7 +4,7 @@ import type { VolumeManifest } from "../repository/manifests.ts";
 import { mapBounded } from "./bounded-map.ts";
 import { type ChunkLayout, type ChunkWrite, chunksToWrite, type DeviceContents } from "./chunk-diff.ts";
 import { type ChunkRange, chunkExtent, describeBytes } from "./chunk-ranges.ts";
-import type { ChunkRepository, ManifestRef, VolumeManifests } from "./chunk-repository.ts";
+import { type ChunkRepository, readManifest, type VolumeManifests } from "./chunk-repository.ts";
 import { parseHashLines } from "./hash-lines.ts";
 import { writeBytesScript, writeZerosScript } from "./helper-scripts.ts";
 import { describeTarget, type PodExec } from "./pod-exec.ts";
@@ -145,10 +145,6 @@ function indexes(run: { first: number; count: number }): number[] {
 
 function toLayout(image: VolumeManifest["image"]): ChunkLayout {
   return { volumeBytes: image.size, chunkBytes: image.chunkSize, chunks: image.chunks };
-}
-
-export async function readManifest(manifests: VolumeManifests, ref: ManifestRef): Promise<VolumeManifest> {
-  return manifests.readVolumeManifest(ref.runId, ref.namespace, ref.pvc);
 }
 
 /**

@@ -1,12 +1,11 @@
 import { VerifyFailed } from "../errors.ts";
 import type { ClusterClient } from "../kube/client/cluster-client.ts";
-import type { VolumeManifests } from "./chunk-repository.ts";
+import { readManifest, type VolumeManifests } from "./chunk-repository.ts";
 import { parseVolumeDigest } from "./hash-lines.ts";
 import { volumeDigestScript } from "./helper-scripts.ts";
 import { mergePatch, paths } from "./kube-calls.ts";
 import { VERIFIED_ANNOTATION } from "./names.ts";
 import { describeTarget, type PodExec } from "./pod-exec.ts";
-import { readManifest } from "./restore-range.ts";
 import { describeManifest, type RestoreTarget } from "./restore-target.ts";
 
 /**

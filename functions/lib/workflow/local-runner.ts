@@ -120,6 +120,7 @@ export function startLocalExecution(
   input: unknown,
   invoke: LocalTaskInvoker,
   executionName: string,
+  options: { waitSeconds?: number } = {},
 ): LocalExecution {
   const machine = new StateMachine(definition as never, { validationOptions: { checkPaths: true } });
   const handlers = Object.fromEntries(
@@ -129,7 +130,17 @@ export function startLocalExecution(
     ]),
   );
   const execution = machine.run(input as never, {
-    overrides: { taskResourceLocalHandlers: handlers as never },
+    overrides: {
+      taskResourceLocalHandlers: handlers as never,
+      // Shortens every Wait state (e.g. waiting for a lock), for tests and impatient local runs.
+      ...(options.waitSeconds !== undefined && {
+        waitTimeOverrides: Object.fromEntries(
+          Object.entries(definition.States)
+            .filter(([, state]) => state.Type === "Wait")
+            .map(([name]) => [name, options.waitSeconds! * 1000]),
+        ),
+      }),
+    },
     context: {
       Execution: {
         Id: `arn:aws:states:local:000000000000:execution:kubeferry:${executionName}`,

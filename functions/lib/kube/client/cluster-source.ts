@@ -8,11 +8,9 @@ import type { DescribeEksCluster } from "./eks-cluster.ts";
 import { type AwsCredentialsProvider, eksTokenSource } from "./eks-token.ts";
 
 /** An EKS cluster, reached with tokens minted from the caller's AWS identity. */
-const eksReferenceSchema = z.strictObject({
-  type: z.literal("eks"),
-  cluster: z.string().min(1),
-  region: z.string().min(1),
-});
+const eksCluster = { cluster: z.string().min(1), region: z.string().min(1) };
+/** The form a Secrets Manager secret holds when it names an EKS cluster instead of a kubeconfig. */
+const eksReferenceSchema = z.strictObject({ type: z.literal("eks"), ...eksCluster });
 
 /**
  * Where a cluster's connection comes from. These are references, safe to store: a kubeconfig
@@ -26,7 +24,7 @@ export const clusterSourceSchema = z.discriminatedUnion("kind", [
     context: z.string().min(1).optional(),
   }),
   z.strictObject({ kind: z.literal("secret"), secretId: z.string().min(1) }),
-  z.strictObject({ kind: z.literal("eks"), cluster: z.string().min(1), region: z.string().min(1) }),
+  z.strictObject({ kind: z.literal("eks"), ...eksCluster }),
 ]);
 
 /** Kubeconfig text is accepted in-process (CLI, tests) but never stored: it holds credentials. */

@@ -50,6 +50,10 @@ const PAGE_SIZE = 500;
  * recreates itself (skip rules), sanitized.
  */
 export async function exportResources(client: ClusterClient, options: ExportOptions): Promise<ExportResult> {
+  // Read first: a namespace missing on the source is a mistake in the request, not an empty export.
+  const namespaces = await Promise.all(
+    options.namespaces.map((namespace) => getNamespace(client, namespace)),
+  );
   const types = exportableTypes(await discoverResources(client), options);
   const lists = await mapWithLimit(
     options.namespaces.flatMap((namespace) => types.map((type) => ({ namespace, type }))),
@@ -69,9 +73,6 @@ export async function exportResources(client: ClusterClient, options: ExportOpti
       exportedTypes.add(groupResource(type));
     }
   }
-  const namespaces = await Promise.all(
-    options.namespaces.map((namespace) => getNamespace(client, namespace)),
-  );
   const crds = await crdsFor(client, exportedTypes);
   result.objects = [...namespaces, ...crds].map(sanitizeObject).concat(result.objects);
   for (const object of result.objects) {

@@ -1,0 +1,231 @@
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { KubeObject } from "../../functions/lib/kube/objects.ts";
+import { ORIGINAL_REPLICAS_ANNOTATION } from "../../functions/lib/kube/transform/standby-mode.ts";
+import { chunkKey } from "../../functions/lib/repository/content-store.ts";
+import { acquireLock, readLock } from "../../functions/lib/repository/locks.ts";
+import { getObject, paths } from "../../functions/lib/volumes/kube-calls.ts";
+import { seed } from "../integration/kube/kube-test-env.ts";
+import { SHOP, shopObjects } from "../integration/kube/shop-app.ts";
+import {
+  createNamespace,
+  createVolume,
+  imageOfClaim,
+  patternedImage,
+  readImage,
+  temporaryObjects,
+  writeImage,
+} from "../integration/volumes/volume-env.ts";
+import { PAIR, startWorkflowEnv, type WorkflowEnv } from "./workflow-env.ts";
+
+const MiB = 1024 * 1024;
+const CHUNK = 4 * MiB;
+const VOLUME_BYTES = 64 * MiB;
+const CLAIMS = ["data-db-0", "data-db-1"];
+// kwok's own objects (Exec rules the storage simulator writes) are test-environment plumbing.
+const request = { pair: PAIR, namespaces: [SHOP], excludeResourceTypes: ["*.kwok.x-k8s.io"] };
+
+let env: WorkflowEnv;
+const sourceImages: Record<string, string> = {};
+
+/** The shop app of the objects issue, its StatefulSet's two claims made small enough to move quickly. */
+function shopWithSmallVolumes(): KubeObject[] {
+  return shopObjects("sim-fast").map((object) => {
+    if (object.kind !== "StatefulSet") return object;
+    const copy = structuredClone(object) as any;
+    copy.spec.volumeClaimTemplates[0].spec.resources.requests.storage = String(VOLUME_BYTES);
+    return copy;
+  });
+}
+
+async function destinationObject(path: string): Promise<any> {
+  return getObject(env.volumes.destination.client, path);
+}
+
+beforeAll(async () => {
+  env = await startWorkflowEnv();
+  await seed(env.volumes.source.client, shopWithSmallVolumes());
+  for (const claim of CLAIMS) {
+    sourceImages[claim] = await imageOfClaim(env.volumes.source, SHOP, claim);
+    await writeImage(sourceImages[claim] as string, patternedImage(VOLUME_BYTES, CHUNK));
+  }
+  await env.publishedEvents();
+});
+
+afterAll(async () => {
+  await env?.stop();
+});
+
+describe("the synthesized workflow, run locally", () => {
+  let firstRun: Awaited<ReturnType<WorkflowEnv["run"]>>;
+
+  it("(a) migrates the app with its two volumes, objects and bytes verified on the destination", async () => {
+    firstRun = await env.run("migrate", request, "run-1");
+    expect(firstRun.error).toBeUndefined();
+    const result = firstRun.output?.result;
+    expect(result).toMatchObject({ status: "Successful", pair: PAIR, namespaces: [SHOP] });
+    expect(result.volumes.map((v: any) => [v.name, v.verified]).sort()).toEqual(CLAIMS.map((c) => [c, true]));
+    expect(result.bytesStaged).toBeGreaterThan(0);
+
+    for (const claim of CLAIMS) {
+      const destination = await imageOfClaim(env.volumes.destination, SHOP, claim);
+      expect(
+        (await readImage(destination, VOLUME_BYTES)).equals(await readImage(sourceImages[claim] as string)),
+        claim,
+      ).toBe(true);
+      const pvc = await destinationObject(paths.pvc(SHOP, claim));
+      expect(pvc.spec.storageClassName).toBe("dest-fast");
+    }
+    const db = await destinationObject("/apis/apps/v1/namespaces/shop/statefulsets/db");
+    expect(db.spec.replicas).toBe(0);
+    expect(db.metadata.annotations[ORIGINAL_REPLICAS_ANNOTATION]).toBe("2");
+    // Cluster IPs are not copied: the destination allocated its own.
+    const service = await destinationObject("/api/v1/namespaces/shop/services/web");
+    expect(service.spec.clusterIP).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+    expect(await destinationObject("/apis/example.com/v1/namespaces/shop/widgets/blue")).toBeDefined();
+    expect(await destinationObject("/api/v1/namespaces/shop/configmaps/app-config")).toBeDefined();
+
+    const events = await env.publishedEvents();
+    expect(events.map((e) => e["detail-type"])).toEqual(["Migration Started", "Migration Succeeded"]);
+    expect(await temporaryObjects(env.volumes.source)).toEqual([]);
+    expect(await temporaryObjects(env.volumes.destination)).toEqual([]);
+  });
+
+  it("(b) a standby DR rerun stages and writes only the changed chunks; apps stay at 0 replicas", async () => {
+    const image = await readImage(sourceImages[CLAIMS[0] as string] as string);
+    const changed = [1, 9];
+    for (const chunk of changed) image.fill(0xa5 + chunk, chunk * CHUNK, chunk * CHUNK + 1000);
+    await writeImage(sourceImages[CLAIMS[0] as string] as string, image);
+
+    const rerun = await env.run("migrate", request, "run-2");
+    expect(rerun.error).toBeUndefined();
+    const result = rerun.output?.result;
+    expect(result.status).toBe("Successful");
+    expect(result.chunksUploaded).toBe(changed.length);
+    const written = Object.fromEntries(result.volumes.map((v: any) => [v.name, v.chunksWritten]));
+    expect(written).toEqual({ [CLAIMS[0] as string]: changed.length, [CLAIMS[1] as string]: 0 });
+
+    const destination = await imageOfClaim(env.volumes.destination, SHOP, CLAIMS[0] as string);
+    expect((await readImage(destination, VOLUME_BYTES)).equals(image)).toBe(true);
+    const db = await destinationObject("/apis/apps/v1/namespaces/shop/statefulsets/db");
+    expect(db.spec.replicas).toBe(0);
+    await env.publishedEvents();
+  });
+
+  it("(c) activate scales the standby copy up", async () => {
+    const activation = await env.run(
+      "activate",
+      { pair: PAIR, namespaces: [SHOP], action: "activate" },
+      "activate-1",
+    );
+    expect(activation.error).toBeUndefined();
+    expect(activation.output?.result.status).toBe("Successful");
+    const db = await destinationObject("/apis/apps/v1/namespaces/shop/statefulsets/db");
+    expect(db.spec.replicas).toBe(2);
+    const web = await destinationObject("/apis/apps/v1/namespaces/shop/deployments/web");
+    expect(web.spec.replicas).toBe(2);
+    await env.publishedEvents();
+  });
+
+  it("(d) a run that fails in the restore Map cleans up, releases its lock and publishes Migration Failed", async () => {
+    // A chunk of the shop's volume is corrupted in S3; a new namespace holds the same bytes, so
+    // staging finds the chunk already stored and the restore is the first to read it.
+    const repository = await env.deps.openRepository(PAIR);
+    const manifest = await repository.manifests.readVolumeManifest("run-1", SHOP, CLAIMS[1] as string);
+    const victim = manifest.image.chunks.find((id) => id !== null) as string;
+    const key = `kubeferry/${PAIR}/${chunkKey(victim)}`;
+    const stored = await env.volumes.s3.send(new GetObjectCommand({ Bucket: env.volumes.bucket, Key: key }));
+    const bytes = Buffer.from(await (stored.Body as any).transformToByteArray());
+    bytes.writeUInt8(bytes.readUInt8(bytes.length >> 1) ^ 0xff, bytes.length >> 1);
+    await env.volumes.s3.send(new PutObjectCommand({ Bucket: env.volumes.bucket, Key: key, Body: bytes }));
+
+    await createNamespace(env.volumes.source, "ledger");
+    const ledger = await createVolume(env.volumes.source, "ledger", "books", VOLUME_BYTES, "Block");
+    await writeImage(ledger, await readImage(sourceImages[CLAIMS[1] as string] as string));
+
+    const failed = await env.run("migrate", { ...request, namespaces: ["ledger"] }, "run-3");
+    expect(failed.error?.message).toMatch(/failed/);
+    expect(failed.entered).toEqual(
+      expect.arrayContaining([
+        "RestoreRanges",
+        "CleanupAfterFailure",
+        "ReleaseLockAfterFailure",
+        "PublishFailure",
+      ]),
+    );
+    expect(failed.events.some((e) => e.type === "StateFailed" && e.error === "ChunkCorrupt")).toBe(true);
+    expect((await readLock(repository.store, "namespace-ledger"))?.held).toBe(false);
+    const events = await env.publishedEvents();
+    const failure = events.find((e) => e["detail-type"] === "Migration Failed");
+    expect(failure?.detail).toMatchObject({ status: "Failed", runId: "run-3", namespaces: ["ledger"] });
+    expect(String(failure?.detail.error)).toContain(victim);
+    expect(await temporaryObjects(env.volumes.source)).toEqual([]);
+    expect(await temporaryObjects(env.volumes.destination)).toEqual([]);
+    expect(await destinationObject(paths.pvc("ledger", "books"))).toBeUndefined();
+  });
+
+  it("(e) a run that finds the lock held ends Skipped, or waits for it, by option", async () => {
+    const repository = await env.deps.openRepository(PAIR);
+    const other = await acquireLock(repository.store, "namespace-shop", {
+      owner: "someone-else",
+      ttlMs: 60_000,
+    });
+    const skipped = await env.run("migrate", { ...request, lockPolicy: "skip" }, "run-4");
+    expect(skipped.error).toBeUndefined();
+    expect(skipped.output?.result).toMatchObject({
+      status: "Skipped",
+      error: expect.stringContaining("someone-else"),
+    });
+    expect(skipped.entered).not.toContain("PairClusters");
+
+    const releaseSoon = new Promise((resolve) => setTimeout(resolve, 3_000)).then(() => other.release());
+    const waited = await env.run("migrate", { ...request, lockPolicy: "wait" }, "run-5", { waitSeconds: 1 });
+    await releaseSoon;
+    expect(waited.error).toBeUndefined();
+    expect(waited.entered).toContain("WaitForLock");
+    expect(waited.output?.result.status).toBe("Successful");
+    await env.publishedEvents();
+  });
+});
+
+describe("invalid console input", () => {
+  it.each([
+    [{ pair: "no-such-pair", namespaces: [SHOP] }, /pair: "no-such-pair" does not exist/],
+    [{ pair: PAIR, namespaces: [SHOP], selector: "app in (" }, /selector: must be a label selector/],
+    [{ pair: PAIR, namespaces: [SHOP], namespace: "shop" }, /unknown field "namespace"/],
+    [{ pair: PAIR, namespaces: [] }, /namespaces: name at least one namespace/],
+  ])(
+    "%j fails in ValidateRequest naming the field, touching no cluster and no bucket object",
+    async (input, message) => {
+      const before = await bucketKeys();
+      let connected = 0;
+      let opened = 0;
+      const deps = {
+        ...env.deps,
+        connectCluster: (name: string) => {
+          connected++;
+          return env.deps.connectCluster(name);
+        },
+        openRepository: (pair: string) => {
+          opened++;
+          return env.deps.openRepository(pair);
+        },
+      };
+      const rejected = await env.run("migrate", input, `bad-${Math.random().toString(36).slice(2, 8)}`, {
+        deps,
+      });
+      expect(rejected.error).toBeDefined();
+      expect(rejected.entered).toEqual(["ValidateRequest", "PublishRejected", "Failed"]);
+      const events = await env.publishedEvents();
+      expect(events).toHaveLength(1);
+      expect(String(events[0]?.detail.error)).toMatch(message);
+      expect({ connected, opened }).toEqual({ connected: 0, opened: 0 });
+      expect(await bucketKeys()).toEqual(before);
+    },
+  );
+});
+
+async function bucketKeys(): Promise<string[]> {
+  const listed = await env.volumes.s3.send(new ListObjectsV2Command({ Bucket: env.volumes.bucket }));
+  return (listed.Contents ?? []).map((object) => `${object.Key}@${object.ETag}`).sort();
+}

@@ -1,0 +1,156 @@
+import {
+  CreateEventBusCommand,
+  EventBridgeClient,
+  PutRuleCommand,
+  PutTargetsCommand,
+} from "@aws-sdk/client-eventbridge";
+import { KMSClient } from "@aws-sdk/client-kms";
+import {
+  CreateQueueCommand,
+  DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SQSClient,
+} from "@aws-sdk/client-sqs";
+import { startWorkflow, type WorkflowName } from "../../cli/local-workflow.ts";
+import { createClusterClient } from "../../functions/lib/kube/client/cluster-client.ts";
+import { createPair, PairStore } from "../../functions/lib/kube/pairing/pairs.ts";
+import { eventBridgePublisher } from "../../functions/lib/workflow/event-publisher.ts";
+import type { ExecutionEvent } from "../../functions/lib/workflow/local-runner.ts";
+import {
+  type RepositoryLocation,
+  repositoryOpener,
+  rootStore,
+} from "../../functions/lib/workflow/repository-location.ts";
+import type { StepDeps } from "../../functions/lib/workflow/step-deps.ts";
+import { startVolumeEnv, type VolumeEnv } from "../integration/volumes/volume-env.ts";
+
+export const PAIR = "onprem-to-west";
+
+export interface WorkflowEnv {
+  volumes: VolumeEnv;
+  deps: StepDeps;
+  location: RepositoryLocation;
+  /** Events published on the kubeferry bus since the last call. */
+  publishedEvents(): Promise<Array<{ "detail-type": string; detail: Record<string, unknown> }>>;
+  run(
+    workflow: WorkflowName,
+    input: unknown,
+    name: string,
+    options?: { deps?: StepDeps; waitSeconds?: number },
+  ): Promise<WorkflowRun>;
+  stop(): Promise<void>;
+}
+
+export interface WorkflowRun {
+  output?: Record<string, any>;
+  error?: Error;
+  events: ExecutionEvent[];
+  /** Task names in the order their states were entered. */
+  entered: string[];
+}
+
+/**
+ * Two local clusters, moto (S3, KMS, EventBridge with an SQS queue receiving the bus's events),
+ * the pair registered, and the synthesized workflow run locally with the step dependencies a
+ * Lambda would get (S3 repository, KMS-wrapped key, EventBridge).
+ */
+export async function startWorkflowEnv(): Promise<WorkflowEnv> {
+  const volumes = await startVolumeEnv();
+  const aws = {
+    endpoint: volumes.moto.endpoint,
+    region: volumes.moto.region,
+    credentials: volumes.moto.credentials,
+  };
+  const events = new EventBridgeClient(aws);
+  const sqs = new SQSClient(aws);
+  await events.send(new CreateEventBusCommand({ Name: "kubeferry" }));
+  const queue = await sqs.send(new CreateQueueCommand({ QueueName: "kubeferry-events" }));
+  const queueUrl = queue.QueueUrl as string;
+  const queueArn = (
+    await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["QueueArn"] }))
+  ).Attributes?.QueueArn;
+  await events.send(
+    new PutRuleCommand({
+      Name: "all",
+      EventBusName: "kubeferry",
+      EventPattern: JSON.stringify({ source: ["kubeferry"] }),
+    }),
+  );
+  await events.send(
+    new PutTargetsCommand({
+      Rule: "all",
+      EventBusName: "kubeferry",
+      Targets: [{ Id: "queue", Arn: queueArn }],
+    }),
+  );
+
+  const location: RepositoryLocation = {
+    kind: "s3",
+    s3: volumes.s3,
+    bucket: volumes.bucket,
+    prefix: "kubeferry",
+    kms: new KMSClient(aws),
+    kmsKeyId: volumes.kmsKeyId,
+  };
+  const deps: StepDeps = {
+    pairs: new PairStore(rootStore(location)),
+    openRepository: repositoryOpener(location),
+    connectCluster: (name) => createClusterClient(volumes.clusters.get(name).kubeConfig(), { name }),
+    publish: eventBridgePublisher(events, "kubeferry"),
+    recordMetrics: () => {},
+    now: () => new Date(),
+    log: { info: () => {}, warn: () => {} },
+  };
+  await createPair(
+    deps.pairs,
+    {
+      name: PAIR,
+      source: "source",
+      destination: "destination",
+      storageClassMapping: { "sim-fast": "dest-fast", "sim-retain": "dest-retain" },
+    },
+    { source: volumes.source.client, destination: volumes.destination.client },
+    new Date(),
+  );
+
+  return {
+    volumes,
+    deps,
+    location,
+    async publishedEvents() {
+      const received = [];
+      for (;;) {
+        const batch = await sqs.send(
+          new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10 }),
+        );
+        const messages = batch.Messages ?? [];
+        if (messages.length === 0) return received;
+        received.push(...messages.map((message) => JSON.parse(message.Body as string)));
+        await sqs.send(
+          new DeleteMessageBatchCommand({
+            QueueUrl: queueUrl,
+            Entries: messages.map((message, i) => ({ Id: String(i), ReceiptHandle: message.ReceiptHandle })),
+          }),
+        );
+      }
+    },
+    async run(workflow, input, name, options = {}) {
+      const execution = await startWorkflow(workflow, input, options.deps ?? deps, name, options);
+      const collected: ExecutionEvent[] = [];
+      const collecting = (async () => {
+        for await (const event of execution.events) collected.push(event);
+      })();
+      const outcome: WorkflowRun = { events: collected, entered: [] };
+      try {
+        outcome.output = (await execution.result) as Record<string, any>;
+      } catch (error) {
+        outcome.error = error as Error;
+      }
+      await collecting;
+      outcome.entered = collected.filter((e) => e.type === "StateEntered").map((e) => e.state as string);
+      return outcome;
+    },
+    stop: () => volumes.stop(),
+  };
+}
