@@ -20,7 +20,7 @@ const { values: options } = parseArgs({ options: { json: { type: "boolean", defa
 const NAMESPACE = "bench";
 const SELECTOR = "kubeferry.io/bench=objects";
 const CONFIG_MAPS = 2_000;
-const ROUNDS = 3;
+const ROUNDS = 4;
 const SECRETS = 500;
 
 function benchObjects(): KubeObject[] {
@@ -84,44 +84,59 @@ try {
   progress(`creating ${objects.length} objects in namespace ${NAMESPACE} of the source`);
   await create(source, objects);
 
-  // Rounds alternate between the tools so that both see the same noise; each writes into a
-  // fresh destination namespace, and the median round counts.
-  const kubeferrySeconds: number[] = [];
-  const kubectlSeconds: number[] = [];
-  for (let round = 1; round <= ROUNDS; round++) {
-    const kubeferryNamespace = `kubeferry-${round}`;
-    progress(`round ${round}: kubeferry export + apply into ${kubeferryNamespace}`);
-    const kubeferry = await timed(async () => {
+  /** kubeferry's export + apply into a fresh namespace; returns the seconds taken. */
+  const kubeferryRound = async (namespace: string): Promise<number> => {
+    progress(`kubeferry export + apply into ${namespace}`);
+    const { result, seconds } = await timed(async () => {
       const exported = await exportResources(source, { namespaces: [NAMESPACE], selector: SELECTOR });
       return applyResources(destination, exported.objects, {
         existingResources: "update",
         dryRun: false,
         failFast: false,
-        transforms: { ...NO_TRANSFORMS, namespaceMapping: { [NAMESPACE]: kubeferryNamespace } },
+        transforms: { ...NO_TRANSFORMS, namespaceMapping: { [NAMESPACE]: namespace } },
       });
     });
-    if (kubeferry.result.status !== "Successful")
-      throw new Error(`kubeferry's apply was ${kubeferry.result.status}`);
-    kubeferrySeconds.push(kubeferry.seconds);
+    if (result.status !== "Successful") throw new Error(`kubeferry's apply was ${result.status}`);
+    return seconds;
+  };
 
-    const kubectlNamespace = `kubectl-${round}`;
+  /** The kubectl pipeline into a fresh namespace; returns the seconds taken. */
+  const kubectlRound = async (namespace: string): Promise<number> => {
     await destination.request({
       method: "POST",
       path: "/api/v1/namespaces",
-      body: { metadata: { name: kubectlNamespace } },
+      body: { metadata: { name: namespace } },
     });
-    progress(`round ${round}: kubectl get -o yaml | apply --server-side into ${kubectlNamespace}`);
+    progress(`kubectl get -o yaml | apply --server-side into ${namespace}`);
     // The source's uid, resourceVersion and creationTimestamp must go (the apply is refused with
     // "uid mismatch" otherwise) and the namespace is renamed: the least a kubectl migration needs.
     const pipeline = [
       `'${binaries.kubectl}' --kubeconfig '${env.get("source").kubeconfigPath}' get configmaps,secrets -n ${NAMESPACE} -l ${SELECTOR} -o yaml`,
-      `sed -E -e '/^    (uid|resourceVersion|creationTimestamp): /d' -e 's/^    namespace: ${NAMESPACE}$/    namespace: ${kubectlNamespace}/'`,
+      `sed -E -e '/^    (uid|resourceVersion|creationTimestamp): /d' -e 's/^    namespace: ${NAMESPACE}$/    namespace: ${namespace}/'`,
       `'${binaries.kubectl}' --kubeconfig '${env.get("destination").kubeconfigPath}' apply --server-side -f -`,
     ].join(" | ");
-    kubectlSeconds.push(
-      (await timed(() => run("bash", ["-o", "pipefail", "-c", `${pipeline} > /dev/null`]))).seconds,
-    );
+    return (await timed(() => run("bash", ["-o", "pipefail", "-c", `${pipeline} > /dev/null`]))).seconds;
+  };
 
+  // Rounds alternate which tool goes first, so that neither always inherits the other's
+  // aftermath (controllers digesting 2,500 new objects); the median round counts.
+  const kubeferrySeconds: number[] = [];
+  const kubectlSeconds: number[] = [];
+  for (let pass = 1; pass <= ROUNDS; pass++) {
+    const kubeferryNamespace = `kubeferry-${pass}`;
+    const kubectlNamespace = `kubectl-${pass}`;
+    let kubeferry: number;
+    let kubectl: number;
+    if (pass % 2 === 1) {
+      kubeferry = await kubeferryRound(kubeferryNamespace);
+      kubectl = await kubectlRound(kubectlNamespace);
+    } else {
+      kubectl = await kubectlRound(kubectlNamespace);
+      kubeferry = await kubeferryRound(kubeferryNamespace);
+    }
+    progress(`round ${pass}: kubeferry ${round(kubeferry)} s, kubectl ${round(kubectl)} s`);
+    kubeferrySeconds.push(kubeferry);
+    kubectlSeconds.push(kubectl);
     for (const namespace of [kubeferryNamespace, kubectlNamespace]) {
       const count = await countIn(destination, namespace);
       if (count !== objects.length) {

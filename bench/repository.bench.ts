@@ -1,12 +1,11 @@
-import { createReadStream, createWriteStream } from "node:fs";
+import { createReadStream } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
-import { pipeline } from "node:stream/promises";
 import { parseArgs } from "node:util";
 import { FilesystemBlobStore } from "../functions/lib/repository/filesystem-blob-store.ts";
 import type { ImageManifest } from "../functions/lib/repository/image-manifest.ts";
-import { readImage } from "../functions/lib/repository/image-reader.ts";
+import { restoreImageToFile } from "../functions/lib/repository/image-reader.ts";
 import { writeImage } from "../functions/lib/repository/image-writer.ts";
 import { LocalKeyProvider } from "../functions/lib/repository/local-key-provider.ts";
 import { openRepository, type Repository } from "../functions/lib/repository/repository.ts";
@@ -81,16 +80,35 @@ async function benchmark(work: string) {
     const restored = join(work, "restored");
     progress(`round ${index} of ${rounds}`);
 
-    const staged = await measure("stage", () => stageImage(kubeferry.repository, image, 4 * MiB));
-    await measure("restic backup", () => restic.backup(image));
-    const stagedSmall = await measure("stage 1 MiB", () => stageImage(small.repository, image, MiB));
-
-    await measure("restore", () => restoreImage(kubeferry.repository, staged.manifest, restored));
-    await rm(restored, { recursive: true, force: true });
-    await measure("restic restore", () => restic.restore(restored));
-    await rm(restored, { recursive: true, force: true });
-    await measure("restore 1 MiB", () => restoreImage(small.repository, stagedSmall.manifest, restored));
-    await rm(restored, { recursive: true, force: true });
+    // Each round starts with a different tool, so none always runs first (or last) on a busy machine.
+    const rotate = <T>(steps: T[]) => [
+      ...steps.slice(index % steps.length),
+      ...steps.slice(0, index % steps.length),
+    ];
+    let staged: Awaited<ReturnType<typeof stageImage>> | undefined;
+    let stagedSmall: Awaited<ReturnType<typeof stageImage>> | undefined;
+    for (const step of rotate([
+      async () => {
+        staged = await measure("stage", () => stageImage(kubeferry.repository, image, 4 * MiB));
+      },
+      () => measure("restic backup", () => restic.backup(image)),
+      async () => {
+        stagedSmall = await measure("stage 1 MiB", () => stageImage(small.repository, image, MiB));
+      },
+    ])) {
+      await step();
+    }
+    if (staged === undefined || stagedSmall === undefined) throw new Error("a stage did not run");
+    const stagedManifest = staged.manifest;
+    const stagedSmallManifest = stagedSmall.manifest;
+    for (const step of rotate([
+      () => measure("restore", () => restoreImage(kubeferry.repository, stagedManifest, restored)),
+      () => measure("restic restore", () => restic.restore(restored)),
+      () => measure("restore 1 MiB", () => restoreImage(small.repository, stagedSmallManifest, restored)),
+    ])) {
+      await step();
+      await rm(restored, { recursive: true, force: true });
+    }
     return { restic, kubeferry, small, staged, stagedSmall };
   };
   for (let index = 1; index <= rounds; index++) last = await fullRound(index);
@@ -195,7 +213,7 @@ async function stageImage(repository: Repository, image: string, chunkSize: numb
 }
 
 async function restoreImage(repository: Repository, manifest: ImageManifest, target: string) {
-  await pipeline(readImage(repository.content, manifest, { concurrency }), createWriteStream(target));
+  await restoreImageToFile(repository.content, manifest, target, { concurrency });
 }
 
 const results = await main();

@@ -1,3 +1,6 @@
+import { appendFile, mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import { KMSClient } from "@aws-sdk/client-kms";
 import { S3Client } from "@aws-sdk/client-s3";
 import { ValidationError } from "../functions/lib/errors.ts";
@@ -5,6 +8,7 @@ import { type ClusterSource, connectCluster } from "../functions/lib/kube/client
 import { PairStore } from "../functions/lib/kube/pairing/pairs.ts";
 import { awsClusterConnectDeps } from "../functions/lib/workflow/aws-cluster-connect.ts";
 import { clusterSecretPrefix } from "../functions/lib/workflow/environment.ts";
+import { eventBridgePublisher } from "../functions/lib/workflow/event-publisher.ts";
 import {
   type RepositoryLocation,
   repositoryOpener,
@@ -21,7 +25,8 @@ export interface CliContext {
   output: Output;
   location: RepositoryLocation;
   config(): Promise<LocalConfig>;
-  stepDeps(publish: StepDeps["publish"]): StepDeps;
+  /** The same dependencies a Lambda step gets, for the local default or the given S3 store. */
+  deps: StepDeps;
 }
 
 export interface StoreOptions {
@@ -64,16 +69,31 @@ export function createCliContext(home: string, output: Output, options: StoreOpt
     output,
     location,
     config: loadConfig,
-    stepDeps: (publish) => ({
+    deps: {
       openRepository,
       pairs: new PairStore(rootStore(location)),
       connectCluster: async (name) =>
         connectCluster(await clusterSource(location, loadConfig, name), connectDeps, { name }),
-      publish,
+      publish: eventLog(home, location),
       recordMetrics: () => {},
       now: () => new Date(),
       log,
-    }),
+    },
+  };
+}
+
+/**
+ * Where a local run's Migration Started/Succeeded/Failed events go: the kubeferry EventBridge
+ * bus with an S3 store (as in AWS), else one JSON line each in ~/.kubeferry/events.jsonl.
+ */
+function eventLog(home: string, location: RepositoryLocation): StepDeps["publish"] {
+  if (location.kind === "s3") return eventBridgePublisher(new EventBridgeClient({}), "kubeferry");
+  return async (detailType, detail) => {
+    await mkdir(home, { recursive: true, mode: 0o700 });
+    await appendFile(
+      join(home, "events.jsonl"),
+      `${JSON.stringify({ time: new Date().toISOString(), detailType, detail })}\n`,
+    );
   };
 }
 

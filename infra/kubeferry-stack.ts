@@ -1,4 +1,4 @@
-import { Stack, type StackProps } from "aws-cdk-lib";
+import { CfnOutput, Stack, type StackProps } from "aws-cdk-lib";
 import * as ec2 from "aws-cdk-lib/aws-ec2";
 import * as events from "aws-cdk-lib/aws-events";
 import type { Construct } from "constructs";
@@ -92,5 +92,16 @@ export class KubeferryStack extends Stack {
       schedules: config.schedules,
     });
     new Observability(this, "Observability", { migration: this.migration.stateMachine });
+
+    // What the CLI and a person need after `cdk deploy` (see README: deploying).
+    const outputs: Record<string, string> = {
+      MigrationStateMachineArn: this.migration.stateMachine.stateMachineArn,
+      ActivationStateMachineArn: this.activation.stateMachine.stateMachineArn,
+      StagingBucketName: this.staging.bucket.bucketName,
+      KmsKeyArn: this.staging.key.keyArn,
+      SchedulerRoleArn: this.triggers.schedulerRole.roleArn,
+      DeadLetterQueueArn: this.triggers.deadLetters.queueArn,
+    };
+    for (const [id, value] of Object.entries(outputs)) new CfnOutput(this, id, { value });
   }
 }

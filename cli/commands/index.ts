@@ -1,4 +1,20 @@
 import type { Command } from "../command.ts";
+import { activationCommands } from "./activation.ts";
 import { clusterCommands } from "./cluster.ts";
+import { gc } from "./gc.ts";
+import { migrate } from "./migrate.ts";
+import { pairCommands } from "./pair.ts";
+import { scheduleCommands } from "./schedule.ts";
+import { status } from "./status.ts";
+import { verify } from "./verify.ts";
 
-export const commands: readonly Command[] = [...clusterCommands];
+export const commands: readonly Command[] = [
+  ...clusterCommands,
+  ...pairCommands,
+  migrate,
+  status,
+  ...activationCommands,
+  ...scheduleCommands,
+  verify,
+  gc,
+];

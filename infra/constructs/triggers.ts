@@ -22,6 +22,7 @@ export interface TriggersProps {
 export class Triggers extends Construct {
   readonly requestRule: events.Rule;
   readonly deadLetters: sqs.Queue;
+  readonly schedulerRole: iam.Role;
 
   constructor(scope: Construct, id: string, props: TriggersProps) {
     super(scope, id);
@@ -48,12 +49,14 @@ export class Triggers extends Construct {
       ],
     });
 
-    if (props.schedules.length === 0) return;
+    // Also used by schedules created with `kubeferry schedule create`.
     const role = new iam.Role(this, "SchedulerRole", {
       assumedBy: new iam.ServicePrincipal("scheduler.amazonaws.com"),
+      description: "EventBridge Scheduler starts kubeferry migrations",
     });
     props.migration.grantStartExecution(role);
     this.deadLetters.grantSendMessages(role);
+    this.schedulerRole = role;
     for (const schedule of props.schedules) {
       new scheduler.CfnSchedule(this, `Schedule${schedule.name}`, {
         name: `kubeferry-${schedule.name}`,

@@ -1,5 +1,5 @@
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { KubeObject } from "../../functions/lib/kube/objects.ts";
 import { ORIGINAL_REPLICAS_ANNOTATION } from "../../functions/lib/kube/transform/standby-mode.ts";
 import { chunkKey } from "../../functions/lib/repository/content-store.ts";
@@ -16,7 +16,7 @@ import {
   temporaryObjects,
   writeImage,
 } from "../integration/volumes/volume-env.ts";
-import { PAIR, startWorkflowEnv, type WorkflowEnv } from "./workflow-env.ts";
+import { failures, PAIR, startWorkflowEnv, type WorkflowEnv } from "./workflow-env.ts";
 
 const MiB = 1024 * 1024;
 const CHUNK = 4 * MiB;
@@ -24,6 +24,9 @@ const VOLUME_BYTES = 64 * MiB;
 const CLAIMS = ["data-db-0", "data-db-1"];
 // kwok's own objects (Exec rules the storage simulator writes) are test-environment plumbing.
 const request = { pair: PAIR, namespaces: [SHOP], excludeResourceTypes: ["*.kwok.x-k8s.io"] };
+
+// Whole migrations on a small shared machine: minutes, not seconds.
+vi.setConfig({ testTimeout: 900_000 });
 
 let env: WorkflowEnv;
 const sourceImages: Record<string, string> = {};
@@ -61,7 +64,7 @@ describe("the synthesized workflow, run locally", () => {
 
   it("(a) migrates the app with its two volumes, objects and bytes verified on the destination", async () => {
     firstRun = await env.run("migrate", request, "run-1");
-    expect(firstRun.error).toBeUndefined();
+    expect(firstRun.error, failures(firstRun)).toBeUndefined();
     const result = firstRun.output?.result;
     expect(result).toMatchObject({ status: "Successful", pair: PAIR, namespaces: [SHOP] });
     expect(result.volumes.map((v: any) => [v.name, v.verified]).sort()).toEqual(CLAIMS.map((c) => [c, true]));
@@ -98,7 +101,7 @@ describe("the synthesized workflow, run locally", () => {
     await writeImage(sourceImages[CLAIMS[0] as string] as string, image);
 
     const rerun = await env.run("migrate", request, "run-2");
-    expect(rerun.error).toBeUndefined();
+    expect(rerun.error, failures(rerun)).toBeUndefined();
     const result = rerun.output?.result;
     expect(result.status).toBe("Successful");
     expect(result.chunksUploaded).toBe(changed.length);
@@ -118,7 +121,7 @@ describe("the synthesized workflow, run locally", () => {
       { pair: PAIR, namespaces: [SHOP], action: "activate" },
       "activate-1",
     );
-    expect(activation.error).toBeUndefined();
+    expect(activation.error, failures(activation)).toBeUndefined();
     expect(activation.output?.result.status).toBe("Successful");
     const db = await destinationObject("/apis/apps/v1/namespaces/shop/statefulsets/db");
     expect(db.spec.replicas).toBe(2);
@@ -171,7 +174,7 @@ describe("the synthesized workflow, run locally", () => {
       ttlMs: 60_000,
     });
     const skipped = await env.run("migrate", { ...request, lockPolicy: "skip" }, "run-4");
-    expect(skipped.error).toBeUndefined();
+    expect(skipped.error, failures(skipped)).toBeUndefined();
     expect(skipped.output?.result).toMatchObject({
       status: "Skipped",
       error: expect.stringContaining("someone-else"),
@@ -181,7 +184,7 @@ describe("the synthesized workflow, run locally", () => {
     const releaseSoon = new Promise((resolve) => setTimeout(resolve, 3_000)).then(() => other.release());
     const waited = await env.run("migrate", { ...request, lockPolicy: "wait" }, "run-5", { waitSeconds: 1 });
     await releaseSoon;
-    expect(waited.error).toBeUndefined();
+    expect(waited.error, failures(waited)).toBeUndefined();
     expect(waited.entered).toContain("WaitForLock");
     expect(waited.output?.result.status).toBe("Successful");
     await env.publishedEvents();

@@ -154,3 +154,11 @@ export async function startWorkflowEnv(): Promise<WorkflowEnv> {
     stop: () => volumes.stop(),
   };
 }
+
+/** The states that failed and why: the message to show when a run was expected to succeed. */
+export function failures(run: WorkflowRun): string {
+  return run.events
+    .filter((event) => event.type === "StateFailed")
+    .map((event) => `${event.state}: ${event.error} ${event.cause ?? ""}`)
+    .join("\n");
+}

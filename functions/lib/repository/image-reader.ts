@@ -1,8 +1,16 @@
+import { open } from "node:fs/promises";
 import { Readable } from "node:stream";
 import type { ContentStore } from "./content-store.ts";
 import { ChunkCorrupt, ImageCorrupt } from "./errors.ts";
-import { planChunkRanges, sharedBuffer } from "./image-chunks.ts";
+import { type ChunkRange, planChunkRanges, sharedBuffer } from "./image-chunks.ts";
 import type { ImageManifest } from "./image-manifest.ts";
+
+/**
+ * Bytes are handed on in pieces of this size (views, not copies): on the machines measured,
+ * writing a file in 4 MiB write() calls was several times slower than in 512 KiB ones, the size
+ * Node's own writeFile uses.
+ */
+const pieceSize = 512 * 1024;
 
 export interface ReadImageOptions {
   /** Chunks fetched ahead of the reader; memory is about (concurrency + 1) chunks. */
@@ -12,26 +20,76 @@ export interface ReadImageOptions {
 /**
  * The image's exact bytes as a stream. Every chunk is verified as it arrives; the whole-image
  * digest is checked at the end, and a mismatch fails the stream instead of ending it cleanly.
- * A chunk repeated in a row is yielded as the same buffer each time: do not modify what you read.
+ * Repeated chunks and holes are yielded as the same buffer each time: do not modify what you read.
  */
 export function readImage(
   content: ContentStore,
   manifest: ImageManifest,
   options: ReadImageOptions = {},
 ): Readable {
-  return Readable.from(verifiedImage(content, manifest, options.concurrency ?? 4), { objectMode: false });
+  return Readable.from(imageBytes(content, manifest, options.concurrency ?? 4), { objectMode: false });
 }
 
-async function* verifiedImage(
+/**
+ * Restores the image into a regular file, created or replaced. Holes are left unwritten (the
+ * file is sized first, so they read as zeros and take no space) and chunks are written at their
+ * offsets concurrently. On ImageCorrupt or any other error the file's content is undefined.
+ */
+export async function restoreImageToFile(
+  content: ContentStore,
+  manifest: ImageManifest,
+  path: string,
+  options: ReadImageOptions = {},
+): Promise<void> {
+  const concurrency = options.concurrency ?? 4;
+  const file = await open(path, "w");
+  try {
+    await file.truncate(manifest.size);
+    const writing = new Set<Promise<unknown>>();
+    for await (const chunk of verifiedChunks(content, manifest, concurrency)) {
+      if (chunk.hole) continue;
+      for (const [offset, piece] of pieces(chunk.data, chunk.offset)) {
+        const write = file.write(piece, 0, piece.length, offset);
+        writing.add(write);
+        void write.finally(() => writing.delete(write)).catch(() => {});
+        if (writing.size >= concurrency) await Promise.race(writing);
+      }
+    }
+    await Promise.all(writing);
+  } finally {
+    await file.close();
+  }
+}
+
+async function* imageBytes(content: ContentStore, manifest: ImageManifest, concurrency: number) {
+  for await (const chunk of verifiedChunks(content, manifest, concurrency)) {
+    for (const [, piece] of pieces(chunk.data, chunk.offset)) yield piece;
+  }
+}
+
+function* pieces(data: Buffer, offset: number): Iterable<[number, Buffer]> {
+  for (let start = 0; start < data.length; start += pieceSize) {
+    yield [offset + start, data.subarray(start, start + pieceSize)];
+  }
+}
+
+interface VerifiedChunk {
+  offset: number;
+  data: Buffer;
+  hole: boolean;
+}
+
+/** The chunks in order, each verified; ends by checking the whole-image digest. */
+async function* verifiedChunks(
   content: ContentStore,
   manifest: ImageManifest,
   concurrency: number,
-): AsyncIterable<Buffer> {
+): AsyncIterable<VerifiedChunk> {
   const whole = content.crypto.imageHasher();
   try {
-    for await (const data of chunksInOrder(content, manifest, concurrency)) {
-      whole.update(data);
-      yield data;
+    for await (const chunk of chunksInOrder(content, manifest, concurrency)) {
+      whole.update(chunk.data);
+      yield chunk;
     }
     const digest = await whole.digest();
     if (digest !== manifest.sha256) {
@@ -50,7 +108,7 @@ async function* chunksInOrder(
   content: ContentStore,
   manifest: ImageManifest,
   concurrency: number,
-): AsyncIterable<Buffer> {
+): AsyncIterable<VerifiedChunk> {
   const ranges = planChunkRanges(manifest.size, manifest.chunkSize);
   if (ranges.length !== manifest.chunks.length) {
     throw new ImageCorrupt(
@@ -58,20 +116,22 @@ async function* chunksInOrder(
       `${manifest.chunks.length} chunk ids for ${ranges.length} chunks`,
     );
   }
-  // Repeated data (the same chunk many times in a row) is fetched and decrypted once.
+  // Repeated data (the same chunk many times in a row) is fetched and decrypted once, and every
+  // hole of this image is the same zeros.
   const recent = new RecentChunks(2 * concurrency);
-  const fetchChunk = async (index: number): Promise<Buffer> => {
+  const zeros = sharedBuffer(Math.min(manifest.chunkSize, manifest.size));
+  const fetchChunk = async (index: number): Promise<VerifiedChunk> => {
     const id = manifest.chunks[index] ?? null;
-    const length = ranges[index]?.length ?? 0;
-    if (id === null) return sharedBuffer(length);
+    const { offset, length } = ranges[index] as ChunkRange;
+    if (id === null) return { offset, data: zeros.subarray(0, length), hole: true };
     const data = await recent.get(id, () => content.getChunk(id));
     if (data.length !== length) {
       throw new ChunkCorrupt(content.repository, id, `${data.length} bytes where the image needs ${length}`);
     }
-    return data;
+    return { offset, data, hole: false };
   };
 
-  const ahead: Promise<Buffer>[] = [];
+  const ahead: Promise<VerifiedChunk>[] = [];
   let next = 0;
   const fill = () => {
     while (next < ranges.length && ahead.length < concurrency) {
@@ -83,9 +143,9 @@ async function* chunksInOrder(
   };
   fill();
   while (ahead.length > 0) {
-    const data = await (ahead.shift() as Promise<Buffer>);
+    const chunk = await (ahead.shift() as Promise<VerifiedChunk>);
     fill();
-    yield data;
+    yield chunk;
   }
 }
 

@@ -54,60 +54,99 @@ export async function snapshotNamespace(
   deps: { client: ClusterClient; exec: CommandExec; clock: Clock },
   input: SnapshotNamespaceInput,
 ): Promise<{ volumes: SourceVolume[]; hooks: HookOutcome[] }> {
-  const { client, clock } = deps;
-  const timeoutMs = (input.timeoutSeconds ?? 600) * 1000;
   // Everything that can be checked is checked before the application is frozen.
-  const classPath = paths.snapshotClass(input.snapshotClass);
-  if ((await getObject(client, classPath)) === undefined) {
-    throw new SnapshotClassMissing(
-      `cluster ${client.name}: VolumeSnapshotClass ${input.snapshotClass} does not exist, so PVCs of namespace ` +
-        `${input.namespace} cannot be snapshotted; create it or name an existing class in the pair`,
-    );
-  }
-  const claims = await Promise.all(input.pvcs.map((name) => boundClaim(client, input.namespace, name)));
-
-  const { result: snapshots, hooks } = await withHooks(
-    client,
+  const claims = await checkSnapshotSources(deps.client, input.namespace, input.pvcs, input.snapshotClass);
+  const { result: cuts, hooks } = await withHooks(
+    deps.client,
     deps.exec,
     input.namespace,
     input.hooks ?? {},
-    async () => {
-      const created = await Promise.all(
-        claims.map((claim) =>
-          createSnapshot(client, input.runId, input.namespace, claim, input.snapshotClass),
-        ),
-      );
-      return Promise.all(
-        created.map((name, i) =>
-          waitForSnapshot(
-            client,
-            clock,
-            input.namespace,
-            name,
-            claims[i]?.metadata?.name ?? "",
-            timeoutMs,
-            "cut",
-          ),
-        ),
-      );
-    },
+    () => cutChecked(deps, input, claims),
   );
-  const volumes = await Promise.all(
-    snapshots.map(async (snapshot, i) => {
-      const claim = claims[i] as V1PersistentVolumeClaim;
-      const ready = await waitForSnapshot(
-        client,
-        clock,
+  return { volumes: await readySnapshots(deps, cuts, input.timeoutSeconds), hooks };
+}
+
+/** A snapshot taken (cut) but perhaps not yet ready to read. */
+export interface SnapshotCut {
+  namespace: string;
+  pvc: string;
+  snapshot: string;
+}
+
+/**
+ * What can go wrong before a snapshot is attempted: the class is missing, a PVC is missing or
+ * not bound. Run it before freezing an application, so a frozen application meets no surprise.
+ */
+export async function checkSnapshotSources(
+  client: ClusterClient,
+  namespace: string,
+  pvcs: readonly string[],
+  snapshotClass: string,
+): Promise<V1PersistentVolumeClaim[]> {
+  if ((await getObject(client, paths.snapshotClass(snapshotClass))) === undefined) {
+    throw new SnapshotClassMissing(
+      `cluster ${client.name}: VolumeSnapshotClass ${snapshotClass} does not exist, so PVCs of namespace ` +
+        `${namespace} cannot be snapshotted; create it or name an existing class in the pair`,
+    );
+  }
+  return Promise.all(pvcs.map((name) => boundClaim(client, namespace, name)));
+}
+
+/**
+ * Creates a snapshot of each PVC and waits until every one is cut (has a creation time): the
+ * moment after which a post hook may thaw the application. Idempotent per run.
+ */
+export async function cutSnapshots(
+  deps: { client: ClusterClient; clock: Clock },
+  input: Omit<SnapshotNamespaceInput, "hooks">,
+): Promise<SnapshotCut[]> {
+  const claims = await checkSnapshotSources(deps.client, input.namespace, input.pvcs, input.snapshotClass);
+  return cutChecked(deps, input, claims);
+}
+
+async function cutChecked(
+  deps: { client: ClusterClient; clock: Clock },
+  input: Omit<SnapshotNamespaceInput, "hooks">,
+  claims: V1PersistentVolumeClaim[],
+): Promise<SnapshotCut[]> {
+  const timeoutMs = (input.timeoutSeconds ?? 600) * 1000;
+  return Promise.all(
+    claims.map(async (claim) => {
+      const pvc = claim.metadata?.name ?? "";
+      const snapshot = await createSnapshot(
+        deps.client,
+        input.runId,
         input.namespace,
-        snapshot.metadata.name,
-        claim.metadata?.name ?? "",
-        timeoutMs,
+        claim,
+        input.snapshotClass,
+      );
+      await waitForSnapshot(deps.client, deps.clock, input.namespace, snapshot, pvc, timeoutMs, "cut");
+      return { namespace: input.namespace, pvc, snapshot };
+    }),
+  );
+}
+
+/** Waits until each cut snapshot is ready to use, and describes the volume it captured. */
+export async function readySnapshots(
+  deps: { client: ClusterClient; clock: Clock },
+  cuts: readonly SnapshotCut[],
+  timeoutSeconds = 600,
+): Promise<SourceVolume[]> {
+  return Promise.all(
+    cuts.map(async (cut) => {
+      const claim = await boundClaim(deps.client, cut.namespace, cut.pvc);
+      const ready = await waitForSnapshot(
+        deps.client,
+        deps.clock,
+        cut.namespace,
+        cut.snapshot,
+        cut.pvc,
+        timeoutSeconds * 1000,
         "ready",
       );
       return describeSource(claim, ready);
     }),
   );
-  return { volumes, hooks };
 }
 
 async function boundClaim(

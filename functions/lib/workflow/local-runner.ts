@@ -102,7 +102,11 @@ export type LocalTaskInvoker = (task: TaskName, input: unknown) => Promise<unkno
 
 export interface ExecutionEvent {
   type: string;
+  timestamp: number;
   state?: string;
+  /** The state's input and (on exit) output: progress is read from the range items' results. */
+  input?: unknown;
+  output?: unknown;
   index?: number;
   error?: string;
   cause?: string;
@@ -129,15 +133,16 @@ export function startLocalExecution(
       (taskInput: unknown) => invoke(task, taskInput),
     ]),
   );
+  const waitMs = options.waitSeconds === undefined ? undefined : options.waitSeconds * 1000;
   const execution = machine.run(input as never, {
     overrides: {
       taskResourceLocalHandlers: handlers as never,
       // Shortens every Wait state (e.g. waiting for a lock), for tests and impatient local runs.
-      ...(options.waitSeconds !== undefined && {
+      ...(waitMs !== undefined && {
         waitTimeOverrides: Object.fromEntries(
           Object.entries(definition.States)
             .filter(([, state]) => state.Type === "Wait")
-            .map(([name]) => [name, options.waitSeconds! * 1000]),
+            .map(([name]) => [name, waitMs]),
         ),
       }),
     },
@@ -156,7 +161,8 @@ export function startLocalExecution(
 /** The fields of the library's event log entries that the progress display uses. */
 interface RawEvent {
   type: string;
-  state?: { name?: string };
+  timestamp: number;
+  state?: { name?: string; input?: unknown; output?: unknown };
   index?: number;
   Error?: string;
   Cause?: unknown;
@@ -166,7 +172,10 @@ async function* simplify(events: AsyncIterable<RawEvent>): AsyncIterable<Executi
   for await (const event of events) {
     yield {
       type: event.type,
+      timestamp: event.timestamp,
       ...(event.state?.name !== undefined && { state: event.state.name }),
+      ...(event.state?.input !== undefined && { input: event.state.input }),
+      ...(event.state?.output !== undefined && { output: event.state.output }),
       ...(event.index !== undefined && { index: event.index }),
       ...(event.Error !== undefined && { error: event.Error }),
       ...(event.Cause !== undefined && { cause: String(event.Cause) }),

@@ -19,7 +19,15 @@ export const applyOutcomeSchema = z.object({
 export const commitOutcomeSchema = z.object({
   bytesStaged: z.number().int().nonnegative(),
   chunksUploaded: z.number().int().nonnegative(),
-  volumes: z.number().int().nonnegative(),
+  /** Per source volume: what staging added to the repository. */
+  volumes: z.array(
+    z.object({
+      namespace: z.string(),
+      name: z.string(),
+      bytesStaged: z.number().int().nonnegative(),
+      chunksUploaded: z.number().int().nonnegative(),
+    }),
+  ),
 });
 
 export const volumeOutcomeSchema = z.object({
@@ -55,13 +63,15 @@ export type ApplyOutcome = z.infer<typeof applyOutcomeSchema>;
 export type CommitOutcome = z.infer<typeof commitOutcomeSchema>;
 export type VolumeOutcome = z.infer<typeof volumeOutcomeSchema>;
 
+export type VolumeReport = VolumeOutcome & { bytesStaged: number; chunksUploaded: number };
+
 export interface RunResult {
   status: RunStatus;
   runId: string | null;
   pair: string | null;
   namespaces: string[];
   objects: Record<string, number>;
-  volumes: VolumeOutcome[];
+  volumes: VolumeReport[];
   bytesStaged: number;
   chunksUploaded: number;
   durationSeconds: number;
@@ -78,12 +88,22 @@ export function runResult(input: PublishInput, now: Date): RunResult {
     pair: request.pair,
     namespaces: request.namespaces,
     objects: input.apply?.objects ?? {},
-    volumes: input.volumes?.volumes ?? [],
+    volumes: volumeReports(input),
     bytesStaged: input.commit?.bytesStaged ?? 0,
     chunksUploaded: input.commit?.chunksUploaded ?? 0,
     durationSeconds: Math.max(0, Math.round((now.getTime() - startedAt) / 1000)),
     error: errorText(input),
   };
+}
+
+/** Restored volumes (destination names) with what staging their source added to the repository. */
+function volumeReports(input: PublishInput): VolumeReport[] {
+  const staged = input.commit?.volumes ?? [];
+  return (input.volumes?.volumes ?? []).map((volume, index) => {
+    // FinalizeVolumes reports volumes in the order CommitRun staged them.
+    const source = staged[index];
+    return { ...volume, bytesStaged: source?.bytesStaged ?? 0, chunksUploaded: source?.chunksUploaded ?? 0 };
+  });
 }
 
 function statusOf(input: PublishInput): RunStatus {

@@ -59,8 +59,15 @@ export const restoreTargetSchema = z.object({
   ]),
 }) satisfies z.ZodType<RestoreTarget>;
 
-/** `$.snapshots`: the snapshotted volumes. */
-export const snapshotsStateSchema = z.object({ volumes: z.array(sourceVolumeSchema) });
+/** `$.resources.volumes`: the PVCs whose data moves. */
+export const volumesListedSchema = z.object({
+  volumes: z.array(z.object({ namespace: z.string(), pvc: z.string() })),
+});
+
+/** `$.snapshots`: the snapshots cut (maybe not ready yet). */
+export const snapshotsStateSchema = z.object({
+  cuts: z.array(z.object({ namespace: z.string(), pvc: z.string(), snapshot: z.string() })),
+});
 
 /** `$.plan`: each volume opened for reading, and one Map item per range. */
 export const stagePlanSchema = z.object({

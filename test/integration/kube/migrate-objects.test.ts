@@ -11,6 +11,7 @@ import {
   transformObject,
 } from "../../../functions/lib/kube/transform/transform-object.ts";
 import { waitFor } from "../../env/clusters.ts";
+import { startDenyingWebhook } from "./denying-webhook.ts";
 import { expectSubset, getObject, type KubeTestEnv, list, seed, startKubeTestEnv } from "./kube-test-env.ts";
 import { SHOP, shopObjects } from "./shop-app.ts";
 
@@ -365,6 +366,59 @@ describe("an object the destination refuses", () => {
     const others = report.objects.filter((object) => object.name !== "db-credentials");
     expect(others).toHaveLength(exported.objects.length - 1);
     expect(others.filter((object) => object.status !== "Created" && object.status !== "Updated")).toEqual([]);
+  });
+
+  it("reports the reason an admission webhook gives", async () => {
+    const webhook = await startDenyingWebhook(
+      "shop-webhook",
+      "forbidden",
+      "ConfigMap forbidden is refused by policy P-7",
+    );
+    try {
+      await seed(test.destination, [
+        { apiVersion: "v1", kind: "Namespace", metadata: { name: "shop-webhook" } },
+        webhook.configuration,
+      ]);
+      // The API server picks up a new webhook configuration within moments.
+      await waitFor("the webhook to be called", async () => {
+        const probe = test.destination.request({
+          method: "POST",
+          path: "/api/v1/namespaces/shop-webhook/configmaps",
+          query: { dryRun: "All" },
+          body: { metadata: { name: "forbidden" } },
+        });
+        return probe.then(
+          () => false,
+          (error: Error) => error.message.includes("P-7"),
+        );
+      });
+      const forbidden: KubeObject = {
+        apiVersion: "v1",
+        kind: "ConfigMap",
+        metadata: { name: "forbidden", namespace: SHOP },
+        data: { a: "b" },
+      };
+      const report = await applyResources(
+        test.destination,
+        [...exported.objects, forbidden],
+        optionsInto("shop-webhook"),
+      );
+      expect(report.status).toBe("PartialSuccess");
+      expect(report.objects.filter((object) => object.status === "Failed")).toEqual([
+        expect.objectContaining({
+          kind: "ConfigMap",
+          name: "forbidden",
+          reason: expect.stringContaining("refused by policy P-7"),
+        }),
+      ]);
+      expect(report.objects.find((object) => object.name === "app-config")?.status).toBe("Created");
+    } finally {
+      await test.destination.request({
+        method: "DELETE",
+        path: "/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/deny-forbidden",
+      });
+      await webhook.close();
+    }
   });
 
   it("gives Failed and stops at the refusal under failFast", async () => {

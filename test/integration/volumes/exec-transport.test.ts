@@ -82,8 +82,8 @@ describe("the exec transport", () => {
   it("retries a stream that ends without an exit status, and gives up after the attempts", async () => {
     const marker = join(dir, "attempted");
     // The first attempt hangs past the timeout (its stream is cut); the second finds the marker.
-    const script = `if [ -e ${marker} ]; then echo second; else touch ${marker}; sleep 5; fi`;
-    expect((await exec().run(target, { script, what: "retry", timeoutMs: 1500 })).toString()).toBe(
+    const script = `if [ -e ${marker} ]; then echo second; else touch ${marker}; sleep 10; fi`;
+    expect((await exec().run(target, { script, what: "retry", timeoutMs: 4000 })).toString()).toBe(
       "second\n",
     );
 

@@ -1,14 +1,11 @@
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { ValidationError } from "../../../functions/lib/errors.ts";
 import { createClusterClient } from "../../../functions/lib/kube/client/cluster-client.ts";
 import { loadKubeConfig } from "../../../functions/lib/kube/client/cluster-source.ts";
 import { eksTokenSource, mintEksToken } from "../../../functions/lib/kube/client/eks-token.ts";
+import { selfSignedCertificate } from "./self-signed-certificate.ts";
 
 const credentials = async () => ({ accessKeyId: "AKIDEXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG" });
 const start = new Date("2026-11-26T05:00:00Z");
@@ -75,39 +72,6 @@ describe("EKS cluster source", () => {
     server?.closeAllConnections();
     await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
   });
-
-  /** A self-signed certificate for 127.0.0.1: EKS endpoints are HTTPS with the cluster's own CA. */
-  function selfSignedCertificate(): { cert: Buffer; key: Buffer } {
-    const dir = mkdtempSync(join(tmpdir(), "kubeferry-eks-test-"));
-    try {
-      execFileSync(
-        "openssl",
-        [
-          "req",
-          "-x509",
-          "-newkey",
-          "ec",
-          "-pkeyopt",
-          "ec_paramgen_curve:prime256v1",
-          "-nodes",
-          "-days",
-          "1",
-          "-subj",
-          "/CN=127.0.0.1",
-          "-addext",
-          "subjectAltName=IP:127.0.0.1",
-          "-keyout",
-          join(dir, "key.pem"),
-          "-out",
-          join(dir, "cert.pem"),
-        ],
-        { stdio: "ignore" },
-      );
-      return { cert: readFileSync(join(dir, "cert.pem")), key: readFileSync(join(dir, "key.pem")) };
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  }
 
   it("sends a fresh EKS token with every request to the described endpoint", async () => {
     const authorizations: Array<string | undefined> = [];

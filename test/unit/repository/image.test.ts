@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
-import { rm } from "node:fs/promises";
+import { readFile, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { buffer } from "node:stream/consumers";
 import { describe, expect, it } from "vitest";
@@ -8,7 +8,7 @@ import { ContentStore, chunkKey } from "../../../functions/lib/repository/conten
 import { ChunkMissing, ImageCorrupt } from "../../../functions/lib/repository/errors.ts";
 import { FilesystemBlobStore } from "../../../functions/lib/repository/filesystem-blob-store.ts";
 import { isAllZero, planChunkRanges } from "../../../functions/lib/repository/image-chunks.ts";
-import { readImage } from "../../../functions/lib/repository/image-reader.ts";
+import { readImage, restoreImageToFile } from "../../../functions/lib/repository/image-reader.ts";
 import { writeImage } from "../../../functions/lib/repository/image-writer.ts";
 import { deriveRepositoryKeys } from "../../../functions/lib/repository/repository-keys.ts";
 import { openTestRepository, tempDirectory } from "./fixtures.ts";
@@ -136,6 +136,27 @@ describe("volume images", () => {
     const { manifest } = await writeImage(repository.content, pieces(data), data.length, { chunkSize });
     const tampered = { ...manifest, sha256: "0".repeat(64) };
     await expect(buffer(readImage(repository.content, tampered))).rejects.toThrow(ImageCorrupt);
+  });
+
+  it("restores into a file, leaving holes unwritten", async () => {
+    const { repository } = await openTestRepository();
+    const hole = 16 * chunkSize;
+    const data = Buffer.concat([randomBytes(chunkSize + 10), Buffer.alloc(hole), randomBytes(chunkSize)]);
+    const { manifest } = await writeImage(repository.content, pieces(data), data.length, { chunkSize });
+    const path = join(await tempDirectory(), "restored.img");
+    await writeFile(path, randomBytes(5 * data.length));
+    await restoreImageToFile(repository.content, manifest, path);
+    expect((await readFile(path)).equals(data)).toBe(true);
+    expect((await stat(path)).blocks * 512).toBeLessThan(data.length - hole / 2);
+  });
+
+  it("fails a file restore whose whole-image digest does not match", async () => {
+    const { repository } = await openTestRepository();
+    const data = randomBytes(2 * chunkSize);
+    const { manifest } = await writeImage(repository.content, pieces(data), data.length, { chunkSize });
+    const path = join(await tempDirectory(), "restored.img");
+    const tampered = { ...manifest, sha256: "1".repeat(64) };
+    await expect(restoreImageToFile(repository.content, tampered, path)).rejects.toThrow(ImageCorrupt);
   });
 
   it("keeps memory bounded: reads at most concurrency + 1 chunks ahead of slow storage", async () => {

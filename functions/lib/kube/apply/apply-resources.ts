@@ -13,14 +13,14 @@ import { defaultWaitOptions, type WaitOptions, waitForCrdEstablished } from "./c
 import { type ExistingPolicy, existingPolicyFor } from "./existing-policy.ts";
 import { isNodePortRefusal, requestedNodePorts, withoutNodePorts } from "./node-ports.ts";
 
-export const FIELD_MANAGER = "kubeferry";
+const FIELD_MANAGER = "kubeferry";
 
 /**
  * Apply requests in flight inside a tier. Writes are bound by etcd commits, which batch
  * concurrent writes: 64 in flight applies several times faster than one at a time, and the
  * API server's priority and fairness queues protect it from more than it can serve.
  */
-export const DEFAULT_PARALLELISM = 64;
+const DEFAULT_PARALLELISM = 64;
 
 export interface ApplyOptions {
   /** What to do with an object that already exists on the destination. */

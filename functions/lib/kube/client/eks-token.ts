@@ -2,10 +2,11 @@ import { Sha256 } from "@aws-crypto/sha256-js";
 import { HttpRequest } from "@smithy/protocol-http";
 import { SignatureV4 } from "@smithy/signature-v4";
 
-/** EKS accepts a token for 15 minutes from its X-Amz-Date. */
-export const EKS_TOKEN_VALIDITY_MS = 15 * 60_000;
-/** Re-mint a minute early so a token is never sent in its last moments. */
-export const EKS_TOKEN_REFRESH_MS = 14 * 60_000;
+/**
+ * EKS accepts a token for 15 minutes from its X-Amz-Date; re-minting at 14 minutes means a
+ * token is never sent in its last moments.
+ */
+const EKS_TOKEN_REFRESH_MS = 14 * 60_000;
 
 export interface AwsCredentials {
   accessKeyId: string;

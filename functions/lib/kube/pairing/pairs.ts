@@ -128,7 +128,7 @@ export async function checkPair(
   return record;
 }
 
-export function throwIfFailed(record: PairRecord): void {
+function throwIfFailed(record: PairRecord): void {
   const failed = record.checks.filter((check) => !check.passed);
   const [first, ...others] = failed;
   if (!first) return;

@@ -5,7 +5,7 @@ import { type KubeObject, specOf, withAnnotations } from "../objects.ts";
  * place they make the destination believe the claim is already bound (to a volume that does not
  * exist there) or pinned to a source node.
  */
-export const PVC_BIND_ANNOTATIONS = [
+const PVC_BIND_ANNOTATIONS = [
   "pv.kubernetes.io/bind-completed",
   "pv.kubernetes.io/bound-by-controller",
   "volume.beta.kubernetes.io/storage-provisioner",

@@ -46,7 +46,6 @@ export const resourceModifierSchema = z
   });
 
 export const resourceModifiersSchema = z.array(resourceModifierSchema);
-export type ResourceModifier = z.infer<typeof resourceModifierSchema>;
 
 /** A validated rule, ready to match objects. */
 export interface CompiledModifier {
@@ -86,11 +85,7 @@ export function parseResourceModifiers(input: unknown, field = "resourceModifier
   });
 }
 
-export function modifierMatches(
-  modifier: CompiledModifier,
-  object: KubeObject,
-  groupResource: string,
-): boolean {
+function modifierMatches(modifier: CompiledModifier, object: KubeObject, groupResource: string): boolean {
   const { namespace, name, labels } = object.metadata;
   return (
     modifier.groupResource.test(groupResource) &&

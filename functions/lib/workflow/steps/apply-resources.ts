@@ -2,7 +2,6 @@ import { z } from "zod";
 import type { ObjectStatus } from "../../kube/apply/apply-report.ts";
 import { applyResources as applyObjects } from "../../kube/apply/apply-resources.ts";
 import { describeObject, type KubeObject } from "../../kube/objects.ts";
-import { parseResourceModifiers } from "../../kube/transform/resource-modifiers.ts";
 import { ManifestMissing } from "../../repository/errors.ts";
 import type { RunRecord } from "../../repository/manifests.ts";
 import type { Repository } from "../../repository/repository.ts";
@@ -10,6 +9,7 @@ import { destinationNamespace, loadPair, withClients } from "../pair-access.ts";
 import { type MigrationRun, migrationRunSchema } from "../run.ts";
 import { type ApplyOutcome, finalizeOutcomeSchema } from "../run-result.ts";
 import { defineStep } from "../step.ts";
+import { transformsFor } from "../transforms.ts";
 
 /**
  * Applies the run's resource bundle on the destination in priority order, transformed for it
@@ -39,13 +39,7 @@ export const applyResources = defineStep({
         existingResources: request.existingResources,
         dryRun: request.dryRun,
         failFast: request.failFast,
-        transforms: {
-          namespaceMapping: pair.namespaceMapping,
-          storageClassMapping: pair.storageClassMapping,
-          imageRegistryMapping: request.imageRegistryMapping,
-          standby: !request.startApplications,
-          modifiers: parseResourceModifiers(request.resourceModifiers),
-        },
+        transforms: transformsFor(pair, request),
       }),
     );
     for (const warning of report.warnings) deps.log.warn(warning);

@@ -1,11 +1,12 @@
 import { z } from "zod";
 import { runHooks } from "../../volumes/hooks.ts";
 import { KubeExec } from "../../volumes/pod-exec.ts";
+import { checkSnapshotSources } from "../../volumes/snapshots.ts";
 import { loadPair, withClients } from "../pair-access.ts";
 import { migrationRunSchema } from "../run.ts";
 import { defineStep } from "../step.ts";
-
-const volumesListed = z.object({ volumes: z.array(z.object({ namespace: z.string(), pvc: z.string() })) });
+import { volumesListedSchema } from "../volume-state.ts";
+import { snapshotGroups } from "./snapshot-volumes.ts";
 
 /**
  * PreHooks and PostHooks: the request's exec hooks, run in the application pods of every
@@ -15,15 +16,22 @@ const volumesListed = z.object({ volumes: z.array(z.object({ namespace: z.string
 function hookPhase(task: "PreHooks" | "PostHooks", phase: "pre" | "post") {
   return defineStep({
     task,
-    input: z.object({ run: migrationRunSchema, resources: volumesListed.optional() }),
+    input: z.object({ run: migrationRunSchema, resources: volumesListedSchema.optional() }),
     async run({ run, resources }, deps) {
       const hooks = run.request.hooks[phase];
-      const namespaces = [...new Set((resources?.volumes ?? []).map((volume) => volume.namespace))];
+      const volumes = resources?.volumes ?? [];
+      const namespaces = [...new Set(volumes.map((volume) => volume.namespace))];
       if (hooks.length === 0 || namespaces.length === 0) return { ran: 0, failed: 0 };
       const pair = await loadPair(deps, run.request.pair);
       const source = await deps.connectCluster(pair.source);
       const exec = new KubeExec(source.kubeConfig);
       const outcomes = await withClients([source], async () => {
+        if (phase === "pre") {
+          // Whatever would stop the snapshots is found before the application is frozen.
+          for (const group of await snapshotGroups(source, volumes)) {
+            await checkSnapshotSources(source, group.namespace, group.pvcs, group.snapshotClass);
+          }
+        }
         const all = [];
         for (const namespace of namespaces)
           all.push(...(await runHooks(source, exec, namespace, phase, hooks)));

@@ -1,11 +1,17 @@
 import { z } from "zod";
+import { applyResources } from "../../kube/apply/apply-resources.ts";
+import type { ClusterClient } from "../../kube/client/cluster-client.ts";
+import type { KubeObject } from "../../kube/objects.ts";
+import type { PairRecord } from "../../kube/pairing/pairs.ts";
+import type { Repository } from "../../repository/repository.ts";
 import { planChunkRanges } from "../../volumes/chunk-ranges.ts";
 import { systemClock } from "../../volumes/kube-calls.ts";
 import { KubeExec } from "../../volumes/pod-exec.ts";
 import { prepareRestore } from "../../volumes/prepare-restore.ts";
 import { destinationNamespace, destinationStorageClass, loadPair, withClients } from "../pair-access.ts";
-import { migrationRunSchema } from "../run.ts";
+import { type MigrationRun, migrationRunSchema } from "../run.ts";
 import { defineStep } from "../step.ts";
+import { transformsFor } from "../transforms.ts";
 import { type RestorePlan, stagePlanSchema } from "../volume-state.ts";
 
 /**
@@ -13,6 +19,33 @@ import { type RestorePlan, stagePlanSchema } from "../volume-state.ts";
  * earlier run) and its helper pod, and plans the RestoreRanges Map items the same way staging
  * was planned.
  */
+/**
+ * The volumes' namespaces must exist before their PVCs: they are applied from the bundle now
+ * (the rest of the objects come after the volumes are bound), existing ones left as they are.
+ */
+async function createNamespaces(
+  destination: ClusterClient,
+  run: MigrationRun,
+  pair: PairRecord,
+  repository: Repository,
+) {
+  const bundle = await repository.manifests.readResourceBundle(run.id);
+  const namespaces = (bundle.objects as KubeObject[]).filter(
+    (object) => object.kind === "Namespace" && run.request.namespaces.includes(object.metadata.name),
+  );
+  const report = await applyResources(destination, namespaces, {
+    existingResources: "skip",
+    dryRun: false,
+    failFast: true,
+    transforms: transformsFor(pair, run.request),
+  });
+  const failed = report.objects.find((object) => object.status === "Failed");
+  if (failed)
+    throw new Error(
+      `cluster ${destination.name}: namespace ${failed.name} could not be created: ${failed.reason}`,
+    );
+}
+
 export const prepareVolumes = defineStep({
   task: "PrepareVolumes",
   input: z.object({ run: migrationRunSchema, plan: stagePlanSchema }),
@@ -22,8 +55,9 @@ export const prepareVolumes = defineStep({
     const destination = await deps.connectCluster(pair.destination);
     const exec = new KubeExec(destination.kubeConfig);
     const helper = pair.helperImage ? { image: pair.helperImage } : {};
-    const volumes = await withClients([destination], () =>
-      Promise.all(
+    const volumes = await withClients([destination], async () => {
+      await createNamespaces(destination, run, pair, await deps.openRepository(run.request.pair));
+      return Promise.all(
         plan.volumes.map(async ({ source }) => {
           const storageClass = destinationStorageClass(pair, source.storageClass);
           const restore = await prepareRestore(
@@ -38,8 +72,8 @@ export const prepareVolumes = defineStep({
           );
           return { restore, source, storageClass };
         }),
-      ),
-    );
+      );
+    });
     return {
       volumes,
       items: plan.volumes.flatMap((volume, index) =>

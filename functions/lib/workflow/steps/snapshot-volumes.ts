@@ -1,45 +1,48 @@
 import { z } from "zod";
 import { systemClock } from "../../volumes/kube-calls.ts";
-import { KubeExec } from "../../volumes/pod-exec.ts";
 import { snapshotClassFor } from "../../volumes/snapshot-class.ts";
-import { type SourceVolume, snapshotNamespace } from "../../volumes/snapshots.ts";
+import { cutSnapshots, type SnapshotCut } from "../../volumes/snapshots.ts";
 import { loadPair, withClients } from "../pair-access.ts";
 import { migrationRunSchema } from "../run.ts";
 import { defineStep } from "../step.ts";
-
-const resourcesSchema = z.object({ volumes: z.array(z.object({ namespace: z.string(), pvc: z.string() })) });
+import { volumesListedSchema } from "../volume-state.ts";
 
 /**
- * Cuts a CSI snapshot of every selected PVC (the hooks run in their own states around this
- * one) and waits until each is ready; a rerun finds the snapshots it already made.
+ * Cuts a CSI snapshot of every selected PVC, between the PreHooks and PostHooks states: it
+ * returns as soon as every snapshot is taken, so an application frozen by a pre hook is thawed
+ * without waiting for the snapshots to become ready (PlanRanges waits for that).
  */
 export const snapshotVolumes = defineStep({
   task: "SnapshotVolumes",
-  input: z.object({ run: migrationRunSchema, resources: resourcesSchema }),
-  async run({ run, resources }, deps): Promise<{ volumes: SourceVolume[] }> {
-    if (resources.volumes.length === 0) return { volumes: [] };
+  input: z.object({ run: migrationRunSchema, resources: volumesListedSchema }),
+  async run({ run, resources }, deps): Promise<{ cuts: SnapshotCut[] }> {
+    if (resources.volumes.length === 0) return { cuts: [] };
     const pair = await loadPair(deps, run.request.pair);
     const source = await deps.connectCluster(pair.source);
-    const exec = new KubeExec(source.kubeConfig);
     return withClients([source], async () => {
-      // One snapshotNamespace call per namespace and snapshot class (PVCs of different drivers).
-      const groups = new Map<string, { namespace: string; snapshotClass: string; pvcs: string[] }>();
-      for (const { namespace, pvc } of resources.volumes) {
-        const snapshotClass = await snapshotClassFor(source, namespace, pvc);
-        const key = `${namespace}/${snapshotClass}`;
-        const group = groups.get(key) ?? { namespace, snapshotClass, pvcs: [] };
-        group.pvcs.push(pvc);
-        groups.set(key, group);
-      }
-      const volumes: SourceVolume[] = [];
-      for (const group of groups.values()) {
-        const snapshotted = await snapshotNamespace(
-          { client: source, exec, clock: systemClock },
-          { runId: run.id, ...group },
-        );
-        volumes.push(...snapshotted.volumes);
-      }
-      return { volumes };
+      const groups = await snapshotGroups(source, resources.volumes);
+      const cuts = await Promise.all(
+        groups.map((group) =>
+          cutSnapshots({ client: source, clock: systemClock }, { runId: run.id, ...group }),
+        ),
+      );
+      return { cuts: cuts.flat() };
     });
   },
 });
+
+/** PVCs grouped by namespace and by the snapshot class of their CSI driver. */
+export async function snapshotGroups(
+  source: Parameters<typeof snapshotClassFor>[0],
+  volumes: ReadonlyArray<{ namespace: string; pvc: string }>,
+): Promise<Array<{ namespace: string; snapshotClass: string; pvcs: string[] }>> {
+  const groups = new Map<string, { namespace: string; snapshotClass: string; pvcs: string[] }>();
+  for (const { namespace, pvc } of volumes) {
+    const snapshotClass = await snapshotClassFor(source, namespace, pvc);
+    const key = `${namespace}/${snapshotClass}`;
+    const group = groups.get(key) ?? { namespace, snapshotClass, pvcs: [] };
+    group.pvcs.push(pvc);
+    groups.set(key, group);
+  }
+  return [...groups.values()];
+}

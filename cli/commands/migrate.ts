@@ -1,0 +1,71 @@
+import {
+  type Command,
+  choiceOption,
+  listOption,
+  requiredOption,
+  stringOption,
+  UsageError,
+} from "../command.ts";
+import { runRemotely } from "../remote-execution.ts";
+import { exitCodeOf, runReport } from "../report.ts";
+import { newRunName, runLocally } from "../run-workflow.ts";
+
+export const migrate: Command = {
+  path: ["migrate"],
+  summary: "migrate namespaces' objects and volume data over a pair (locally, or --remote in AWS)",
+  usage:
+    "--pair PAIR -n NAMESPACE [-n …] [-l SELECTOR] [--standby] [--existing skip|update|fail] [--dry-run] " +
+    "[--exclude-resource GLOB]... [--lock wait|skip] [--remote --state-machine ARN]",
+  options: {
+    pair: { type: "string" },
+    namespace: { type: "string", short: "n", multiple: true },
+    selector: { type: "string", short: "l" },
+    standby: { type: "boolean" },
+    existing: { type: "string" },
+    "dry-run": { type: "boolean" },
+    "exclude-resource": { type: "string", multiple: true },
+    lock: { type: "string" },
+    remote: { type: "boolean" },
+    "state-machine": { type: "string" },
+  },
+  examples: [
+    "kubeferry migrate --pair onprem-to-west -n shop",
+    "kubeferry migrate --pair onprem-to-west -n shop -l app=db --standby --existing update",
+    "kubeferry migrate --pair onprem-to-west -n shop --dry-run -o json",
+    "kubeferry migrate --pair onprem-to-west -n shop --remote --state-machine arn:aws:states:eu-west-1:123456789012:stateMachine:kubeferry-migrate",
+  ],
+  async run(invocation, context) {
+    const namespaces = listOption(invocation, "namespace");
+    if (namespaces.length === 0) throw new UsageError("-n/--namespace is required (repeat it for several)");
+    const selector = stringOption(invocation, "selector");
+    const request = {
+      pair: requiredOption(invocation, "pair"),
+      namespaces,
+      ...(selector ? { selector } : {}),
+      // A one-off migration starts the applications; --standby keeps them at 0 for DR.
+      startApplications: invocation.values.standby !== true,
+      existingResources: choiceOption(invocation, "existing", ["skip", "update", "fail"], "update"),
+      dryRun: invocation.values["dry-run"] === true,
+      excludeResourceTypes: listOption(invocation, "exclude-resource"),
+      lockPolicy: choiceOption(invocation, "lock", ["wait", "skip"], "skip"),
+    };
+    const result = await runWorkflow(invocation.values, context, "migrate", request);
+    context.output.result(result, runReport(result));
+    return exitCodeOf(result);
+  },
+};
+
+export async function runWorkflow(
+  values: Record<string, unknown>,
+  context: Parameters<Command["run"]>[1],
+  workflow: "migrate" | "activate",
+  request: unknown,
+) {
+  if (values.remote !== true) return runLocally(context, workflow, request);
+  const arn = (values["state-machine"] as string | undefined) ?? process.env.KUBEFERRY_STATE_MACHINE_ARN;
+  if (!arn)
+    throw new UsageError(
+      "--remote needs --state-machine ARN (the stack's output) or KUBEFERRY_STATE_MACHINE_ARN",
+    );
+  return runRemotely(context.output, arn, request, newRunName());
+}

@@ -1,0 +1,160 @@
+import { PairingError } from "../../functions/lib/errors.ts";
+import { checkPair, createPair, type PairRecord } from "../../functions/lib/kube/pairing/pairs.ts";
+import {
+  type Command,
+  listOption,
+  positional,
+  requiredOption,
+  stringOption,
+  UsageError,
+} from "../command.ts";
+import type { CliContext } from "../context.ts";
+import { table } from "../output.ts";
+
+/** "a=b,c=d" → { a: "b", c: "d" }: mapping flags, repeatable. */
+function mappingOption(values: string[], flag: string): Record<string, string> {
+  const mapping: Record<string, string> = {};
+  for (const entry of values) {
+    const [from, to, ...rest] = entry.split("=");
+    if (!from || !to || rest.length > 0)
+      throw new UsageError(`--${flag} takes FROM=TO pairs (got "${entry}")`);
+    mapping[from] = to;
+  }
+  return mapping;
+}
+
+function checksTable(record: PairRecord): string {
+  return table(
+    ["CHECK", "RESULT", "REASON"],
+    record.checks.map((check) => [check.name, check.passed ? "pass" : "FAIL", check.reason]),
+  );
+}
+
+/** Prints every check, also when one failed (the error then says which to fix first). */
+async function reportChecks(
+  context: CliContext,
+  name: string,
+  work: () => Promise<PairRecord>,
+): Promise<number> {
+  try {
+    const record = await work();
+    context.output.result(record, `${checksTable(record)}\n\npair ${record.name}: all checks passed`);
+    return 0;
+  } catch (error) {
+    if (!(error instanceof PairingError)) throw error;
+    const record = await context.deps.pairs.get(name);
+    if (record) context.output.result(record, checksTable(record));
+    throw error;
+  }
+}
+
+async function connectBoth(context: CliContext, source: string, destination: string) {
+  const deps = context.deps;
+  return { source: await deps.connectCluster(source), destination: await deps.connectCluster(destination) };
+}
+
+const create: Command = {
+  path: ["pair", "create"],
+  summary: "pair a source and a destination cluster, checking both before anything moves",
+  usage:
+    "NAME --source CLUSTER --destination CLUSTER [--storage-class FROM=TO]... [--namespace FROM=TO]... [--helper-image IMAGE]",
+  options: {
+    source: { type: "string" },
+    destination: { type: "string" },
+    "storage-class": { type: "string", multiple: true },
+    namespace: { type: "string", multiple: true },
+    "helper-image": { type: "string" },
+  },
+  examples: [
+    "kubeferry pair create onprem-to-west --source onprem --destination west --storage-class ceph-rbd=gp3",
+    "kubeferry pair create dr --source prod --destination standby --namespace shop=shop-dr -o json",
+  ],
+  async run(invocation, context) {
+    const name = positional(invocation, 0, "pair NAME");
+    const spec = {
+      name,
+      source: requiredOption(invocation, "source"),
+      destination: requiredOption(invocation, "destination"),
+      storageClassMapping: mappingOption(listOption(invocation, "storage-class"), "storage-class"),
+      namespaceMapping: mappingOption(listOption(invocation, "namespace"), "namespace"),
+      ...(stringOption(invocation, "helper-image")
+        ? { helperImage: stringOption(invocation, "helper-image") }
+        : {}),
+    };
+    const clients = await connectBoth(context, spec.source, spec.destination);
+    const deps = context.deps;
+    try {
+      return await reportChecks(context, name, () => createPair(deps.pairs, spec, clients, new Date()));
+    } finally {
+      clients.source.close();
+      clients.destination.close();
+    }
+  },
+};
+
+const check: Command = {
+  path: ["pair", "check"],
+  summary: "run a pair's checks again and show each with its reason",
+  usage: "NAME",
+  options: {},
+  examples: ["kubeferry pair check onprem-to-west"],
+  async run(invocation, context) {
+    const name = positional(invocation, 0, "pair NAME");
+    const deps = context.deps;
+    const existing = await deps.pairs.get(name);
+    if (!existing)
+      throw new UsageError(`pair "${name}" does not exist (kubeferry pair list shows the pairs)`);
+    const clients = await connectBoth(context, existing.source, existing.destination);
+    try {
+      return await reportChecks(context, name, () => checkPair(deps.pairs, name, clients, new Date()));
+    } finally {
+      clients.source.close();
+      clients.destination.close();
+    }
+  },
+};
+
+const list: Command = {
+  path: ["pair", "list"],
+  summary: "list pairs with their clusters and last check",
+  usage: "",
+  options: {},
+  examples: ["kubeferry pair list", "kubeferry pair list -o json"],
+  async run(_invocation, context) {
+    const pairs = await context.deps.pairs.list();
+    context.output.result(
+      pairs,
+      pairs.length === 0
+        ? "no pairs: kubeferry pair create NAME --source CLUSTER --destination CLUSTER"
+        : table(
+            ["NAME", "SOURCE", "DESTINATION", "CHECKS", "CHECKED"],
+            pairs.map((pair) => [
+              pair.name,
+              pair.source,
+              pair.destination,
+              pair.checks.every((c) => c.passed) ? "passed" : "FAILED",
+              pair.checkedAt,
+            ]),
+          ),
+    );
+    return 0;
+  },
+};
+
+const remove: Command = {
+  path: ["pair", "delete"],
+  summary: "delete a pair record (staged data stays until kubeferry gc)",
+  usage: "NAME",
+  options: {},
+  examples: ["kubeferry pair delete onprem-to-west"],
+  async run(invocation, context) {
+    const name = positional(invocation, 0, "pair NAME");
+    const pairs = context.deps.pairs;
+    if (!(await pairs.get(name))) throw new UsageError(`pair "${name}" does not exist`);
+    await pairs.delete(name);
+    context.output.result({ name, deleted: true }, `pair ${name} deleted`);
+    return 0;
+  },
+};
+
+export const pairCommands = [create, check, list, remove];

@@ -1,0 +1,42 @@
+import type { RunResult } from "../functions/lib/workflow/run-result.ts";
+import { formatBytes, formatDuration } from "./format.ts";
+import { table } from "./output.ts";
+
+/** The final report of a run: status, objects by status, volumes with bytes moved and verification. */
+export function runReport(result: RunResult): string {
+  const lines = [
+    `run ${result.runId ?? "(rejected)"} on pair ${result.pair ?? "?"}: ${result.status} in ${formatDuration(result.durationSeconds)}`,
+  ];
+  const objects = Object.entries(result.objects);
+  if (objects.length > 0) {
+    lines.push(
+      "",
+      table(
+        ["OBJECTS", "COUNT"],
+        objects.map(([status, count]) => [status, count]),
+      ),
+    );
+  }
+  if (result.volumes.length > 0) {
+    lines.push(
+      "",
+      table(
+        ["VOLUME", "SIZE", "STAGED", "WRITTEN", "VERIFIED"],
+        result.volumes.map((volume) => [
+          `${volume.namespace}/${volume.name}`,
+          formatBytes(volume.bytes),
+          formatBytes(volume.bytesStaged),
+          formatBytes(volume.bytesWritten),
+          volume.verified ? "yes" : "NO",
+        ]),
+      ),
+    );
+  }
+  if (result.error) lines.push("", `error: ${result.error}`);
+  return lines.join("\n");
+}
+
+/** The CLI's promise: exit 0 only for a Successful run. */
+export function exitCodeOf(result: RunResult): number {
+  return result.status === "Successful" ? 0 : 1;
+}
