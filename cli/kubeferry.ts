@@ -1,3 +1,4 @@
+import type { Writable } from "node:stream";
 import { parseArgs } from "node:util";
 import { KubeferryError } from "../functions/lib/errors.ts";
 import { type Command, commonOptions, UsageError } from "./command.ts";
@@ -9,10 +10,15 @@ import { createOutput } from "./output.ts";
 
 const storeOptions = { store: { type: "string" }, "kms-key": { type: "string" } } as const;
 
+export interface CliIo {
+  stdout: Writable;
+  stderr: Writable & { isTTY?: boolean };
+}
+
 /** Runs one kubeferry command line; resolves to the process exit code. */
 export async function main(
   argv: string[],
-  io = { stdout: process.stdout, stderr: process.stderr },
+  io: CliIo = { stdout: process.stdout, stderr: process.stderr },
 ): Promise<number> {
   const json = outputIsJson(argv);
   const output = createOutput(json, io.stdout, io.stderr);
@@ -65,7 +71,7 @@ function outputIsJson(argv: string[]): boolean {
  * Usage mistakes and refused input (unknown pair, bad selector) exit 2 with one line naming
  * what is wrong; anything else exits 1 with its message.
  */
-function reportError(error: unknown, command: Command | undefined, stderr: NodeJS.WritableStream): number {
+function reportError(error: unknown, command: Command | undefined, stderr: Writable): number {
   const prefix = command ? `kubeferry ${command.path.join(" ")}` : "kubeferry";
   const message = error instanceof Error ? error.message : String(error);
   const usage =

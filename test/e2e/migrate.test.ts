@@ -1,10 +1,14 @@
+import { existsSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { KubeObject } from "../../functions/lib/kube/objects.ts";
 import { ORIGINAL_REPLICAS_ANNOTATION } from "../../functions/lib/kube/transform/standby-mode.ts";
 import { chunkKey } from "../../functions/lib/repository/content-store.ts";
 import { acquireLock, readLock } from "../../functions/lib/repository/locks.ts";
-import { getObject, paths } from "../../functions/lib/volumes/kube-calls.ts";
+import { getObject, listObjects, paths } from "../../functions/lib/volumes/kube-calls.ts";
+import { waitFor } from "../env/clusters.ts";
 import { seed } from "../integration/kube/kube-test-env.ts";
 import { SHOP, shopObjects } from "../integration/kube/shop-app.ts";
 import {
@@ -187,6 +191,30 @@ describe("the synthesized workflow, run locally", () => {
     expect(waited.error, failures(waited)).toBeUndefined();
     expect(waited.entered).toContain("WaitForLock");
     expect(waited.output?.result.status).toBe("Successful");
+    await env.publishedEvents();
+  });
+});
+
+describe("application hooks", () => {
+  it("(f) a failing pre hook fails the run naming pod, command and output; the post hook still ran", async () => {
+    const marker = join(mkdtempSync(join(tmpdir(), "kubeferry-hook-")), "post-hook-ran");
+    const hooks = {
+      pre: [
+        { podSelector: "app=db", container: "postgres", command: ["sh", "-c", "echo cannot-freeze; exit 7"] },
+      ],
+      post: [{ podSelector: "app=db", container: "postgres", command: ["sh", "-c", `touch ${marker}`] }],
+    };
+    await waitFor("the db pods to run", async () => {
+      const pods = await listObjects<any>(env.volumes.source.client, paths.pods(SHOP), "app=db");
+      return pods.length > 0 && pods.every((pod) => pod.status?.phase === "Running");
+    });
+    const failed = await env.run("migrate", { ...request, hooks }, "run-hooks");
+    expect(failed.error).toBeDefined();
+    const preHook = failed.events.find((e) => e.type === "StateFailed" && e.state === "PreHooks");
+    expect(preHook?.error).toBe("ExecFailed");
+    expect(preHook?.cause).toMatch(/pod shop\/db-\d.*exit.*7.*cannot-freeze/s);
+    expect(failed.entered).toEqual(expect.arrayContaining(["PostHooksAfterFailure", "CleanupAfterFailure"]));
+    expect(existsSync(marker)).toBe(true);
     await env.publishedEvents();
   });
 });
