@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import { applyResources } from "../functions/lib/kube/apply/apply-resources.ts";
 import { type ClusterClient, createClusterClient } from "../functions/lib/kube/client/cluster-client.ts";
@@ -21,6 +22,7 @@ const NAMESPACE = "bench";
 const SELECTOR = "kubeferry.io/bench=objects";
 const CONFIG_MAPS = 2_000;
 const ROUNDS = 4;
+const SETTLE_MS = 10_000;
 const SECRETS = 500;
 
 function benchObjects(): KubeObject[] {
@@ -118,6 +120,13 @@ try {
     return (await timed(() => run("bash", ["-o", "pipefail", "-c", `${pipeline} > /dev/null`]))).seconds;
   };
 
+  // Each measurement starts once the destination's controllers have had time to digest the
+  // previous 2,500 new objects (garbage collector graph, quota and namespace controllers).
+  const settled = async (measure: () => Promise<number>): Promise<number> => {
+    await sleep(SETTLE_MS);
+    return measure();
+  };
+
   // Rounds alternate which tool goes first, so that neither always inherits the other's
   // aftermath (controllers digesting 2,500 new objects); the median round counts.
   const kubeferrySeconds: number[] = [];
@@ -128,11 +137,11 @@ try {
     let kubeferry: number;
     let kubectl: number;
     if (pass % 2 === 1) {
-      kubeferry = await kubeferryRound(kubeferryNamespace);
-      kubectl = await kubectlRound(kubectlNamespace);
+      kubeferry = await settled(() => kubeferryRound(kubeferryNamespace));
+      kubectl = await settled(() => kubectlRound(kubectlNamespace));
     } else {
-      kubectl = await kubectlRound(kubectlNamespace);
-      kubeferry = await kubeferryRound(kubeferryNamespace);
+      kubectl = await settled(() => kubectlRound(kubectlNamespace));
+      kubeferry = await settled(() => kubeferryRound(kubeferryNamespace));
     }
     progress(`round ${pass}: kubeferry ${round(kubeferry)} s, kubectl ${round(kubectl)} s`);
     kubeferrySeconds.push(kubeferry);

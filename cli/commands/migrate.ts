@@ -61,7 +61,14 @@ export async function runWorkflow(
   workflow: "migrate" | "activate",
   request: unknown,
 ) {
-  if (values.remote !== true) return runLocally(context, workflow, request);
+  if (values.remote !== true) {
+    // The workflow would refuse it too (ValidateRequest); a typo deserves a one-line usage error.
+    const pair = (request as { pair: string }).pair;
+    if (!(await context.deps.pairs.get(pair))) {
+      throw new UsageError(`unknown pair "${pair}" (kubeferry pair list shows the pairs)`);
+    }
+    return runLocally(context, workflow, request);
+  }
   const arn = (values["state-machine"] as string | undefined) ?? process.env.KUBEFERRY_STATE_MACHINE_ARN;
   if (!arn)
     throw new UsageError(

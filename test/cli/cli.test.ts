@@ -1,0 +1,125 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { PassThrough } from "node:stream";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { commands } from "../../cli/commands/index.ts";
+import { main } from "../../cli/kubeferry.ts";
+import { createOutput } from "../../cli/output.ts";
+import { ProgressReporter } from "../../cli/progress.ts";
+
+export async function run(args: string[], tty = false) {
+  const stdout = new PassThrough();
+  const stderr = Object.assign(new PassThrough(), { isTTY: tty });
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  stdout.on("data", (chunk: Buffer) => out.push(chunk));
+  stderr.on("data", (chunk: Buffer) => err.push(chunk));
+  const code = await main(args, { stdout, stderr });
+  return { code, stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8") };
+}
+
+let previousHome: string | undefined;
+beforeEach(() => {
+  previousHome = process.env.KUBEFERRY_HOME;
+  process.env.KUBEFERRY_HOME = mkdtempSync(join(tmpdir(), "kubeferry-cli-"));
+});
+afterEach(() => {
+  if (previousHome === undefined) delete process.env.KUBEFERRY_HOME;
+  else process.env.KUBEFERRY_HOME = previousHome;
+});
+
+describe("kubeferry --help", () => {
+  it("lists every command", async () => {
+    const { code, stdout } = await run(["--help"]);
+    expect(code).toBe(0);
+    for (const command of commands) expect(stdout).toContain(command.path.join(" "));
+  });
+
+  it.each(commands.map((command) => [command.path.join(" "), command]))(
+    "%s --help shows usage and examples",
+    async (_name, command) => {
+      const { code, stdout } = await run([...command.path, "--help"]);
+      expect(code).toBe(0);
+      expect(stdout).toContain(`Usage: kubeferry ${command.path.join(" ")}`);
+      expect(command.examples.length).toBeGreaterThan(0);
+      for (const example of command.examples)
+        expect(stdout).toContain(example.split(" ").slice(0, 3).join(" "));
+    },
+  );
+});
+
+describe("errors", () => {
+  it("a bad flag is one line naming it, exit 2", async () => {
+    const { code, stderr } = await run(["migrate", "--pair", "p", "-n", "shop", "--bogus"]);
+    expect(code).toBe(2);
+    expect(stderr.trim().split("\n")).toHaveLength(1);
+    expect(stderr).toContain("--bogus");
+  });
+
+  it("an unknown pair is one line naming it, exit 2", async () => {
+    const { code, stderr } = await run(["migrate", "--pair", "nope", "-n", "shop"]);
+    expect(code).toBe(2);
+    expect(stderr.trim()).toBe(
+      'kubeferry migrate: unknown pair "nope" (kubeferry pair list shows the pairs)',
+    );
+  });
+
+  it("a bad value names the flag and the choices, exit 2", async () => {
+    const { code, stderr } = await run(["migrate", "--pair", "p", "-n", "shop", "--existing", "merge"]);
+    expect(code).toBe(2);
+    expect(stderr).toContain("--existing must be one of skip, update, fail");
+  });
+
+  it("an unknown command says so, exit 2", async () => {
+    const { code, stderr } = await run(["teleport"]);
+    expect(code).toBe(2);
+    expect(stderr).toContain('unknown command "teleport"');
+  });
+});
+
+describe("--output json", () => {
+  it("prints one parseable document", async () => {
+    const { code, stdout } = await run(["cluster", "list", "-o", "json"]);
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout)).toEqual([]);
+  });
+});
+
+describe("progress", () => {
+  const event = (state: string, output: unknown) => ({
+    type: "StateExited",
+    timestamp: 0,
+    state,
+    input: {
+      volumes: [{ source: { namespace: "shop", pvc: "data", volumeBytes: 4 * 1048576 } }],
+      item: { volume: 0, range: { length: 1048576 } },
+    },
+    output,
+  });
+
+  it("is plain lines without a terminal", () => {
+    const stdout = new PassThrough();
+    const lines: string[] = [];
+    stdout.on("data", (chunk: Buffer) => lines.push(chunk.toString()));
+    const reporter = new ProgressReporter(
+      createOutput(false, stdout, Object.assign(new PassThrough(), { isTTY: false })),
+      () => 2000,
+    );
+    reporter.handle({ type: "StateEntered", timestamp: 0, state: "PlanRanges" });
+    reporter.handle(event("StageRange", { chunks: 1 }));
+    const text = lines.join("");
+    expect(text).toContain("▸ PlanRanges\n");
+    expect(text).toMatch(/stage shop\/data: 1\.0 MiB of 4\.0 MiB, 1 chunks, .*\/s, ETA/);
+    expect(text).not.toContain("\r");
+  });
+
+  it("redraws one status line on a terminal", () => {
+    const stderr = Object.assign(new PassThrough(), { isTTY: true });
+    const written: string[] = [];
+    stderr.on("data", (chunk: Buffer) => written.push(chunk.toString()));
+    const reporter = new ProgressReporter(createOutput(false, new PassThrough(), stderr), () => 2000);
+    reporter.handle(event("RestoreRange", { writtenChunks: 1 }));
+    expect(written.join("")).toMatch(/^\r\x1b\[2Krestore shop\/data: 1\.0 MiB of 4\.0 MiB/);
+  });
+});
