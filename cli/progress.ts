@@ -2,12 +2,13 @@ import type { ExecutionEvent } from "../functions/lib/workflow/local-runner.ts";
 import { formatBytes, formatDuration } from "./format.ts";
 import type { Output } from "./output.ts";
 
+type Phase = "stage" | "restore";
+
 interface VolumeProgress {
   name: string;
   bytes: number;
   done: number;
   chunks: number;
-  startedAt: number;
 }
 
 interface RangeItem {
@@ -16,7 +17,9 @@ interface RangeItem {
 }
 
 /** Range Map item states and the phase their progress belongs to. */
-const rangeStates: Record<string, "stage" | "restore"> = { StageRange: "stage", RestoreRange: "restore" };
+const rangeStates: Record<string, Phase> = { StageRange: "stage", RestoreRange: "restore" };
+/** The Map states whose start is the start of a phase. */
+const phaseStates: Record<string, Phase> = { StageRanges: "stage", RestoreRanges: "restore" };
 
 /**
  * Turns the workflow's event log into progress a person can watch: each state as it starts,
@@ -25,47 +28,39 @@ const rangeStates: Record<string, "stage" | "restore"> = { StageRange: "stage", 
  */
 export class ProgressReporter {
   private readonly volumes = new Map<string, VolumeProgress>();
+  private readonly phaseStartedAt: Partial<Record<Phase, number>> = {};
 
-  constructor(
-    private readonly output: Output,
-    private readonly now: () => number = Date.now,
-  ) {}
+  constructor(private readonly output: Output) {}
 
   handle(event: ExecutionEvent): void {
     const phase = event.state ? rangeStates[event.state] : undefined;
     if (event.type === "StateEntered" && event.state && !phase) {
+      const starting = phaseStates[event.state];
+      if (starting) this.phaseStartedAt[starting] = event.timestamp;
       this.output.line(`▸ ${event.state}`);
     } else if (event.type === "StateExited" && phase) {
-      this.rangeDone(
-        phase,
-        event.input as RangeItem,
-        event.output as { chunks?: number; writtenChunks?: number },
-      );
+      const output = event.output as { chunks?: number; writtenChunks?: number };
+      this.rangeDone(phase, event.timestamp, event.input as RangeItem, output);
     } else if (event.type === "StateFailed" && event.state) {
       this.output.line(`✗ ${event.state}: ${event.error ?? "failed"} ${event.cause ?? ""}`.trimEnd());
     }
   }
 
   private rangeDone(
-    phase: "stage" | "restore",
+    phase: Phase,
+    at: number,
     input: RangeItem,
     output: { chunks?: number; writtenChunks?: number },
   ) {
     const source = input.volumes[input.item.volume]?.source;
     if (!source) return;
     const key = `${phase} ${source.namespace}/${source.pvc}`;
-    const progress = this.volumes.get(key) ?? {
-      name: key,
-      bytes: source.volumeBytes,
-      done: 0,
-      chunks: 0,
-      startedAt: this.now(),
-    };
+    const progress = this.volumes.get(key) ?? { name: key, bytes: source.volumeBytes, done: 0, chunks: 0 };
     progress.done += input.item.range.length;
     progress.chunks += output.chunks ?? output.writtenChunks ?? 0;
     this.volumes.set(key, progress);
 
-    const seconds = Math.max((this.now() - progress.startedAt) / 1000, 0.001);
+    const seconds = Math.max((at - (this.phaseStartedAt[phase] ?? at)) / 1000, 0.001);
     const rate = progress.done / seconds;
     const left = rate > 0 ? (progress.bytes - progress.done) / rate : 0;
     const text =

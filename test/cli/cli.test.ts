@@ -89,7 +89,7 @@ describe("--output json", () => {
 describe("progress", () => {
   const event = (state: string, output: unknown) => ({
     type: "StateExited",
-    timestamp: 0,
+    timestamp: 2000,
     state,
     input: {
       volumes: [{ source: { namespace: "shop", pvc: "data", volumeBytes: 4 * 1048576 } }],
@@ -104,13 +104,13 @@ describe("progress", () => {
     stdout.on("data", (chunk: Buffer) => lines.push(chunk.toString()));
     const reporter = new ProgressReporter(
       createOutput(false, stdout, Object.assign(new PassThrough(), { isTTY: false })),
-      () => 2000,
     );
-    reporter.handle({ type: "StateEntered", timestamp: 0, state: "PlanRanges" });
+    reporter.handle({ type: "StateEntered", timestamp: 0, state: "StageRanges" });
     reporter.handle(event("StageRange", { chunks: 1 }));
     const text = lines.join("");
-    expect(text).toContain("▸ PlanRanges\n");
-    expect(text).toMatch(/stage shop\/data: 1\.0 MiB of 4\.0 MiB, 1 chunks, .*\/s, ETA/);
+    expect(text).toContain("▸ StageRanges\n");
+    // 1 MiB done 2 s after the phase began: 0.5 MiB/s, 3 MiB left.
+    expect(text).toContain("stage shop/data: 1.0 MiB of 4.0 MiB, 1 chunks, 512.0 KiB/s, ETA 6s");
     expect(text).not.toContain("\r");
   });
 
@@ -118,7 +118,7 @@ describe("progress", () => {
     const stderr = Object.assign(new PassThrough(), { isTTY: true });
     const written: string[] = [];
     stderr.on("data", (chunk: Buffer) => written.push(chunk.toString()));
-    const reporter = new ProgressReporter(createOutput(false, new PassThrough(), stderr), () => 2000);
+    const reporter = new ProgressReporter(createOutput(false, new PassThrough(), stderr));
     reporter.handle(event("RestoreRange", { writtenChunks: 1 }));
     expect(written.join("")).toMatch(/^\r\x1b\[2Krestore shop\/data: 1\.0 MiB of 4\.0 MiB/);
   });

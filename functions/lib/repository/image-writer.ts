@@ -74,27 +74,36 @@ async function storeChunks(
 }
 
 /**
- * Regroups a stream's pieces into chunkSize buffers; fails unless it carries exactly `size` bytes.
- * Chunks live in shared memory so hashing and encryption workers read them without copies.
+ * Regroups a stream's pieces into chunks; fails unless it carries exactly `size` bytes. Chunks
+ * live in shared memory so hashing and encryption workers read them without copies; pieces that
+ * already do (fileImageSource) and hold a whole chunk are handed on as they are.
  */
 async function* exactChunks(source: ImageSource, size: number, chunkSize: number): AsyncIterable<Buffer> {
   let received = 0;
-  let chunk = sharedBuffer(Math.min(chunkSize, size));
+  let chunkStart = 0;
+  let chunk: Buffer | undefined;
   let filled = 0;
   for await (const piece of source) {
     received += piece.length;
     if (received > size) throw new Error(`image stream is longer than its declared size ${size}`);
     let offset = 0;
     while (offset < piece.length) {
-      const copied = Math.min(chunk.length - filled, piece.length - offset);
-      chunk.set(piece.subarray(offset, offset + copied), filled);
-      filled += copied;
-      offset += copied;
-      if (filled === chunk.length) {
+      const length = Math.min(chunkSize, size - chunkStart);
+      if (filled === 0 && piece.buffer instanceof SharedArrayBuffer && piece.length - offset >= length) {
+        yield Buffer.from(piece.buffer, piece.byteOffset + offset, length);
+        offset += length;
+      } else {
+        chunk ??= sharedBuffer(length);
+        const copied = Math.min(length - filled, piece.length - offset);
+        chunk.set(piece.subarray(offset, offset + copied), filled);
+        filled += copied;
+        offset += copied;
+        if (filled < length) continue;
         yield chunk;
-        chunk = sharedBuffer(Math.min(chunkSize, size - received + (piece.length - offset)));
+        chunk = undefined;
         filled = 0;
       }
+      chunkStart += length;
     }
   }
   if (received < size) {
