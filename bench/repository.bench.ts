@@ -1,9 +1,9 @@
-import { createReadStream } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { FilesystemBlobStore } from "../functions/lib/repository/filesystem-blob-store.ts";
+import { fileImageSource } from "../functions/lib/repository/image-file-source.ts";
 import type { ImageManifest } from "../functions/lib/repository/image-manifest.ts";
 import { restoreImageToFile } from "../functions/lib/repository/image-reader.ts";
 import { writeImage } from "../functions/lib/repository/image-writer.ts";
@@ -196,7 +196,7 @@ async function stageImage(repository: Repository, image: string, chunkSize: numb
   const runId = `run-${++runs}`;
   const { manifest, stats } = await writeImage(
     repository.content,
-    createReadStream(image, { highWaterMark: chunkSize }),
+    fileImageSource(image, chunkSize),
     imageSize,
     { chunkSize, concurrency },
   );

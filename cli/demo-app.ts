@@ -9,11 +9,11 @@ export const DEMO_VOLUMES = [
 /** The claims the StatefulSet's single replica gets. */
 export const DEMO_CLAIMS = DEMO_VOLUMES.map((volume) => `${volume.template}-ledger-0`);
 
-export function demoApp(storageClass: string): KubeObject[] {
-  const ns = { namespace: DEMO_NAMESPACE };
+export function demoApp(storageClass: string, namespace = DEMO_NAMESPACE): KubeObject[] {
+  const ns = { namespace };
   const labels = { app: "ledger" };
   return [
-    { apiVersion: "v1", kind: "Namespace", metadata: { name: DEMO_NAMESPACE } },
+    { apiVersion: "v1", kind: "Namespace", metadata: { name: namespace } },
     {
       apiVersion: "v1",
       kind: "ConfigMap",

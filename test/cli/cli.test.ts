@@ -4,20 +4,9 @@ import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { commands } from "../../cli/commands/index.ts";
-import { main } from "../../cli/kubeferry.ts";
 import { createOutput } from "../../cli/output.ts";
 import { ProgressReporter } from "../../cli/progress.ts";
-
-export async function run(args: string[], tty = false) {
-  const stdout = new PassThrough();
-  const stderr = Object.assign(new PassThrough(), { isTTY: tty });
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  stdout.on("data", (chunk: Buffer) => out.push(chunk));
-  stderr.on("data", (chunk: Buffer) => err.push(chunk));
-  const code = await main(args, { stdout, stderr });
-  return { code, stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8") };
-}
+import { run } from "./run-cli.ts";
 
 let previousHome: string | undefined;
 beforeEach(() => {

@@ -1,11 +1,11 @@
 import type { ImageHasher } from "./content-crypto.ts";
 import type { ContentStore } from "./content-store.ts";
-import { planChunkRanges, sharedBuffer, storeImageChunk } from "./image-chunks.ts";
+import { planChunkRanges, type StoredImageChunk, sharedBuffer, storeImageChunk } from "./image-chunks.ts";
 import { defaultChunkSize, type ImageManifest } from "./image-manifest.ts";
 
 export interface WriteImageOptions {
   chunkSize?: number;
-  /** Chunks being hashed, encrypted and uploaded at once; memory is about (concurrency + 1) chunks. */
+  /** Chunks being hashed, encrypted and uploaded at once; memory is about (concurrency + 2) chunks. */
   concurrency?: number;
 }
 
@@ -55,15 +55,22 @@ async function storeChunks(
   const chunks: (string | null)[] = new Array(ranges.length).fill(null);
   const stats: WriteImageStats = { chunks: ranges.length, holes: 0, newChunks: 0, newBytes: 0 };
   const inFlight = new Set<Promise<void>>();
+  let previous: { data: Buffer; stored: Promise<StoredImageChunk> } | undefined;
   let index = 0;
   for await (const data of exactChunks(source, size, chunkSize)) {
     whole.update(data);
     const chunkIndex = index++;
-    const task = storeImageChunk(content, data).then((stored) => {
-      chunks[chunkIndex] = stored.id;
-      if (stored.id === null) stats.holes++;
-      if (stored.created) stats.newChunks++;
-      stats.newBytes += stored.storedBytes;
+    // A run of identical chunks (a repeated pattern) is hashed once: comparing with the previous
+    // chunk is one memcmp, which stops at the first differing byte.
+    const stored = previous?.data.equals(data)
+      ? previous.stored.then((first) => ({ ...first, created: false, storedBytes: 0 }))
+      : storeImageChunk(content, data);
+    previous = { data, stored };
+    const task = stored.then((result) => {
+      chunks[chunkIndex] = result.id;
+      if (result.id === null) stats.holes++;
+      if (result.created) stats.newChunks++;
+      stats.newBytes += result.storedBytes;
     });
     inFlight.add(task);
     void task.finally(() => inFlight.delete(task)).catch(() => {});

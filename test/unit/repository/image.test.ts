@@ -8,6 +8,7 @@ import { ContentStore, chunkKey } from "../../../functions/lib/repository/conten
 import { ChunkMissing, ImageCorrupt } from "../../../functions/lib/repository/errors.ts";
 import { FilesystemBlobStore } from "../../../functions/lib/repository/filesystem-blob-store.ts";
 import { isAllZero, planChunkRanges } from "../../../functions/lib/repository/image-chunks.ts";
+import { fileImageSource } from "../../../functions/lib/repository/image-file-source.ts";
 import { readImage, restoreImageToFile } from "../../../functions/lib/repository/image-reader.ts";
 import { writeImage } from "../../../functions/lib/repository/image-writer.ts";
 import { deriveRepositoryKeys } from "../../../functions/lib/repository/repository-keys.ts";
@@ -136,6 +137,29 @@ describe("volume images", () => {
     const { manifest } = await writeImage(repository.content, pieces(data), data.length, { chunkSize });
     const tampered = { ...manifest, sha256: "0".repeat(64) };
     await expect(buffer(readImage(repository.content, tampered))).rejects.toThrow(ImageCorrupt);
+  });
+
+  it("stages a file read straight into shared memory exactly like the same bytes as a stream", async () => {
+    const { repository } = await openTestRepository();
+    const data = Buffer.concat([randomBytes(2 * chunkSize), Buffer.alloc(chunkSize), randomBytes(777)]);
+    const path = join(await tempDirectory(), "volume.img");
+    await writeFile(path, data);
+    const fromFile = await writeImage(repository.content, fileImageSource(path, chunkSize), data.length, {
+      chunkSize,
+    });
+    const fromStream = await writeImage(repository.content, pieces(data), data.length, { chunkSize });
+    expect(fromFile.manifest).toEqual(fromStream.manifest);
+    expect(fromFile.manifest.sha256).toBe(hex(data));
+    // Pieces of another size than the chunks still regroup into the same chunks.
+    const misaligned = await writeImage(
+      repository.content,
+      fileImageSource(path, chunkSize / 4 + 3),
+      data.length,
+      {
+        chunkSize,
+      },
+    );
+    expect(misaligned.manifest).toEqual(fromStream.manifest);
   });
 
   it("restores into a file, leaving holes unwritten", async () => {

@@ -38,6 +38,7 @@ describe("manifests", () => {
       version: 1 as const,
       runId: "run-1",
       objects: [{ kind: "ConfigMap", data: { password: "s3cret" } }],
+      summary: { "v1 ConfigMap": 1 },
     };
     await repository.manifests.writeRunRecord(runRecord("run-1"));
     await repository.manifests.writeVolumeManifest(volumeManifest("run-1"));
