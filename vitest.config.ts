@@ -8,5 +8,6 @@ export default defineConfig({
     fileParallelism: false,
     testTimeout: 60_000,
     hookTimeout: 900_000,
+    globalSetup: ["test/env/global-teardown.ts"],
   },
 });

@@ -22,7 +22,7 @@ const NAMESPACE = "bench";
 const SELECTOR = "kubeferry.io/bench=objects";
 const CONFIG_MAPS = 2_000;
 const ROUNDS = 4;
-const SETTLE_MS = 10_000;
+const SETTLE_MS = 5_000;
 const SECRETS = 500;
 
 function benchObjects(): KubeObject[] {
