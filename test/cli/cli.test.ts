@@ -109,6 +109,6 @@ describe("progress", () => {
     stderr.on("data", (chunk: Buffer) => written.push(chunk.toString()));
     const reporter = new ProgressReporter(createOutput(false, new PassThrough(), stderr));
     reporter.handle(event("RestoreRange", { writtenChunks: 1 }));
-    expect(written.join("")).toMatch(/^\r\x1b\[2Krestore shop\/data: 1\.0 MiB of 4\.0 MiB/);
+    expect(written.join("").startsWith("\r\u001b[2Krestore shop/data: 1.0 MiB of 4.0 MiB")).toBe(true);
   });
 });

@@ -19,7 +19,9 @@ it("bundles every handler for Lambda", { timeout: 300_000 }, async () => {
     target: "node24",
     outdir,
     logLevel: "silent",
-    banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
+    banner: {
+      js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+    },
   });
   expect(result.errors).toEqual([]);
   for (const task of taskNames) {

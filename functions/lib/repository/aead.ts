@@ -9,10 +9,10 @@ import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
  * addressing means the same plaintext is normally encrypted once.
  */
 
-export const formatVersion = 1;
+const formatVersion = 1;
 const nonceLength = 12;
 const tagLength = 16;
-export const sealOverhead = 1 + nonceLength + tagLength;
+const sealOverhead = 1 + nonceLength + tagLength;
 
 export function seal(key: Uint8Array, plaintext: Uint8Array, associatedData: Uint8Array): Buffer {
   const nonce = randomBytes(nonceLength);

@@ -16,8 +16,7 @@ import { restoreRange } from "./restore-range.ts";
 import { setActivation } from "./set-activation.ts";
 import { snapshotVolumes } from "./snapshot-volumes.ts";
 import { stageRange } from "./stage-range.ts";
-import { validateActivation } from "./validate-activation.ts";
-import { validateRequest } from "./validate-request.ts";
+import { validateActivation, validateRequest } from "./validate-request.ts";
 import { verify } from "./verify.ts";
 
 /** Every Task's step: what the local runner calls where Step Functions would invoke a function. */
