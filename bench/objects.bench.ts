@@ -1,10 +1,10 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
+import { mapBounded } from "../functions/lib/bounded-map.ts";
 import { applyResources } from "../functions/lib/kube/apply/apply-resources.ts";
 import { type ClusterClient, createClusterClient } from "../functions/lib/kube/client/cluster-client.ts";
 import { exportResources } from "../functions/lib/kube/export/export-resources.ts";
 import type { KubeObject } from "../functions/lib/kube/objects.ts";
-import { mapWithLimit } from "../functions/lib/kube/parallel.ts";
 import { NO_TRANSFORMS } from "../functions/lib/kube/transform/transform-object.ts";
 import { startClusters } from "../test/env/clusters.ts";
 import { ensureKubernetesBinaries } from "../test/env/k8s-binaries.ts";
@@ -55,7 +55,7 @@ async function create(client: ClusterClient, objects: KubeObject[]): Promise<voi
     path: "/api/v1/namespaces",
     body: { metadata: { name: NAMESPACE } },
   });
-  await mapWithLimit(objects, 16, (object) =>
+  await mapBounded(objects, 16, (object) =>
     client.request({
       method: "POST",
       path: `/api/v1/namespaces/${NAMESPACE}/${object.kind === "Secret" ? "secrets" : "configmaps"}`,

@@ -1,4 +1,4 @@
-import { mapBounded } from "../../functions/lib/volumes/bounded-map.ts";
+import { mapBounded } from "../../functions/lib/bounded-map.ts";
 import { type Command, requiredOption, stringOption, UsageError } from "../command.ts";
 import { table } from "../output.ts";
 

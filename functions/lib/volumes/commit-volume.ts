@@ -1,5 +1,5 @@
+import { mapBounded } from "../bounded-map.ts";
 import type { VolumeManifest } from "../repository/manifests.ts";
-import { mapBounded } from "./bounded-map.ts";
 import { chunkCountOf } from "./chunk-ranges.ts";
 import type { VolumeManifests } from "./chunk-repository.ts";
 import { parseVolumeDigest } from "./hash-lines.ts";

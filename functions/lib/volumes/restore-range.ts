@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
+import { mapBounded } from "../bounded-map.ts";
 import { ChunkCorrupt, ChunkMissing, VerifyFailed } from "../errors.ts";
 import type { VolumeManifest } from "../repository/manifests.ts";
-import { mapBounded } from "./bounded-map.ts";
 import { type ChunkLayout, type ChunkWrite, chunksToWrite, type DeviceContents } from "./chunk-diff.ts";
 import { type ChunkRange, chunkExtent, describeBytes } from "./chunk-ranges.ts";
 import { type ChunkRepository, readManifest, type VolumeManifests } from "./chunk-repository.ts";

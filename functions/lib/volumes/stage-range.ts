@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
+import { mapBounded } from "../bounded-map.ts";
 import { ExecFailed } from "../errors.ts";
-import { mapBounded } from "./bounded-map.ts";
 import { type ChunkRange, chunkExtent, describeBytes } from "./chunk-ranges.ts";
 import type { ChunkRepository } from "./chunk-repository.ts";
 import { parseHashLines } from "./hash-lines.ts";

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { mapBounded } from "../../../functions/lib/bounded-map.ts";
 import { activationPatch, deactivationPatch } from "../../../functions/lib/kube/activate/activation.ts";
 import { type ObjectStatus, runStatus } from "../../../functions/lib/kube/apply/apply-report.ts";
 import {
@@ -9,7 +10,6 @@ import {
 import { KubeApiError } from "../../../functions/lib/kube/client/kube-api-error.ts";
 import { ResourceMapper } from "../../../functions/lib/kube/export/discovery.ts";
 import type { KubeObject } from "../../../functions/lib/kube/objects.ts";
-import { mapWithLimit } from "../../../functions/lib/kube/parallel.ts";
 
 const object = (status: ObjectStatus["status"]): ObjectStatus => ({
   group: "",
@@ -177,11 +177,11 @@ describe("ResourceMapper", () => {
   });
 });
 
-describe("mapWithLimit", () => {
+describe("mapBounded", () => {
   it("keeps order and never exceeds the limit", async () => {
     let running = 0;
     let peak = 0;
-    const results = await mapWithLimit([5, 1, 4, 2, 3], 2, async (value) => {
+    const results = await mapBounded([5, 1, 4, 2, 3], 2, async (value) => {
       running++;
       peak = Math.max(peak, running);
       await new Promise((resolve) => setTimeout(resolve, value));
@@ -195,7 +195,7 @@ describe("mapWithLimit", () => {
   it("stops starting work after a failure and rethrows it", async () => {
     const started: number[] = [];
     await expect(
-      mapWithLimit([1, 2, 3, 4], 1, async (value) => {
+      mapBounded([1, 2, 3, 4], 1, async (value) => {
         started.push(value);
         if (value === 2) throw new Error("boom");
       }),

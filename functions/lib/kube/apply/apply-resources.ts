@@ -1,10 +1,10 @@
 import { isDeepStrictEqual } from "node:util";
+import { mapBounded } from "../../bounded-map.ts";
 import { ConflictError } from "../../errors.ts";
 import type { ClusterClient } from "../client/cluster-client.ts";
 import { isNotFound } from "../client/kube-api-error.ts";
 import { discoverResources, ResourceMapper } from "../export/discovery.ts";
 import { describeObject, type KubeObject, objectRef } from "../objects.ts";
-import { mapWithLimit } from "../parallel.ts";
 import { groupResource, type KubeResource, resourcePath } from "../resources.ts";
 import { type TransformOptions, transformObject } from "../transform/transform-object.ts";
 import { applyTiers } from "./apply-order.ts";
@@ -82,7 +82,7 @@ export async function applyResources(
   const unestablished = new Map<string, string>();
   for (const tier of applyTiers(planned.map((item) => groupResource(item.resource)))) {
     const items = planned.filter((item) => tier.includes(groupResource(item.resource)));
-    await mapWithLimit(items, options.parallelism ?? DEFAULT_PARALLELISM, async (item) => {
+    await mapBounded(items, options.parallelism ?? DEFAULT_PARALLELISM, async (item) => {
       if (stopped) {
         statuses.push({
           ...objectRef(item.target),

@@ -1,9 +1,9 @@
+import { mapBounded } from "../../bounded-map.ts";
 import { ValidationError } from "../../errors.ts";
 import type { ClusterClient } from "../client/cluster-client.ts";
 import { isNotFound } from "../client/kube-api-error.ts";
 import { matchesGlob } from "../glob.ts";
 import { type KubeObject, type ObjectRef, objectRef } from "../objects.ts";
-import { mapWithLimit } from "../parallel.ts";
 import { apiVersionOf, groupResource, type KubeResource, resourcePath } from "../resources.ts";
 import { sanitizeObject } from "../sanitize/sanitize-object.ts";
 import { type DiscoveredResource, discoverResources } from "./discovery.ts";
@@ -55,7 +55,7 @@ export async function exportResources(client: ClusterClient, options: ExportOpti
     options.namespaces.map((namespace) => getNamespace(client, namespace)),
   );
   const types = exportableTypes(await discoverResources(client), options);
-  const lists = await mapWithLimit(
+  const lists = await mapBounded(
     options.namespaces.flatMap((namespace) => types.map((type) => ({ namespace, type }))),
     options.parallelism ?? 8,
     ({ namespace, type }) => listAll(client, type, namespace, options.selector),

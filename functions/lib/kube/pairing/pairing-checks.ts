@@ -1,6 +1,6 @@
+import { mapBounded } from "../../bounded-map.ts";
 import type { ClusterClient } from "../client/cluster-client.ts";
 import { KubeApiError } from "../client/kube-api-error.ts";
-import { mapWithLimit } from "../parallel.ts";
 import type { StorageClassMapping } from "../transform/storage-class-mapping.ts";
 import {
   DESTINATION_PERMISSIONS,
@@ -137,7 +137,7 @@ async function permissionCheck(
 ): Promise<CheckResult> {
   const name = `${role}-permissions`;
   try {
-    const answers = await mapWithLimit(permissions, 8, async (permission) => {
+    const answers = await mapBounded(permissions, 8, async (permission) => {
       const { body } = await client.request<{ status?: { allowed?: boolean } }>({
         method: "POST",
         path: "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",

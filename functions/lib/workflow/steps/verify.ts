@@ -1,7 +1,7 @@
 import { z } from "zod";
+import { mapBounded } from "../../bounded-map.ts";
 import { VerifyFailed } from "../../errors.ts";
 import { discoverResources, ResourceMapper } from "../../kube/export/discovery.ts";
-import { mapWithLimit } from "../../kube/parallel.ts";
 import { resourcePath } from "../../kube/resources.ts";
 import { loadPair, withClients } from "../pair-access.ts";
 import { migrationRunSchema } from "../run.ts";
@@ -35,7 +35,7 @@ export const verify = defineStep({
         if (body.status?.phase !== "Bound") found.push(`PVC ${volume.namespace}/${volume.name} is not Bound`);
       }
       const applied = (record.objects ?? []).filter((object) => settled.has(object.status));
-      await mapWithLimit(applied, 16, async (object) => {
+      await mapBounded(applied, 16, async (object) => {
         const apiVersion = object.group ? `${object.group}/${object.version}` : object.version;
         const resource = mapper.resourceFor(apiVersion, object.kind);
         const where = `${object.kind} ${object.namespace ? `${object.namespace}/` : ""}${object.name}`;

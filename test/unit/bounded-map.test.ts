@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
-import { mapBounded } from "../../../functions/lib/volumes/bounded-map.ts";
+import { mapBounded } from "../../functions/lib/bounded-map.ts";
 
 describe("mapBounded", () => {
   it("keeps order and never exceeds the limit", async () => {
