@@ -1,42 +1,15 @@
+import { type RetryPolicy, retryDelayMs, sleep, withRetry } from "../retry.ts";
 import type { BlobInfo, BlobStore } from "./blob-store.ts";
 import { isTransientError } from "./transient-errors.ts";
-
-export interface RetryPolicy {
-  /** Total tries including the first. */
-  maxAttempts: number;
-  baseDelayMs: number;
-  maxDelayMs: number;
-  isRetryable: (error: unknown) => boolean;
-  sleep: (ms: number) => Promise<void>;
-  /** A number in [0, 1); injectable so tests can pin the jitter. */
-  random: () => number;
-}
 
 export const defaultRetryPolicy: RetryPolicy = {
   maxAttempts: 6,
   baseDelayMs: 100,
   maxDelayMs: 10_000,
   isRetryable: isTransientError,
-  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  sleep,
   random: Math.random,
 };
-
-/** Full jitter: a uniform delay up to the exponential bound, so retrying clients spread out. */
-export function backoffDelayMs(policy: RetryPolicy, failedAttempts: number): number {
-  const bound = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (failedAttempts - 1));
-  return Math.floor(policy.random() * bound);
-}
-
-export async function withRetry<T>(policy: RetryPolicy, operation: () => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await operation();
-    } catch (error) {
-      if (attempt >= policy.maxAttempts || !policy.isRetryable(error)) throw error;
-      await policy.sleep(backoffDelayMs(policy, attempt));
-    }
-  }
-}
 
 /**
  * Retries transient failures of the store below. A putIfAbsent whose first attempt created the
@@ -84,7 +57,7 @@ export class RetryingBlobStore implements BlobStore {
         return;
       } catch (error) {
         if (attempt >= this.policy.maxAttempts || !this.policy.isRetryable(error)) throw error;
-        await this.policy.sleep(backoffDelayMs(this.policy, attempt));
+        await this.policy.sleep(retryDelayMs(this.policy, error, attempt));
       }
     }
   }

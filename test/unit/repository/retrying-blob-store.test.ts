@@ -2,11 +2,11 @@ import { describe, expect, it } from "vitest";
 import type { BlobInfo } from "../../../functions/lib/repository/blob-store.ts";
 import { FilesystemBlobStore } from "../../../functions/lib/repository/filesystem-blob-store.ts";
 import {
-  backoffDelayMs,
   defaultRetryPolicy,
   RetryingBlobStore,
 } from "../../../functions/lib/repository/retrying-blob-store.ts";
 import { isTransientError, TransientError } from "../../../functions/lib/repository/transient-errors.ts";
+import { backoffDelayMs } from "../../../functions/lib/retry.ts";
 import { tempDirectory } from "./fixtures.ts";
 
 const awsError = (name: string, httpStatusCode: number) =>

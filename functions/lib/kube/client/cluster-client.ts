@@ -2,8 +2,9 @@ import http from "node:http";
 import https from "node:https";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { ValidationError } from "../../errors.ts";
+import { type RetryPolicy, withRetry } from "../../retry.ts";
 import { KubeApiError } from "./kube-api-error.ts";
-import { defaultKubeRetryPolicy, type KubeRetryPolicy, withKubeRetry } from "./retry.ts";
+import { defaultKubeRetryPolicy } from "./retry.ts";
 
 export interface KubeRequest {
   method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
@@ -39,7 +40,7 @@ export interface ClusterClient {
 
 export interface ClusterClientOptions {
   name: string;
-  retry?: Partial<KubeRetryPolicy>;
+  retry?: Partial<RetryPolicy>;
   /** Concurrent connections to the API server; apply parallelism is bounded below this. */
   maxSockets?: number;
   timeoutMs?: number;
@@ -126,7 +127,7 @@ export async function createClusterClient(
     name: options.name,
     server: cluster.server,
     kubeConfig,
-    request: (request) => withKubeRetry(policy, () => send(request)),
+    request: (request) => withRetry(policy, () => send(request)),
     close: () => agent.destroy(),
   };
 }
