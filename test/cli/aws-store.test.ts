@@ -5,6 +5,7 @@ import { CreateKeyCommand, KMSClient } from "@aws-sdk/client-kms";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import { GetScheduleCommand, SchedulerClient } from "@aws-sdk/client-scheduler";
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { CreateStateMachineCommand, SFNClient } from "@aws-sdk/client-sfn";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type MotoServer, startMoto } from "../env/moto.ts";
 import { run } from "./run-cli.ts";
@@ -102,6 +103,56 @@ describe("with an S3 store, clusters are Secrets Manager secrets", () => {
     ]);
     expect(code).toBe(2);
     expect(stderr).toContain("--store");
+  });
+});
+
+describe("migrate --remote", () => {
+  it("starts the deployed workflow, follows its states and reports what it published", async () => {
+    // moto executes state machines once asked to; this one publishes a result as PublishResult would.
+    await fetch(`${moto.endpoint}/moto-api/config`, {
+      method: "POST",
+      body: JSON.stringify({ stepfunctions: { execute_state_machine: true } }),
+    });
+    const result = {
+      status: "Successful",
+      runId: "remote-1",
+      pair: "onprem-to-west",
+      namespaces: ["shop"],
+      objects: { Created: 3 },
+      volumes: [],
+      bytesStaged: 0,
+      chunksUploaded: 0,
+      durationSeconds: 1,
+      error: null,
+    };
+    const machine = await new SFNClient({}).send(
+      new CreateStateMachineCommand({
+        name: "kubeferry-migrate",
+        roleArn: "arn:aws:iam::123456789012:role/kubeferry",
+        definition: JSON.stringify({
+          StartAt: "ValidateRequest",
+          States: {
+            ValidateRequest: { Type: "Pass", Next: "PublishResult" },
+            PublishResult: { Type: "Pass", Result: result, ResultPath: "$.result", End: true },
+          },
+        }),
+      }),
+    );
+    const remote = await run([
+      "migrate",
+      "--pair",
+      "onprem-to-west",
+      "-n",
+      "shop",
+      "--remote",
+      "--state-machine",
+      machine.stateMachineArn as string,
+      "-o",
+      "json",
+    ]);
+    expect(remote.code, remote.stderr).toBe(0);
+    expect(JSON.parse(remote.stdout)).toEqual(result);
+    expect(remote.stderr).toContain("▸ PublishResult");
   });
 });
 
