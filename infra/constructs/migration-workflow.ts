@@ -6,6 +6,7 @@ import * as logs from "aws-cdk-lib/aws-logs";
 import * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import { Construct } from "constructs";
 import type { TaskName } from "../../functions/lib/workflow/task-catalog.ts";
+import { nagArn } from "../nag-findings.ts";
 
 export interface StateMachineFromAslProps {
   /** Fixed name: a Distributed Map's role must name the machine before the machine exists. */
@@ -73,7 +74,7 @@ export class StateMachineFromAsl extends Construct {
         }),
       );
       Validations.of(policy).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${props.stateMachineName}/*]`,
+        id: `AwsSolutions-IAM5[Resource::${nagArn(stack, "states", `execution:${props.stateMachineName}/*`)}]`,
         reason: "Map Run child executions get generated names under the machine's own execution prefix.",
       });
     }

@@ -18,6 +18,7 @@ import {
   taskCatalog,
   taskNames,
 } from "../../functions/lib/workflow/task-catalog.ts";
+import { nagArn } from "../nag-findings.ts";
 import type { StagingStore } from "./staging-store.ts";
 
 export interface WorkflowFunctionsProps {
@@ -175,7 +176,7 @@ function acknowledgeWildcards(role: iam.Role, stack: Stack, props: WorkflowFunct
       "Chunk and manifest object keys are content-addressed and created at run time under the repository prefix.",
     ],
     [
-      `Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:${clusterSecretPrefix}*`,
+      `Resource::${nagArn(stack, "secretsmanager", `secret:${clusterSecretPrefix}*`)}`,
       "Clusters are registered at run time; read access is limited to the kubeferry/clusters/ prefix.",
     ],
   ];

@@ -67,6 +67,23 @@ describe("cdk-nag AwsSolutions", () => {
     expect(() => synthesize()).not.toThrow();
   });
 
+  it("reports none either when bound to an account and region, as `cdk synth` binds it", () => {
+    const saved = { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION };
+    process.env.CDK_DEFAULT_ACCOUNT = "123456789012";
+    process.env.CDK_DEFAULT_REGION = "eu-west-1";
+    try {
+      expect(() => synthesize()).not.toThrow();
+    } finally {
+      for (const [name, value] of [
+        ["CDK_DEFAULT_ACCOUNT", saved.account],
+        ["CDK_DEFAULT_REGION", saved.region],
+      ] as const) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    }
+  });
+
   it("is really running: an unhardened bucket fails the same pack", () => {
     const app = new App({ outdir: mkdtempSync(join(tmpdir(), "kubeferry-cdk-")) });
     new s3.Bucket(new Stack(app, "Unhardened"), "Bucket");
