@@ -25,6 +25,16 @@ export function parseLabelSelector(text: string, field: string): LabelSelector {
   return splitTopLevel(text).map((part) => parseRequirement(part.trim(), field));
 }
 
+/** Whether the text parses as a selector: for schemas that report the problem with their own field path. */
+export function isLabelSelector(text: string): boolean {
+  try {
+    parseLabelSelector(text, "selector");
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export function matchesLabels(selector: LabelSelector, labels: Record<string, string> = {}): boolean {
   return selector.every((requirement) => {
     const value = labels[requirement.key];

@@ -54,7 +54,7 @@ export function loadStateMachines(cdkOutDir: string, stackName: string): Templat
     const substituted = text.replace(/\$\{(\w+)\}/g, (whole, name: string) => {
       const value = props.DefinitionSubstitutions?.[name];
       if (value === undefined) throw new Error(`${logicalId}: no substitution for ${whole}`);
-      return substitutionForLocalRun(name, value);
+      return substitutionForLocalRun(name);
     });
     machines.push({ logicalId, definition: JSON.parse(substituted) });
   }
@@ -78,7 +78,7 @@ function resolveJoin(value: unknown): string {
   return join[1].map((part) => (typeof part === "string" ? part : resolveJoin(part))).join(join[0]);
 }
 
-function substitutionForLocalRun(name: string, _value: unknown): string {
+function substitutionForLocalRun(name: string): string {
   const task = name.replace(/FunctionArn$/, "");
   if (!taskNames.includes(task as TaskName)) throw new Error(`substitution ${name} names no known Task`);
   return `${localArnPrefix}${task}`;

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { ValidationError } from "../errors.ts";
-import { parseLabelSelector } from "../kube/label-selector.ts";
+import { isLabelSelector } from "../kube/label-selector.ts";
 import { resourceModifiersSchema } from "../kube/transform/resource-modifiers.ts";
 
 // RFC 1123 label: what Kubernetes accepts as a namespace name.
@@ -115,13 +115,4 @@ export function describeIssues(error: z.ZodError): string {
       return `${field}: ${issue.message}`;
     })
     .join("; ");
-}
-
-function isLabelSelector(text: string): boolean {
-  try {
-    parseLabelSelector(text, "selector");
-    return true;
-  } catch {
-    return false;
-  }
 }

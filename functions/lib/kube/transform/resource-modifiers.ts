@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { ValidationError } from "../../errors.ts";
 import { globToRegExp } from "../glob.ts";
-import { type LabelSelector, matchesLabels, parseLabelSelector } from "../label-selector.ts";
+import { isLabelSelector, type LabelSelector, matchesLabels, parseLabelSelector } from "../label-selector.ts";
 import { describeObject, type KubeObject } from "../objects.ts";
 import { applyJsonPatch, type JsonPatchOperation, PatchTestFailed, parseJsonPointer } from "./json-patch.ts";
 import { applyMergePatch } from "./merge-patch.ts";
@@ -134,15 +134,6 @@ function isJsonPointer(pointer: string): boolean {
 function isRegExp(pattern: string): boolean {
   try {
     new RegExp(pattern);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function isLabelSelector(selector: string): boolean {
-  try {
-    parseLabelSelector(selector, "labelSelector");
     return true;
   } catch {
     return false;
