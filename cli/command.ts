@@ -64,3 +64,18 @@ export const commonOptions: ParseArgsOptionsConfig = {
   output: { type: "string", short: "o" },
   help: { type: "boolean", short: "h" },
 };
+
+/** What a run works on: a pair, its namespaces and an optional label selector. */
+export const selectionOptions: ParseArgsOptionsConfig = {
+  pair: { type: "string" },
+  namespace: { type: "string", short: "n", multiple: true },
+  selector: { type: "string", short: "l" },
+};
+
+/** The request fields of those options; a missing pair or namespace is a usage error. */
+export function selection(invocation: Invocation): { pair: string; namespaces: string[]; selector?: string } {
+  const namespaces = listOption(invocation, "namespace");
+  if (namespaces.length === 0) throw new UsageError("-n/--namespace is required (repeat it for several)");
+  const selector = stringOption(invocation, "selector");
+  return { pair: requiredOption(invocation, "pair"), namespaces, ...(selector ? { selector } : {}) };
+}

@@ -1,11 +1,4 @@
-import {
-  type Command,
-  choiceOption,
-  listOption,
-  requiredOption,
-  stringOption,
-  UsageError,
-} from "../command.ts";
+import { type Command, choiceOption, selection, selectionOptions } from "../command.ts";
 import { exitCodeOf, runReport } from "../report.ts";
 import { runWorkflow } from "./migrate.ts";
 
@@ -16,9 +9,7 @@ function activationCommand(action: "activate" | "deactivate", summary: string): 
     usage:
       "--pair PAIR -n NAMESPACE [-n …] [-l SELECTOR] [--side destination|source] [--remote --state-machine ARN]",
     options: {
-      pair: { type: "string" },
-      namespace: { type: "string", short: "n", multiple: true },
-      selector: { type: "string", short: "l" },
+      ...selectionOptions,
       side: { type: "string" },
       remote: { type: "boolean" },
       "state-machine": { type: "string" },
@@ -28,15 +19,10 @@ function activationCommand(action: "activate" | "deactivate", summary: string): 
       `kubeferry ${action} --pair onprem-to-west -n shop --side source -o json`,
     ],
     async run(invocation, context) {
-      const namespaces = listOption(invocation, "namespace");
-      if (namespaces.length === 0) throw new UsageError("-n/--namespace is required");
-      const selector = stringOption(invocation, "selector");
       const request = {
-        pair: requiredOption(invocation, "pair"),
-        namespaces,
+        ...selection(invocation),
         action,
         side: choiceOption(invocation, "side", ["destination", "source"], "destination"),
-        ...(selector ? { selector } : {}),
       };
       const result = await runWorkflow(invocation.values, context, "activate", request);
       context.output.result(result, runReport(result));

@@ -2,8 +2,8 @@ import {
   type Command,
   choiceOption,
   listOption,
-  requiredOption,
-  stringOption,
+  selection,
+  selectionOptions,
   UsageError,
 } from "../command.ts";
 import { runRemotely } from "../remote-execution.ts";
@@ -17,9 +17,7 @@ export const migrate: Command = {
     "--pair PAIR -n NAMESPACE [-n …] [-l SELECTOR] [--standby] [--existing skip|update|fail] [--dry-run] " +
     "[--exclude-resource GLOB]... [--lock wait|skip] [--remote --state-machine ARN]",
   options: {
-    pair: { type: "string" },
-    namespace: { type: "string", short: "n", multiple: true },
-    selector: { type: "string", short: "l" },
+    ...selectionOptions,
     standby: { type: "boolean" },
     existing: { type: "string" },
     "dry-run": { type: "boolean" },
@@ -35,13 +33,8 @@ export const migrate: Command = {
     "kubeferry migrate --pair onprem-to-west -n shop --remote --state-machine arn:aws:states:eu-west-1:123456789012:stateMachine:kubeferry-migrate",
   ],
   async run(invocation, context) {
-    const namespaces = listOption(invocation, "namespace");
-    if (namespaces.length === 0) throw new UsageError("-n/--namespace is required (repeat it for several)");
-    const selector = stringOption(invocation, "selector");
     const request = {
-      pair: requiredOption(invocation, "pair"),
-      namespaces,
-      ...(selector ? { selector } : {}),
+      ...selection(invocation),
       // A one-off migration starts the applications; --standby keeps them at 0 for DR.
       startApplications: invocation.values.standby !== true,
       existingResources: choiceOption(invocation, "existing", ["skip", "update", "fail"], "update"),

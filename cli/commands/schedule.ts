@@ -7,9 +7,10 @@ import {
 import { migrationRequestSchema, parseRequest } from "../../functions/lib/workflow/request.ts";
 import {
   type Command,
-  listOption,
   positional,
   requiredOption,
+  selection,
+  selectionOptions,
   stringOption,
   UsageError,
 } from "../command.ts";
@@ -25,9 +26,7 @@ const create: Command = {
     "NAME --pair PAIR -n NAMESPACE [-n …] --expression 'rate(15 minutes)'|'cron(…)' [--timezone TZ] " +
     "--state-machine ARN --role-arn ARN [--dead-letter-arn ARN] [-l SELECTOR]",
   options: {
-    pair: { type: "string" },
-    namespace: { type: "string", short: "n", multiple: true },
-    selector: { type: "string", short: "l" },
+    ...selectionOptions,
     expression: { type: "string" },
     timezone: { type: "string" },
     "state-machine": { type: "string" },
@@ -44,16 +43,10 @@ const create: Command = {
     if (!/^(rate|cron|at)\(.+\)$/.test(expression)) {
       throw new UsageError(`--expression must be rate(...), cron(...) or at(...) (got "${expression}")`);
     }
-    const selector = stringOption(invocation, "selector");
     // Scheduled runs are DR replication: the destination copy stays a standby.
     const request = parseRequest(
       migrationRequestSchema,
-      {
-        pair: requiredOption(invocation, "pair"),
-        namespaces: listOption(invocation, "namespace"),
-        ...(selector ? { selector } : {}),
-        startApplications: false,
-      },
+      { ...selection(invocation), startApplications: false },
       "schedule request",
     );
     const deadLetter = stringOption(invocation, "dead-letter-arn");
