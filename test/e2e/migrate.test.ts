@@ -195,6 +195,27 @@ describe("the synthesized workflow, run locally", () => {
   });
 });
 
+describe("existing objects", () => {
+  it("(g) under existingResources fail a new namespace migrates, and a rerun stops with ConflictError naming the object", async () => {
+    await createNamespace(env.volumes.source, "audit");
+    const image = await createVolume(env.volumes.source, "audit", "trail", 16 * MiB, "Block");
+    await writeImage(image, patternedImage(16 * MiB, CHUNK));
+    const failPolicy = { ...request, namespaces: ["audit"], existingResources: "fail" };
+
+    const first = await env.run("migrate", failPolicy, "run-6");
+    expect(first.error, failures(first)).toBeUndefined();
+    expect(first.output?.result.status).toBe("Successful");
+
+    const again = await env.run("migrate", failPolicy, "run-7");
+    expect(again.error).toBeDefined();
+    const conflict = again.events.find((e) => e.type === "StateFailed" && e.error === "ConflictError");
+    expect(conflict?.cause).toMatch(/Namespace audit/);
+    expect(again.entered).toContain("CleanupAfterFailure");
+    expect(await temporaryObjects(env.volumes.destination)).toEqual([]);
+    await env.publishedEvents();
+  });
+});
+
 describe("application hooks", () => {
   it("(f) a failing pre hook fails the run naming pod, command and output; the post hook still ran", async () => {
     const marker = join(mkdtempSync(join(tmpdir(), "kubeferry-hook-")), "post-hook-ran");

@@ -1,5 +1,6 @@
 import { ValidationError } from "../errors.ts";
 import type { ClusterClient } from "../kube/client/cluster-client.ts";
+import { isNotFound } from "../kube/client/kube-api-error.ts";
 import type { PairRecord } from "../kube/pairing/pairs.ts";
 import { mapNamespace } from "../kube/transform/namespace-mapping.ts";
 import type { StepDeps } from "./step-deps.ts";
@@ -44,4 +45,30 @@ export function destinationNamespace(pair: PairRecord, namespace: string): strin
 
 export function destinationStorageClass(pair: PairRecord, storageClass: string): string {
   return pair.storageClassMapping[storageClass] ?? storageClass;
+}
+
+/** Marks a destination namespace that a run created before applying its objects. */
+export const CREATED_BY_RUN_ANNOTATION = "kubeferry.dev/created-by-run";
+
+/** The run's destination namespaces that this run created (its own, not a conflict). */
+export async function namespacesCreatedByRun(
+  destination: ClusterClient,
+  run: { id: string; request: { namespaces: string[] } },
+  pair: PairRecord,
+): Promise<Set<string>> {
+  const ours = new Set<string>();
+  for (const source of run.request.namespaces) {
+    const name = destinationNamespace(pair, source);
+    const namespace = await destination
+      .request<{ metadata?: { annotations?: Record<string, string> } }>({
+        method: "GET",
+        path: `/api/v1/namespaces/${name}`,
+      })
+      .catch((error: unknown) => {
+        if (isNotFound(error)) return undefined;
+        throw error;
+      });
+    if (namespace?.body.metadata?.annotations?.[CREATED_BY_RUN_ANNOTATION] === run.id) ours.add(name);
+  }
+  return ours;
 }

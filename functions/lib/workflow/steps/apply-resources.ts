@@ -5,7 +5,7 @@ import { describeObject, type KubeObject } from "../../kube/objects.ts";
 import { ManifestMissing } from "../../repository/errors.ts";
 import type { RunRecord } from "../../repository/manifests.ts";
 import type { Repository } from "../../repository/repository.ts";
-import { destinationNamespace, loadPair, withClients } from "../pair-access.ts";
+import { destinationNamespace, loadPair, namespacesCreatedByRun, withClients } from "../pair-access.ts";
 import { type MigrationRun, migrationRunSchema } from "../run.ts";
 import { type ApplyOutcome, finalizeOutcomeSchema } from "../run-result.ts";
 import { defineStep } from "../step.ts";
@@ -31,22 +31,30 @@ export const applyResources = defineStep({
     const isRestoredClaim = (object: KubeObject) =>
       object.kind === "PersistentVolumeClaim" &&
       restored.has(`${destinationNamespace(pair, object.metadata.namespace ?? "")}/${object.metadata.name}`);
-    const objects = (bundle.objects as KubeObject[]).filter((object) => !isRestoredClaim(object));
 
     const destination = await deps.connectCluster(pair.destination);
-    const report = await withClients([destination], () =>
-      applyObjects(destination, objects, {
+    const { report, ownNamespaces } = await withClients([destination], async () => {
+      // Namespaces PrepareVolumes created for the volumes are this run's own, not conflicts.
+      const ownNamespaces = await namespacesCreatedByRun(destination, run, pair);
+      const isOwnNamespace = (object: KubeObject) =>
+        object.kind === "Namespace" && ownNamespaces.has(destinationNamespace(pair, object.metadata.name));
+      const objects = (bundle.objects as KubeObject[]).filter(
+        (object) => !isRestoredClaim(object) && !isOwnNamespace(object),
+      );
+      const report = await applyObjects(destination, objects, {
         existingResources: request.existingResources,
         dryRun: request.dryRun,
         failFast: request.failFast,
         transforms: transformsFor(pair, request),
-      }),
-    );
+      });
+      return { report, ownNamespaces };
+    });
     for (const warning of report.warnings) deps.log.warn(warning);
     await recordObjects(repository, run, report.objects, deps.now());
 
     const counts: Record<string, number> = {};
     for (const object of report.objects) counts[object.status] = (counts[object.status] ?? 0) + 1;
+    if (ownNamespaces.size > 0) counts.Created = (counts.Created ?? 0) + ownNamespaces.size;
     if (restored.size > 0) counts.Restored = restored.size;
     return {
       status: report.status,

@@ -1,27 +1,32 @@
 import { z } from "zod";
 import { applyResources } from "../../kube/apply/apply-resources.ts";
 import type { ClusterClient } from "../../kube/client/cluster-client.ts";
-import type { KubeObject } from "../../kube/objects.ts";
+import { type KubeObject, withAnnotations } from "../../kube/objects.ts";
 import type { PairRecord } from "../../kube/pairing/pairs.ts";
 import type { Repository } from "../../repository/repository.ts";
 import { planChunkRanges } from "../../volumes/chunk-ranges.ts";
 import { systemClock } from "../../volumes/kube-calls.ts";
 import { KubeExec } from "../../volumes/pod-exec.ts";
 import { prepareRestore } from "../../volumes/prepare-restore.ts";
-import { destinationNamespace, destinationStorageClass, loadPair, withClients } from "../pair-access.ts";
+import {
+  CREATED_BY_RUN_ANNOTATION,
+  destinationNamespace,
+  destinationStorageClass,
+  loadPair,
+  namespacesCreatedByRun,
+  withClients,
+} from "../pair-access.ts";
 import { type MigrationRun, migrationRunSchema } from "../run.ts";
 import { defineStep } from "../step.ts";
 import { transformsFor } from "../transforms.ts";
 import { type RestorePlan, stagePlanSchema } from "../volume-state.ts";
 
 /**
- * Prepares each destination volume (a new one of the mapped class, or the standby volume of an
- * earlier run) and its helper pod, and plans the RestoreRanges Map items the same way staging
- * was planned.
- */
-/**
  * The volumes' namespaces must exist before their PVCs: they are applied from the bundle now
- * (the rest of the objects come after the volumes are bound), existing ones left as they are.
+ * (the other objects come after the volumes are bound), marked as created by this run so that
+ * ApplyResources, or a retry of this step, knows them as the run's own. One that already
+ * existed is left as it is — or, under existingResources "fail", stops the run here, before any
+ * volume is written.
  */
 async function createNamespaces(
   destination: ClusterClient,
@@ -30,22 +35,33 @@ async function createNamespaces(
   repository: Repository,
 ) {
   const bundle = await repository.manifests.readResourceBundle(run.id);
-  const namespaces = (bundle.objects as KubeObject[]).filter(
-    (object) => object.kind === "Namespace" && run.request.namespaces.includes(object.metadata.name),
+  const namespaces = (bundle.objects as KubeObject[])
+    .filter((object) => object.kind === "Namespace" && run.request.namespaces.includes(object.metadata.name))
+    .map((object) => withAnnotations(object, { [CREATED_BY_RUN_ANNOTATION]: run.id }));
+  const ours = await namespacesCreatedByRun(destination, run, pair);
+  const report = await applyResources(
+    destination,
+    namespaces.filter((object) => !ours.has(destinationNamespace(pair, object.metadata.name))),
+    {
+      existingResources: run.request.existingResources === "fail" ? "fail" : "skip",
+      dryRun: false,
+      failFast: true,
+      transforms: transformsFor(pair, run.request),
+    },
   );
-  const report = await applyResources(destination, namespaces, {
-    existingResources: "skip",
-    dryRun: false,
-    failFast: true,
-    transforms: transformsFor(pair, run.request),
-  });
   const failed = report.objects.find((object) => object.status === "Failed");
-  if (failed)
+  if (failed) {
     throw new Error(
       `cluster ${destination.name}: namespace ${failed.name} could not be created: ${failed.reason}`,
     );
+  }
 }
 
+/**
+ * Prepares each destination volume (a new one of the mapped class, or the standby volume of an
+ * earlier run) and its helper pod, and plans the RestoreRanges Map items the same way staging
+ * was planned.
+ */
 export const prepareVolumes = defineStep({
   task: "PrepareVolumes",
   input: z.object({ run: migrationRunSchema, plan: stagePlanSchema }),
