@@ -2,9 +2,9 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { createServer, type Socket } from "node:net";
-import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { kubeferryCacheDir } from "./cache-dir.ts";
 
 export interface MotoServer {
   endpoint: string;
@@ -37,7 +37,7 @@ export function motoVersion(): string {
  */
 export async function ensureMotoEnv(): Promise<string> {
   const version = motoVersion();
-  const venv = join(homedir(), ".cache", "kubeferry", `moto-${version}`);
+  const venv = join(kubeferryCacheDir(), `moto-${version}`);
   if (existsSync(join(venv, readyMarker))) return venv;
 
   const python = process.env.KUBEFERRY_PYTHON ?? "python3";
