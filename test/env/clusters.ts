@@ -35,7 +35,7 @@ export interface LocalCluster {
   server: string;
   /** Kubeconfig with the admin token; its context is named after the cluster. */
   kubeconfigPath: string;
-  /** Same server, authenticated with the limited (read-only, built-in "view" role) token. */
+  /** Same server, authenticated with the limited token (read-only: no Secrets, no Nodes, no writes). */
   limitedKubeconfigPath: string;
   adminToken: string;
   limitedToken: string;
@@ -236,7 +236,7 @@ async function bootstrap(cluster: LocalCluster): Promise<void> {
     return true;
   });
   await applyAll(objects, clusterObjects(cluster.name, cluster.nodeNames));
-  // "view" is an aggregated role: the controller manager fills in its rules shortly after start.
+  // RBAC reaches the authorizer's cache a moment after the binding is written.
   const limited = cluster.kubeConfig("limited").makeApiClient(CoreV1Api);
   await waitFor(`the limited token of ${cluster.name} to be allowed to read pods`, async () => {
     await limited.listNamespacedPod({ namespace: "default" });

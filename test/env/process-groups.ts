@@ -32,17 +32,23 @@ function signalGroup(pid: number, signal: NodeJS.Signals): void {
 }
 
 /**
- * Terminates the groups politely, then kills what is left after `graceMs`. The grace is short on
- * purpose: the API server and etcd take many seconds to shut down gracefully, and nothing of a
- * test cluster is kept.
+ * Terminates the groups politely, then kills what is left after `graceMs`, and returns once every
+ * leader is gone (a killed process blocked in I/O, e.g. etcd in fsync, lingers a moment). The
+ * grace is short on purpose: the API server and etcd take many seconds to shut down gracefully,
+ * and nothing of a test cluster is kept.
  */
 export async function stopProcessGroups(pids: number[], graceMs = 1_000): Promise<void> {
   for (const pid of pids) signalGroup(pid, "SIGTERM");
-  const deadline = Date.now() + graceMs;
-  while (pids.some(isAlive) && Date.now() < deadline) {
-    await sleep(100);
-  }
+  await waitUntilGone(pids, graceMs);
   for (const pid of pids) signalGroup(pid, "SIGKILL");
+  await waitUntilGone(pids, 10_000);
+  const left = pids.filter(isAlive);
+  if (left.length > 0) throw new Error(`processes ${left.join(", ")} survived SIGKILL for 10 s`);
+}
+
+async function waitUntilGone(pids: number[], timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (pids.some(isAlive) && Date.now() < deadline) await sleep(100);
 }
 
 const exitCleanups = new Set<() => void>();

@@ -54,12 +54,42 @@ export function clusterObjects(clusterName: string, nodeNames: string[]): Kubern
       driver: simulatedDriver,
       deletionPolicy: "Delete",
     } as KubernetesObject,
-    // The limited token may read what the built-in "view" role allows and nothing else.
+    // The limited token may read ordinary workload objects and nothing else: no Secrets, no Nodes,
+    // no writes. Spelled out rather than bound to the built-in aggregated "view" role, whose rules
+    // the controller manager fills in only some time after start (a race seen in CI).
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "ClusterRole",
+      metadata: { name: `${limitedUser}-read` },
+      rules: [
+        {
+          apiGroups: [""],
+          resources: [
+            "pods",
+            "pods/log",
+            "services",
+            "endpoints",
+            "configmaps",
+            "persistentvolumeclaims",
+            "serviceaccounts",
+            "events",
+            "namespaces",
+            "replicationcontrollers",
+          ],
+          verbs: ["get", "list", "watch"],
+        },
+        {
+          apiGroups: ["apps", "batch", "policy", "networking.k8s.io"],
+          resources: ["*"],
+          verbs: ["get", "list", "watch"],
+        },
+      ],
+    } as KubernetesObject,
     {
       apiVersion: "rbac.authorization.k8s.io/v1",
       kind: "ClusterRoleBinding",
-      metadata: { name: `${limitedUser}-view` },
-      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "view" },
+      metadata: { name: `${limitedUser}-read` },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: `${limitedUser}-read` },
       subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: limitedUser }],
     } as KubernetesObject,
     // Without a more specific Exec (the storage simulator writes those), exec into any pod runs on the host.
