@@ -1,10 +1,11 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { mkdir, rm, writeFile } from "node:fs/promises";
-import { createServer, type Socket } from "node:net";
+import type { Socket } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { kubeferryCacheDir } from "./cache-dir.ts";
+import { freeLoopbackPorts } from "./free-ports.ts";
 
 export interface MotoServer {
   endpoint: string;
@@ -62,7 +63,7 @@ export async function ensureMotoEnv(): Promise<string> {
 /** Starts a moto server on a free loopback port and waits until it answers. */
 export async function startMoto(): Promise<MotoServer> {
   const venv = await ensureMotoEnv();
-  const port = await freePort();
+  const [port] = await freeLoopbackPorts(1);
   const endpoint = `http://127.0.0.1:${port}`;
   const child = spawn(
     join(venv, "bin", "python"),
@@ -119,20 +120,6 @@ async function waitUntilAnswering(endpoint: string, child: ChildProcess, stderr:
     }
   }
   throw new Error(`moto_server did not answer at ${endpoint} within 60 s:\n${stderr()}`);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => {
-        if (address === null || typeof address === "string") reject(new Error("no TCP port assigned"));
-        else resolve(address.port);
-      });
-    });
-  });
 }
 
 function run(command: string, args: string[]): Promise<void> {

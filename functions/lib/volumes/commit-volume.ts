@@ -2,11 +2,10 @@ import { mapBounded } from "../bounded-map.ts";
 import type { VolumeManifest } from "../repository/manifests.ts";
 import { chunkCountOf } from "./chunk-ranges.ts";
 import type { VolumeManifests } from "./chunk-repository.ts";
-import { parseVolumeDigest } from "./hash-lines.ts";
-import { volumeDigestScript } from "./helper-scripts.ts";
 import type { Clock } from "./kube-calls.ts";
-import { describeTarget, type ExecTarget, type PodExec } from "./pod-exec.ts";
+import type { ExecTarget, PodExec } from "./pod-exec.ts";
 import type { RangePart, RangePartStore } from "./range-parts.ts";
+import { volumeDigest } from "./volume-digest.ts";
 
 export interface CommitVolumeInput {
   runId: string;
@@ -71,15 +70,7 @@ export async function commitVolume(
     );
   }
 
-  const output = await deps.exec.run(input.target, {
-    script: volumeDigestScript(input.volumeBytes),
-    what: "whole-volume digest",
-    timeoutMs: 14 * 60_000,
-  });
-  const sha256 = parseVolumeDigest(
-    output.toString("utf8"),
-    `${describeTarget(input.target)}, whole-volume digest`,
-  );
+  const sha256 = await volumeDigest(deps.exec, input.target, input.volumeBytes);
   const manifest: VolumeManifest = {
     version: 1,
     runId: input.runId,

@@ -1,12 +1,11 @@
 import { VerifyFailed } from "../errors.ts";
 import type { ClusterClient } from "../kube/client/cluster-client.ts";
 import { readManifest, type VolumeManifests } from "./chunk-repository.ts";
-import { parseVolumeDigest } from "./hash-lines.ts";
-import { volumeDigestScript } from "./helper-scripts.ts";
 import { mergePatch, paths } from "./kube-calls.ts";
 import { VERIFIED_ANNOTATION } from "./names.ts";
 import { describeTarget, type PodExec } from "./pod-exec.ts";
 import { describeManifest, type RestoreTarget } from "./restore-target.ts";
+import { volumeDigest } from "./volume-digest.ts";
 
 /**
  * Computes the whole-volume SHA-256 in the destination helper pod and compares it with the
@@ -19,15 +18,7 @@ export async function verifyRestoredVolume(
   restore: RestoreTarget,
 ): Promise<{ sha256: string }> {
   const { image } = await readManifest(deps.manifests, restore.manifest);
-  const output = await deps.exec.run(restore.target, {
-    script: volumeDigestScript(image.size),
-    what: "whole-volume digest",
-    timeoutMs: 14 * 60_000,
-  });
-  const sha256 = parseVolumeDigest(
-    output.toString("utf8"),
-    `${describeTarget(restore.target)}, whole-volume digest`,
-  );
+  const sha256 = await volumeDigest(deps.exec, restore.target, image.size);
   if (sha256 !== image.sha256) {
     const next =
       restore.mode === "fresh"

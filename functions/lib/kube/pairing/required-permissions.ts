@@ -11,6 +11,19 @@ export interface Permission {
 const read = (group: string, resource: string, why: string): Permission[] =>
   ["get", "list"].map((verb) => ({ verb, group, resource, why }));
 
+/** Both sides move bytes through short-lived helper pods driven by exec. */
+const helperPodPermissions = (use: "reading" | "writing"): Permission[] => [
+  { verb: "create", group: "", resource: "pods", why: "helper pods" },
+  { verb: "delete", group: "", resource: "pods", why: "cleanup of helper pods" },
+  {
+    verb: "create",
+    group: "",
+    resource: "pods",
+    subresource: "exec",
+    why: `${use} volumes through helper pods`,
+  },
+];
+
 /**
  * The source is read (export), snapshotted and read through helper pods. Export lists every
  * type, which no single review can ask; these stand for the common ones and for the types the
@@ -45,15 +58,7 @@ export const SOURCE_PERMISSIONS: readonly Permission[] = [
   },
   { verb: "create", group: "", resource: "persistentvolumeclaims", why: "temporary claims from snapshots" },
   { verb: "delete", group: "", resource: "persistentvolumeclaims", why: "cleanup of temporary claims" },
-  { verb: "create", group: "", resource: "pods", why: "helper pods" },
-  { verb: "delete", group: "", resource: "pods", why: "cleanup of helper pods" },
-  {
-    verb: "create",
-    group: "",
-    resource: "pods",
-    subresource: "exec",
-    why: "reading volumes through helper pods",
-  },
+  ...helperPodPermissions("reading"),
 ];
 
 /** The destination is written with server-side apply (patch) and restored through helper pods. */
@@ -74,15 +79,7 @@ export const DESTINATION_PERMISSIONS: readonly Permission[] = [
   },
   { verb: "create", group: "", resource: "persistentvolumes", why: "binding restored volumes" },
   { verb: "delete", group: "", resource: "persistentvolumes", why: "cleanup of temporary volumes" },
-  { verb: "create", group: "", resource: "pods", why: "helper pods" },
-  { verb: "delete", group: "", resource: "pods", why: "cleanup of helper pods" },
-  {
-    verb: "create",
-    group: "",
-    resource: "pods",
-    subresource: "exec",
-    why: "writing volumes through helper pods",
-  },
+  ...helperPodPermissions("writing"),
 ];
 
 export function describePermission(permission: Permission): string {
