@@ -7,6 +7,7 @@ import {
 } from "@aws-sdk/client-secrets-manager";
 import { KubeConfig } from "@kubernetes/client-node";
 import { clusterSecretPrefix } from "../functions/lib/workflow/environment.ts";
+import { UsageError } from "./command.ts";
 
 /**
  * Registered clusters for runs in AWS: Secrets Manager secrets under kubeferry/clusters/,
@@ -65,6 +66,19 @@ function oneContextKubeconfig(path: string, context?: string): string {
   const user = full.getCurrentUser();
   if (!current || !cluster || !user)
     throw new Error(`${path}: context "${full.getCurrentContext()}" is incomplete`);
+  // A Lambda function has no kubectl plugins and no cloud CLI: such a user would fail every run.
+  const helper = user.exec
+    ? `exec plugin "${user.exec.command}"`
+    : user.authProvider
+      ? "auth-provider"
+      : undefined;
+  if (helper !== undefined) {
+    throw new UsageError(
+      `${path}: user "${user.name}" of context "${current.name}" authenticates with an ${helper}, which cannot ` +
+        "run in Lambda; register an EKS cluster with --eks-cluster NAME --region REGION (IAM tokens), or use a " +
+        "kubeconfig whose user has a token or a client certificate",
+    );
+  }
   const reduced = new KubeConfig();
   reduced.loadFromOptions({
     clusters: [cluster],

@@ -25,11 +25,13 @@ export async function main(
   const command = findCommand(argv);
   try {
     if (command === undefined) {
-      const words = argv.filter((arg) => !arg.startsWith("-"));
-      if (words.length > 0 && !argv.includes("--help") && !argv.includes("-h")) {
+      const words = leadingWords(argv);
+      const group = commands.filter((c) => words.every((word, index) => c.path[index] === word));
+      // `kubeferry pair --help` lists the pair commands; an unknown word is a mistake, help or not.
+      if (group.length === 0 || (words.length > 0 && !argv.includes("--help") && !argv.includes("-h"))) {
         throw new UsageError(`unknown command "${words.join(" ")}"; run kubeferry --help`);
       }
-      output.result({ commands: commands.map((c) => c.path.join(" ")) }, overviewHelp(commands, words));
+      output.result({ commands: group.map((c) => c.path.join(" ")) }, overviewHelp(commands, words));
       return 0;
     }
     const parsed = parseArgs({
@@ -60,6 +62,12 @@ function findCommand(argv: string[]): Command | undefined {
   return commands
     .filter((command) => command.path.every((word, index) => argv[index] === word))
     .sort((a, b) => b.path.length - a.path.length)[0];
+}
+
+/** The command words: everything before the first option (`-o json` carries a value, not a word). */
+function leadingWords(argv: string[]): string[] {
+  const firstOption = argv.findIndex((arg) => arg.startsWith("-"));
+  return firstOption < 0 ? argv : argv.slice(0, firstOption);
 }
 
 function outputIsJson(argv: string[]): boolean {

@@ -25,14 +25,32 @@ export async function runRemotely(
     new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(request) }),
   );
   output.line(`started ${executionArn}`);
-  let seen = 0;
   let published: RunResult | undefined;
+  // Long runs have far more than one page of history (each range is several events).
+  let pageToken: string | undefined;
+  let lastEventId = 0;
+  const readNewEvents = async () => {
+    let token = pageToken;
+    for (;;) {
+      const page = await sfn.send(
+        new GetExecutionHistoryCommand({ executionArn, maxResults: 1000, nextToken: token }),
+      );
+      for (const event of page.events ?? []) {
+        if ((event.id ?? 0) <= lastEventId) continue;
+        lastEventId = event.id ?? lastEventId;
+        published = follow(output, event) ?? published;
+      }
+      if (!page.nextToken) {
+        pageToken = token;
+        return;
+      }
+      token = page.nextToken;
+    }
+  };
   for (;;) {
-    const history = await sfn.send(new GetExecutionHistoryCommand({ executionArn, maxResults: 1000 }));
-    const events = history.events ?? [];
-    for (const event of events.slice(seen)) published = follow(output, event) ?? published;
-    seen = events.length;
     const execution = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+    // Read after the status: events written just before the end are not missed.
+    await readNewEvents();
     if (execution.status !== "RUNNING" && execution.status !== "PENDING_REDRIVE") {
       if (published) return published;
       throw new Error(

@@ -99,6 +99,8 @@ export class KubeferryStack extends Stack {
       ActivationStateMachineArn: this.activation.stateMachine.stateMachineArn,
       StagingBucketName: this.staging.bucket.bucketName,
       KmsKeyArn: this.staging.key.keyArn,
+      // Map this role into each EKS cluster's access entries (README: deploying).
+      ClusterAccessRoleArn: this.functions.clusterAccessRole.roleArn,
       SchedulerRoleArn: this.triggers.schedulerRole.roleArn,
       DeadLetterQueueArn: this.triggers.deadLetters.queueArn,
     };

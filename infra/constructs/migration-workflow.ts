@@ -69,7 +69,8 @@ export class StateMachineFromAsl extends Construct {
       );
       role.addToPolicy(
         new iam.PolicyStatement({
-          actions: ["states:DescribeExecution", "states:StopExecution"],
+          // RedriveExecution: a redriven run redrives its Map Run's failed child executions.
+          actions: ["states:DescribeExecution", "states:StopExecution", "states:RedriveExecution"],
           resources: [executions],
         }),
       );

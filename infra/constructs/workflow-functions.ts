@@ -30,9 +30,14 @@ export interface WorkflowFunctionsProps {
 
 const handlersDir = join(import.meta.dirname, "..", "..", "functions", "handlers");
 
-/** One Lambda function per workflow Task, each with its own least-privilege role. */
+/**
+ * One Lambda function per workflow Task. The Tasks that talk to clusters share one role, so a
+ * person maps exactly one IAM role into each EKS cluster's access entries (README: deploying);
+ * every other Task has a role of its own with only the repository access it needs.
+ */
 export class WorkflowFunctions extends Construct {
   readonly byTask: Record<TaskName, lambda.IFunction>;
+  readonly clusterAccessRole: iam.Role;
 
   constructor(scope: Construct, id: string, props: WorkflowFunctionsProps) {
     super(scope, id);
@@ -59,13 +64,21 @@ export class WorkflowFunctions extends Construct {
           }),
         ]
       : undefined;
+    this.clusterAccessRole = new iam.Role(this, "ClusterAccessRole", {
+      assumedBy: new iam.ServicePrincipal("lambda.amazonaws.com"),
+      description: "kubeferry steps that talk to the source and destination clusters",
+    });
+    grantClusterAccess(this.clusterAccessRole, stack);
+    const roles = new Set<iam.Role>();
     const entries = taskNames.map((task) => {
       const sizing = taskCatalog[task];
       const logGroup = new logs.LogGroup(this, `${task}Logs`, { retention: logs.RetentionDays.THREE_MONTHS });
-      const role = new iam.Role(this, `${task}Role`, {
-        assumedBy: new iam.ServicePrincipal("lambda.amazonaws.com"),
-        description: `kubeferry ${task} step`,
-      });
+      const role = sizing.clusters
+        ? this.clusterAccessRole
+        : new iam.Role(this, `${task}Role`, {
+            assumedBy: new iam.ServicePrincipal("lambda.amazonaws.com"),
+            description: `kubeferry ${task} step`,
+          });
       const fn = new nodejs.NodejsFunction(this, task, {
         entry: join(handlersDir, `${handlerFileName(task)}.ts`),
         handler: "handler",
@@ -86,6 +99,9 @@ export class WorkflowFunctions extends Construct {
           format: nodejs.OutputFormat.ESM,
           target: "node24",
           minify: true,
+          // Retry, Catch, events and run records match domain errors by class name
+          // (ValidationError, ChunkCorrupt…); minification would rename them to one letter.
+          keepNames: true,
           // Bundle the AWS SDK too: conditional writes need a newer SDK than a runtime may carry.
           externalModules: [],
           sourceMap: true,
@@ -95,37 +111,50 @@ export class WorkflowFunctions extends Construct {
         },
         ...(props.vpc ? { vpc: props.vpc.vpc, vpcSubnets: props.vpc.subnets, securityGroups } : {}),
       });
-      grantStepAccess(role, props, logGroup, sizing.environment === "publish");
-      if (props.vpc) {
-        role.addManagedPolicy(
-          iam.ManagedPolicy.fromAwsManagedPolicyName("service-role/AWSLambdaVPCAccessExecutionRole"),
-        );
-        Validations.of(role).acknowledge({
-          id: "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]",
-          reason: "The AWS-managed VPC access policy is the documented minimum for functions in a VPC.",
-        });
+      role.addToPolicy(
+        new iam.PolicyStatement({
+          actions: ["logs:CreateLogStream", "logs:PutLogEvents"],
+          resources: [logGroup.logGroupArn],
+        }),
+      );
+      if (!roles.has(role)) {
+        roles.add(role);
+        grantStepAccess(role, props, sizing.environment === "publish");
+        if (props.vpc) {
+          role.addManagedPolicy(
+            iam.ManagedPolicy.fromAwsManagedPolicyName("service-role/AWSLambdaVPCAccessExecutionRole"),
+          );
+          Validations.of(role).acknowledge({
+            id: "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]",
+            reason: "The AWS-managed VPC access policy is the documented minimum for functions in a VPC.",
+          });
+        }
+        acknowledgeWildcards(role, stack, props);
       }
-      acknowledgeWildcards(role, stack, props);
       return [task, fn] as const;
     });
     this.byTask = Object.fromEntries(entries) as unknown as Record<TaskName, lambda.IFunction>;
   }
 }
 
-function grantStepAccess(
-  role: iam.Role,
-  props: WorkflowFunctionsProps,
-  logGroup: logs.ILogGroup,
-  publishes: boolean,
-) {
-  const { bucket, key } = props.staging;
-  const stack = Stack.of(role);
+/** What only the cluster-talking steps need: EKS clusters are registered by name and region. */
+function grantClusterAccess(role: iam.Role, stack: Stack) {
   role.addToPolicy(
     new iam.PolicyStatement({
-      actions: ["logs:CreateLogStream", "logs:PutLogEvents"],
-      resources: [`${logGroup.logGroupArn}`],
+      // The endpoint and CA of a registered `{"type":"eks"}` cluster; its token is minted with this role.
+      actions: ["eks:DescribeCluster"],
+      resources: [stack.formatArn({ service: "eks", region: "*", resource: "cluster", resourceName: "*" })],
     }),
   );
+  Validations.of(role).acknowledge({
+    id: `AwsSolutions-IAM5[Resource::${nagArn(stack, "eks", "cluster/*", "*")}]`,
+    reason: "EKS clusters are registered at run time, in any region of the account.",
+  });
+}
+
+function grantStepAccess(role: iam.Role, props: WorkflowFunctionsProps, publishes: boolean) {
+  const { bucket, key } = props.staging;
+  const stack = Stack.of(role);
   role.addToPolicy(
     new iam.PolicyStatement({
       actions: ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
@@ -141,10 +170,19 @@ function grantStepAccess(
   );
   role.addToPolicy(
     new iam.PolicyStatement({
-      // GenerateDataKey creates a repository key; Decrypt unwraps it. Encrypt/Decrypt also
-      // serve the bucket's SSE-KMS on PutObject/GetObject.
-      actions: ["kms:GenerateDataKey", "kms:Decrypt", "kms:Encrypt"],
+      // The bucket's SSE-KMS on PutObject/GetObject: only through S3.
+      actions: ["kms:GenerateDataKey", "kms:Decrypt"],
       resources: [key.keyArn],
+      conditions: { StringEquals: { "kms:ViaService": `s3.${stack.region}.${stack.urlSuffix}` } },
+    }),
+  );
+  role.addToPolicy(
+    new iam.PolicyStatement({
+      // GenerateDataKey creates a repository key and Decrypt unwraps it, only with the
+      // repository's encryption context: a wrapped key is bound to its repository.
+      actions: ["kms:GenerateDataKey", "kms:Decrypt"],
+      resources: [key.keyArn],
+      conditions: { Null: { "kms:EncryptionContext:kubeferry:repository": "false" } },
     }),
   );
   role.addToPolicy(

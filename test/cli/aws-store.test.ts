@@ -91,6 +91,33 @@ describe("with an S3 store, clusters are Secrets Manager secrets", () => {
     expect((await run(["cluster", "remove", "west", ...store])).code).toBe(0);
   });
 
+  it.each([
+    [
+      "an exec plugin",
+      { exec: { apiVersion: "client.authentication.k8s.io/v1", command: "aws", args: ["eks"] } },
+    ],
+    ["an auth-provider", { "auth-provider": { name: "oidc", config: { "id-token": "t" } } }],
+  ])("refuses a kubeconfig whose user needs %s, naming the alternatives", async (_what, user) => {
+    const kubeconfig = join(mkdtempSync(join(tmpdir(), "kubeferry-kc-")), "config");
+    writeFileSync(
+      kubeconfig,
+      JSON.stringify({
+        apiVersion: "v1",
+        kind: "Config",
+        clusters: [{ name: "c", cluster: { server: "https://c.example:6443" } }],
+        users: [{ name: "u", user }],
+        contexts: [{ name: "c", context: { cluster: "c", user: "u" } }],
+        "current-context": "c",
+      }),
+    );
+    const { code, stderr } = await run(["cluster", "add", "plugin", "--kubeconfig", kubeconfig, ...store]);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/cannot run in Lambda; register an EKS cluster with --eks-cluster/);
+    expect(stderr).toContain("token or a client certificate");
+    const listed = await run(["cluster", "list", "-o", "json", ...store]);
+    expect(JSON.parse(listed.stdout).map((row: { name: string }) => row.name)).not.toContain("plugin");
+  });
+
   it("refuses an EKS cluster for local runs, naming what to add", async () => {
     const { code, stderr } = await run([
       "cluster",
@@ -153,6 +180,50 @@ describe("migrate --remote", () => {
     expect(remote.code, remote.stderr).toBe(0);
     expect(JSON.parse(remote.stdout)).toEqual(result);
     expect(remote.stderr).toContain("▸ PublishResult");
+  });
+
+  it("follows a run whose history is longer than one page to its published result", async () => {
+    // 600 chained states are 1,200+ history events: more than one GetExecutionHistory page.
+    const steps = Array.from({ length: 600 }, (_, i) => `Step${i}`);
+    const states: Record<string, unknown> = Object.fromEntries(
+      steps.map((name, i) => [name, { Type: "Pass", Next: steps[i + 1] ?? "PublishResult" }]),
+    );
+    const result = {
+      status: "Successful",
+      runId: "remote-long",
+      pair: "onprem-to-west",
+      namespaces: ["shop"],
+      objects: {},
+      volumes: [],
+      bytesStaged: 0,
+      chunksUploaded: 0,
+      durationSeconds: 1,
+      error: null,
+    };
+    states.PublishResult = { Type: "Pass", Result: result, ResultPath: "$.result", End: true };
+    const machine = await new SFNClient({}).send(
+      new CreateStateMachineCommand({
+        name: "kubeferry-migrate-long",
+        roleArn: "arn:aws:iam::123456789012:role/kubeferry",
+        definition: JSON.stringify({ StartAt: "Step0", States: states }),
+      }),
+    );
+    const remote = await run([
+      "migrate",
+      "--pair",
+      "onprem-to-west",
+      "-n",
+      "shop",
+      "--remote",
+      "--state-machine",
+      machine.stateMachineArn as string,
+      "-o",
+      "json",
+    ]);
+    expect(remote.code, remote.stderr).toBe(0);
+    expect(JSON.parse(remote.stdout)).toEqual(result);
+    expect(remote.stderr).toContain("▸ Step599");
+    expect(remote.stderr.match(/▸ Step\d+\n/g)).toHaveLength(600);
   });
 });
 

@@ -60,10 +60,23 @@ describe("errors", () => {
     expect(stderr).toContain("--existing must be one of skip, update, fail");
   });
 
-  it("an unknown command says so, exit 2", async () => {
-    const { code, stderr } = await run(["teleport"]);
-    expect(code).toBe(2);
-    expect(stderr).toContain('unknown command "teleport"');
+  it.each([[["teleport"]], [["teleport", "--help"]], [["pair", "teleport", "-h"]]])(
+    "an unknown command %j says so, exit 2",
+    async (argv) => {
+      const { code, stdout, stderr } = await run(argv);
+      expect(code).toBe(2);
+      expect(stderr).toContain(`unknown command "${argv.filter((a) => !a.startsWith("-")).join(" ")}"`);
+      expect(stdout).toBe("");
+    },
+  );
+
+  it("a group's --help lists only that group's commands", async () => {
+    const { code, stdout } = await run(["pair", "--help", "-o", "json"]);
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout).commands).toEqual(
+      expect.arrayContaining(["pair create", "pair check", "pair list", "pair delete"]),
+    );
+    expect(JSON.parse(stdout).commands.every((c: string) => c.startsWith("pair "))).toBe(true);
   });
 });
 

@@ -36,13 +36,32 @@ describe.each(aslFiles)("%s", (file) => {
     }
   });
 
-  it("gives every Task a timeout no shorter than its function's and a jittered retry of transient errors", () => {
+  it("gives every Task a timeout longer than its function's and a jittered retry of transient errors", () => {
     for (const [name, state] of tasks) {
       const task = taskOf(state) as TaskName;
-      expect(state.TimeoutSeconds, name).toBeGreaterThanOrEqual(taskCatalog[task].timeoutSeconds);
-      const transient = state.Retry?.find((retry: AslState) => retry.ErrorEquals.includes("Lambda.Unknown"));
+      // Equal timeouts let States.Timeout fire first and retry while the first invocation still runs.
+      expect(state.TimeoutSeconds, name).toBeGreaterThan(taskCatalog[task].timeoutSeconds);
+      const transient = state.Retry?.find((retry: AslState) =>
+        retry.ErrorEquals.includes("Lambda.TooManyRequestsException"),
+      );
       expect(transient, name).toMatchObject({ JitterStrategy: "FULL" });
-      expect(transient.ErrorEquals).toContain("Lambda.TooManyRequestsException");
+      expect(transient.ErrorEquals).toContain("Lambda.ClientExecutionTimeoutException");
+    }
+  });
+
+  it("never retries a hook Task after a timeout or an unknown Lambda failure: its commands may have run", () => {
+    for (const [name, state] of tasks.filter(([, state]) => /Hooks/.test(state.Resource))) {
+      const retried = (state.Retry ?? []).flatMap((retry: AslState) => retry.ErrorEquals);
+      expect(retried, name).not.toContain("States.Timeout");
+      expect(retried, name).not.toContain("Lambda.Unknown");
+      expect(retried, name).not.toContain("States.ALL");
+    }
+  });
+
+  it("retries a timed-out or unknown failure of every other Task", () => {
+    for (const [name, state] of tasks.filter(([, state]) => !/Hooks/.test(state.Resource))) {
+      const retried = (state.Retry ?? []).flatMap((retry: AslState) => retry.ErrorEquals);
+      expect(retried, name).toEqual(expect.arrayContaining(["States.Timeout", "Lambda.Unknown"]));
     }
   });
 
@@ -134,6 +153,58 @@ describe("synthesized workflow", () => {
         TracingConfig: { Mode: "Active" },
       });
     }
+  });
+
+  const policyStatements = (roleLogicalId: string) =>
+    Object.values(resources)
+      .filter(
+        (r) =>
+          r.Type === "AWS::IAM::Policy" && r.Properties.Roles.some((role: any) => role.Ref === roleLogicalId),
+      )
+      .flatMap((p) => p.Properties.PolicyDocument.Statement);
+  const roleOf = (task: string) =>
+    Object.entries(resources).find(
+      ([id, r]) =>
+        r.Type === "AWS::Lambda::Function" && id.startsWith(`Functions${task}`) && !id.includes("Logs"),
+    )?.[1].Properties.Role["Fn::GetAtt"][0];
+
+  it("runs every cluster-talking Task as one shared role, output by the stack, that may describe EKS clusters", () => {
+    const clusterTasks = Object.entries(taskCatalog).filter(([, sizing]) => sizing.clusters);
+    const shared = new Set(clusterTasks.map(([task]) => roleOf(task)));
+    expect(shared.size).toBe(1);
+    const roleId = [...shared][0] as string;
+    expect(template.toJSON().Outputs.ClusterAccessRoleArn.Value).toEqual({ "Fn::GetAtt": [roleId, "Arn"] });
+    const describe = policyStatements(roleId).find((s: any) =>
+      [s.Action].flat().includes("eks:DescribeCluster"),
+    );
+    expect(describe).toBeDefined();
+    for (const [task, sizing] of Object.entries(taskCatalog).filter(([, sizing]) => !sizing.clusters)) {
+      expect(roleOf(task), task).not.toBe(roleId);
+      const actions = policyStatements(roleOf(task)).flatMap((s: any) => [s.Action].flat());
+      expect(actions, task).not.toContain("eks:DescribeCluster");
+      expect(actions.includes("events:PutEvents"), task).toBe(sizing.environment === "publish");
+    }
+  });
+
+  it("uses the KMS key only through S3 or with a repository's encryption context, and never Encrypt", () => {
+    const kms = Object.values(resources)
+      .filter((r) => r.Type === "AWS::IAM::Policy")
+      .flatMap((p) => p.Properties.PolicyDocument.Statement)
+      .filter((s: any) => [s.Action].flat().some((a: string) => a.startsWith("kms:")));
+    expect(kms.length).toBeGreaterThan(0);
+    for (const statement of kms) {
+      expect([statement.Action].flat()).not.toContain("kms:Encrypt");
+      const viaS3 = statement.Condition?.StringEquals?.["kms:ViaService"];
+      const withContext =
+        statement.Condition?.Null?.["kms:EncryptionContext:kubeferry:repository"] === "false";
+      expect(viaS3 !== undefined || withContext, JSON.stringify(statement)).toBe(true);
+    }
+  });
+
+  it("lets the migration redrive its Map Run child executions", () => {
+    const migration = stateMachines.find(([id]) => id.startsWith("Migration"))?.[1];
+    const statements = policyStatements(migration?.Properties.RoleArn["Fn::GetAtt"][0]);
+    expect(statements.flatMap((s: any) => [s.Action].flat())).toContain("states:RedriveExecution");
   });
 
   it("grants no service-wide wildcard actions", () => {

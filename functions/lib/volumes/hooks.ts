@@ -38,13 +38,18 @@ interface PodSummary {
 
 const OUTPUT_LIMIT = 4000;
 
-/** Runs each hook in every matching Running pod, in order; throws ExecFailed on a failing "fail" hook. */
+/**
+ * Runs each hook in every matching Running pod, in order; throws ExecFailed on a failing "fail" hook.
+ * `deadline` (epoch ms) bounds the whole phase: each command gets at most the time left, so a phase
+ * of many hooks and pods fails with a clear error instead of outliving its Lambda invocation.
+ */
 export async function runHooks(
   client: ClusterClient,
   exec: CommandExec,
   namespace: string,
   phase: "pre" | "post",
   hooks: readonly ExecHook[],
+  deadline = Number.POSITIVE_INFINITY,
 ): Promise<HookOutcome[]> {
   const outcomes: HookOutcome[] = [];
   for (const hook of hooks) {
@@ -52,10 +57,17 @@ export async function runHooks(
       (pod) => pod.status?.phase === "Running",
     );
     for (const pod of pods) {
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        throw new ExecFailed(
+          `cluster ${client.name}: the ${phase} hooks used up their time budget before ${JSON.stringify(hook.command)} ` +
+            `could run in pod ${namespace}/${pod.metadata.name}; use fewer or faster hooks, or narrow podSelector`,
+        );
+      }
       const result = await exec.runCommand(
         { cluster: client.name, namespace, pod: pod.metadata.name, container: hook.container },
         hook.command,
-        (hook.timeoutSeconds ?? 60) * 1000,
+        Math.min((hook.timeoutSeconds ?? 60) * 1000, left),
       );
       const output = `${result.stdout}${result.stderr}`.slice(-OUTPUT_LIMIT);
       const outcome: HookOutcome = {

@@ -1,36 +1,40 @@
 /**
- * Every Lambda-backed Task of the workflows, with the sizing its function gets. The ASL
+ * Every Lambda-backed Task of the workflows, with the sizing its function gets. Timeouts stay
+ * below each Task's TimeoutSeconds (870 vs 900, 60 vs 90) so Lambda reports the timeout, not
+ * States.Timeout while the invocation still runs. The ASL
  * files name each function as `${<Name>FunctionArn}`; infra creates one function per
  * entry and the local runner routes each Task to the same step code in-process.
  */
 export const taskCatalog = {
-  ValidateRequest: { memoryMiB: 256, timeoutSeconds: 60, environment: "step" },
-  AcquireLock: { memoryMiB: 256, timeoutSeconds: 60, environment: "step" },
-  PairClusters: { memoryMiB: 512, timeoutSeconds: 300, environment: "step" },
-  DiscoverResources: { memoryMiB: 1024, timeoutSeconds: 900, environment: "step" },
-  PreHooks: { memoryMiB: 256, timeoutSeconds: 900, environment: "step" },
-  SnapshotVolumes: { memoryMiB: 256, timeoutSeconds: 900, environment: "step" },
-  PostHooks: { memoryMiB: 256, timeoutSeconds: 900, environment: "step" },
-  PlanRanges: { memoryMiB: 512, timeoutSeconds: 900, environment: "step" },
+  ValidateRequest: { memoryMiB: 256, timeoutSeconds: 60, environment: "step", clusters: false },
+  AcquireLock: { memoryMiB: 256, timeoutSeconds: 60, environment: "step", clusters: false },
+  PairClusters: { memoryMiB: 512, timeoutSeconds: 300, environment: "step", clusters: true },
+  DiscoverResources: { memoryMiB: 1024, timeoutSeconds: 870, environment: "step", clusters: true },
+  PreHooks: { memoryMiB: 256, timeoutSeconds: 870, environment: "step", clusters: true },
+  SnapshotVolumes: { memoryMiB: 256, timeoutSeconds: 870, environment: "step", clusters: true },
+  PostHooks: { memoryMiB: 256, timeoutSeconds: 870, environment: "step", clusters: true },
+  PlanRanges: { memoryMiB: 512, timeoutSeconds: 870, environment: "step", clusters: true },
   // Hashing, encryption and upload of up to a range batch: CPU scales with memory.
-  StageRange: { memoryMiB: 2048, timeoutSeconds: 900, environment: "step" },
-  CommitRun: { memoryMiB: 1024, timeoutSeconds: 900, environment: "step" },
-  PrepareVolumes: { memoryMiB: 512, timeoutSeconds: 900, environment: "step" },
-  RestoreRange: { memoryMiB: 2048, timeoutSeconds: 900, environment: "step" },
-  FinalizeVolumes: { memoryMiB: 512, timeoutSeconds: 900, environment: "step" },
-  ApplyResources: { memoryMiB: 1024, timeoutSeconds: 900, environment: "step" },
-  Verify: { memoryMiB: 512, timeoutSeconds: 900, environment: "step" },
-  Cleanup: { memoryMiB: 256, timeoutSeconds: 900, environment: "step" },
-  ReleaseLock: { memoryMiB: 256, timeoutSeconds: 60, environment: "step" },
-  PublishResult: { memoryMiB: 256, timeoutSeconds: 60, environment: "publish" },
-  ValidateActivation: { memoryMiB: 256, timeoutSeconds: 60, environment: "step" },
-  SetActivation: { memoryMiB: 512, timeoutSeconds: 900, environment: "step" },
+  StageRange: { memoryMiB: 2048, timeoutSeconds: 870, environment: "step", clusters: true },
+  CommitRun: { memoryMiB: 1024, timeoutSeconds: 870, environment: "step", clusters: true },
+  PrepareVolumes: { memoryMiB: 512, timeoutSeconds: 870, environment: "step", clusters: true },
+  RestoreRange: { memoryMiB: 2048, timeoutSeconds: 870, environment: "step", clusters: true },
+  FinalizeVolumes: { memoryMiB: 512, timeoutSeconds: 870, environment: "step", clusters: true },
+  ApplyResources: { memoryMiB: 1024, timeoutSeconds: 870, environment: "step", clusters: true },
+  Verify: { memoryMiB: 512, timeoutSeconds: 870, environment: "step", clusters: true },
+  Cleanup: { memoryMiB: 256, timeoutSeconds: 870, environment: "step", clusters: true },
+  ReleaseLock: { memoryMiB: 256, timeoutSeconds: 60, environment: "step", clusters: false },
+  PublishResult: { memoryMiB: 256, timeoutSeconds: 60, environment: "publish", clusters: false },
+  ValidateActivation: { memoryMiB: 256, timeoutSeconds: 60, environment: "step", clusters: false },
+  SetActivation: { memoryMiB: 512, timeoutSeconds: 870, environment: "step", clusters: true },
 } as const satisfies Record<string, TaskSizing>;
 
 export interface TaskSizing {
   memoryMiB: number;
   timeoutSeconds: number;
   environment: "step" | "publish";
+  /** Talks to the source or destination cluster: runs as the shared cluster-access role. */
+  clusters: boolean;
 }
 
 export type TaskName = keyof typeof taskCatalog;

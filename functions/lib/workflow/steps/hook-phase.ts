@@ -9,6 +9,13 @@ import { volumesListedSchema } from "../volume-state.ts";
 import { snapshotGroups } from "./snapshot-volumes.ts";
 
 /**
+ * The time all hooks of one phase may take together: below the function's 870 s timeout with room
+ * for the snapshot-source checks, because a hook Task is never retried after a timeout (its
+ * commands may have run) and so must end in time to report which hook did not finish.
+ */
+const phaseBudgetMs = 780_000;
+
+/**
  * PreHooks and PostHooks: the request's exec hooks, run in the application pods of every
  * namespace that has volumes to snapshot. The failure path runs PostHooks too, so an
  * application frozen by a pre hook is always thawed.
@@ -32,9 +39,10 @@ function hookPhase(task: "PreHooks" | "PostHooks", phase: "pre" | "post") {
             await checkSnapshotSources(source, group.namespace, group.pvcs, group.snapshotClass);
           }
         }
+        const deadline = Date.now() + phaseBudgetMs;
         const all = [];
         for (const namespace of namespaces)
-          all.push(...(await runHooks(source, exec, namespace, phase, hooks)));
+          all.push(...(await runHooks(source, exec, namespace, phase, hooks, deadline)));
         return all;
       });
       for (const outcome of outcomes.filter((o) => !o.succeeded)) {
