@@ -1,13 +1,13 @@
 import { join } from "node:path";
-import { LambdaSandboxes } from "../../functions/lib/workflow/local-runner/lambda-sandboxes.ts";
 import { localFunctionArn } from "../../functions/lib/workflow/local-runner/cloud-assembly.ts";
+import { LambdaSandboxes } from "../../functions/lib/workflow/local-runner/lambda-sandboxes.ts";
+import type { AslDefinition } from "../../functions/lib/workflow/local-runner/time-scale.ts";
 import {
   type ExecutionEvent,
   type ExecutionOutcome,
   type LocalExecution,
   startLocalExecution,
 } from "../../functions/lib/workflow/local-runner.ts";
-import type { AslDefinition } from "../../functions/lib/workflow/local-runner/time-scale.ts";
 
 /** The tiny functions of test/faithful/functions, each deployed with a timeout of its own. */
 const functionsDir = join(import.meta.dirname, "functions");
@@ -31,7 +31,11 @@ export interface FaithfulRun {
 export function runMachine(
   definition: AslDefinition,
   input: unknown,
-  options: { timeScale: number; functionTimeoutSeconds?: number; onStart?: (execution: LocalExecution) => void },
+  options: {
+    timeScale: number;
+    functionTimeoutSeconds?: number;
+    onStart?: (execution: LocalExecution) => void;
+  },
 ): Promise<FaithfulRun> {
   const sandboxes = new LambdaSandboxes(
     Object.fromEntries(

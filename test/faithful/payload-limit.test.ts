@@ -128,7 +128,12 @@ describe("256 KiB per state, iteration and Map result (States.DataLimitExceeded,
       {
         StartAt: "Edge",
         States: {
-          Edge: { Type: "Task", Resource: fn("echo"), Parameters: { bytes: maxPayloadBytes - 11 }, End: true },
+          Edge: {
+            Type: "Task",
+            Resource: fn("echo"),
+            Parameters: { bytes: maxPayloadBytes - 11 },
+            End: true,
+          },
         },
       },
       {},

@@ -120,7 +120,12 @@ describe("endings no Catch sees", () => {
         Catch: [{ ErrorEquals: ["States.ALL"], Next: "Compensate" }],
         End: true,
       },
-      Compensate: { Type: "Task", Resource: fn("slow"), Parameters: { seconds: 0, marker: catchMarker }, End: true },
+      Compensate: {
+        Type: "Task",
+        Resource: fn("slow"),
+        Parameters: { seconds: 0, marker: catchMarker },
+        End: true,
+      },
     },
   });
 
@@ -142,11 +147,15 @@ describe("endings no Catch sees", () => {
 
   it("an abort (StopExecution) ends the execution ABORTED without running its Catch", async () => {
     const compensated = marker();
-    const run = await runMachine(failingTask(compensated), {}, {
-      timeScale: SCALE,
-      functionTimeoutSeconds: 100,
-      onStart: (execution) => setTimeout(() => execution.abort(), 300),
-    });
+    const run = await runMachine(
+      failingTask(compensated),
+      {},
+      {
+        timeScale: SCALE,
+        functionTimeoutSeconds: 100,
+        onStart: (execution) => setTimeout(() => execution.abort(), 300),
+      },
+    );
     expect(run.outcome).toMatchObject({ status: "ABORTED" });
     await sleep(1500);
     expect(existsSync(compensated)).toBe(false);
@@ -160,8 +169,7 @@ describe("Wait states at the time scale", () => {
     ["SecondsPath", { SecondsPath: "$.wait.seconds" }, { wait: { seconds: 200 } }],
     ["TimestampPath", { TimestampPath: "$.until" }, { until: "later" }],
   ])("a Wait of 200 s by %s lasts about 2 s", async (_form, fields, input) => {
-    const resolved =
-      "until" in input ? { until: new Date(Date.now() + 200_000).toISOString() } : input;
+    const resolved = "until" in input ? { until: new Date(Date.now() + 200_000).toISOString() } : input;
     const started = Date.now();
     const run = await runMachine(
       { StartAt: "Pause", States: { Pause: { Type: "Wait", ...fields, End: true } } },

@@ -4,10 +4,10 @@ import {
   ExecutionTimeoutError,
   StateMachine,
 } from "aws-local-stepfunctions";
+import { localArnPrefix } from "./local-runner/cloud-assembly.ts";
 import { guardOption, installGuardHook, LimitsGuard } from "./local-runner/limits-guard.ts";
 import { checkPayload } from "./local-runner/payload-limit.ts";
 import { type AslDefinition, scaleDefinition } from "./local-runner/time-scale.ts";
-import { localArnPrefix } from "./local-runner/cloud-assembly.ts";
 
 /**
  * Runs a state machine as Step Functions would, on aws-local-stepfunctions: every Lambda Task
@@ -88,21 +88,24 @@ export function startLocalExecution(
       },
     ]),
   );
-  const execution = machine.run(input as never, {
-    overrides: {
-      taskResourceLocalHandlers: handlers as never,
-      waitTimeOverrides: guard.waitTimeOverrides,
-    },
-    context: {
-      Execution: {
-        Id: `arn:aws:states:local:000000000000:execution:kubeferry:${executionName}`,
-        Name: executionName,
-        Input: input,
-        StartTime: new Date().toISOString(),
+  const execution = machine.run(
+    input as never,
+    {
+      overrides: {
+        taskResourceLocalHandlers: handlers as never,
+        waitTimeOverrides: guard.waitTimeOverrides,
       },
+      context: {
+        Execution: {
+          Id: `arn:aws:states:local:000000000000:execution:kubeferry:${executionName}`,
+          Name: executionName,
+          Input: input,
+          StartTime: new Date().toISOString(),
+        },
+      } as never,
+      [guardOption]: { guard, root: machine },
     } as never,
-    [guardOption]: { guard, root: machine },
-  } as never);
+  );
   return {
     result: execution.result.then((output) => ({ status: "SUCCEEDED", output }), outcomeOf),
     events: simplify(execution.eventLogs as AsyncIterable<RawEvent>),
@@ -112,7 +115,11 @@ export function startLocalExecution(
 
 function outcomeOf(error: unknown): ExecutionOutcome {
   if (error instanceof ExecutionTimeoutError) {
-    return { status: "TIMED_OUT", error: "States.Timeout", cause: "The execution ran past its TimeoutSeconds" };
+    return {
+      status: "TIMED_OUT",
+      error: "States.Timeout",
+      cause: "The execution ran past its TimeoutSeconds",
+    };
   }
   if (error instanceof ExecutionAbortedError) {
     return { status: "ABORTED", error: "States.Aborted", cause: "The execution was stopped" };

@@ -26,7 +26,18 @@ export interface DeployedFunction {
 
 interface TemplateResource {
   Type: string;
-  Properties: Record<string, any>;
+  Properties: {
+    // AWS::StepFunctions::StateMachine
+    DefinitionString?: unknown;
+    DefinitionS3Location?: { Key?: string };
+    DefinitionSubstitutions?: Record<string, { "Fn::GetAtt"?: [string, string] } | string>;
+    // AWS::Lambda::Function
+    Handler?: string;
+    Code?: { S3Key?: string };
+    Timeout?: number;
+    MemorySize?: number;
+    Environment?: { Variables?: Record<string, unknown> };
+  };
 }
 
 interface AssetManifest {
@@ -58,7 +69,7 @@ export function readCloudAssembly(cdkOutDir: string, stackName: string): CloudAs
       const value = props.DefinitionSubstitutions?.[name];
       if (value === undefined) throw new Error(`${logicalId}: no substitution for ${whole}`);
       const task = taskOfSubstitution(name);
-      const functionId = value?.["Fn::GetAtt"]?.[0];
+      const functionId = typeof value === "object" ? value["Fn::GetAtt"]?.[0] : undefined;
       if (typeof functionId === "string") functionIds.set(functionId, task);
       return localFunctionArn(task);
     });

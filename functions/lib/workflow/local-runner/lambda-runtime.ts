@@ -1,8 +1,9 @@
 // The runtime inside one local Lambda sandbox (a worker thread): it imports the function's
 // deployed bundle once, as a Lambda container does, and answers invocations one at a time.
 // Run by Node itself (type stripping), so it uses erasable TypeScript only.
-import { parentPort, workerData } from "node:worker_threads";
+
 import { pathToFileURL } from "node:url";
+import { parentPort, workerData } from "node:worker_threads";
 
 interface Invocation {
   requestId: string;

@@ -86,25 +86,28 @@ class Sandbox {
     const timeoutMs = this.fn.timeoutSeconds * 1000 * scale;
     const replied = new Promise<Reply>((resolve) => this.pending.set(requestId, resolve));
     let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<Reply>((resolve) => {
-      timer = setTimeout(() => {
-        this.retired = true;
-        resolve({
-          requestId,
-          error: {
-            errorType: "Sandbox.Timedout",
-            errorMessage: `RequestId: ${requestId} Error: Task timed out after ${this.fn.timeoutSeconds.toFixed(2)} seconds`,
-            trace: [],
-          },
-        });
-      }, timeoutMs);
-    });
+    // As in Lambda, the function's timeout counts from the end of its initialization (the bundle's import).
+    const timedOut = () =>
+      new Promise<Reply>((resolve) => {
+        timer = setTimeout(() => {
+          this.retired = true;
+          resolve({
+            requestId,
+            error: {
+              errorType: "Sandbox.Timedout",
+              errorMessage: `RequestId: ${requestId} Error: Task timed out after ${this.fn.timeoutSeconds.toFixed(2)} seconds`,
+              trace: [],
+            },
+          });
+        }, timeoutMs);
+      });
     replied.then(() => this.finished(requestId));
     try {
       await this.ready;
       this.worker.postMessage({ requestId, event, deadline: Date.now() + timeoutMs });
-      const reply = await Promise.race([replied, timedOut]);
-      if (reply.error) throw new FunctionError(reply.error.errorType, reply.error.errorMessage, reply.error.trace);
+      const reply = await Promise.race([replied, timedOut()]);
+      if (reply.error)
+        throw new FunctionError(reply.error.errorType, reply.error.errorMessage, reply.error.trace);
       return reply.result;
     } catch (error) {
       if (error instanceof FunctionError) throw error;
@@ -148,7 +151,9 @@ function lambdaRuntimeVariables(fn: SandboxedFunction): Record<string, string> {
 
 function crashType(error: unknown): string {
   const code = (error as { code?: string }).code;
-  return code === "ERR_WORKER_OUT_OF_MEMORY" ? "Runtime.OutOfMemory" : (error as Error).name || "Runtime.Unknown";
+  return code === "ERR_WORKER_OUT_OF_MEMORY"
+    ? "Runtime.OutOfMemory"
+    : (error as Error).name || "Runtime.Unknown";
 }
 
 export class LambdaSandboxes {

@@ -1,5 +1,5 @@
 import { StateMachine } from "aws-local-stepfunctions";
-import { checkPayload, payloadBytes, maxPayloadBytes, DataLimitExceeded } from "./payload-limit.ts";
+import { checkPayload, DataLimitExceeded, maxPayloadBytes, payloadBytes } from "./payload-limit.ts";
 import { type AslDefinition, waitMilliseconds } from "./time-scale.ts";
 
 /**

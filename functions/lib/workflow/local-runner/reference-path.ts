@@ -14,8 +14,10 @@ export function resolveReferencePath(path: string, value: unknown): unknown {
     const match = segment.exec(rest);
     if (!match) throw new StatesRuntimeError(`${path}: not a reference path the local runner can resolve`);
     const key = match[1] ?? match[3] ?? Number(match[2]);
-    node = node !== null && typeof node === "object" ? (node as Record<string | number, unknown>)[key] : undefined;
-    if (node === undefined) throw new StatesRuntimeError(`${path}: does not point to a value in the state input`);
+    node =
+      node !== null && typeof node === "object" ? (node as Record<string | number, unknown>)[key] : undefined;
+    if (node === undefined)
+      throw new StatesRuntimeError(`${path}: does not point to a value in the state input`);
     rest = rest.slice(match[0].length);
   }
   return node;

@@ -57,13 +57,19 @@ function scaleState(name: string, state: AslState, scale: number): AslState {
   }
   const copy: AslState = { ...state };
   if (state.Type === "Task") {
-    copy.TimeoutSeconds = scaled((state.TimeoutSeconds as number | undefined) ?? defaultTaskTimeoutSeconds, scale);
+    copy.TimeoutSeconds = scaled(
+      (state.TimeoutSeconds as number | undefined) ?? defaultTaskTimeoutSeconds,
+      scale,
+    );
   }
   if (state.Retry) {
     copy.Retry = state.Retry.map((retrier) => ({
       ...retrier,
-      IntervalSeconds: ((retrier.IntervalSeconds as number | undefined) ?? defaultRetryIntervalSeconds) * scale,
-      ...(retrier.MaxDelaySeconds !== undefined && { MaxDelaySeconds: (retrier.MaxDelaySeconds as number) * scale }),
+      IntervalSeconds:
+        ((retrier.IntervalSeconds as number | undefined) ?? defaultRetryIntervalSeconds) * scale,
+      ...(retrier.MaxDelaySeconds !== undefined && {
+        MaxDelaySeconds: (retrier.MaxDelaySeconds as number) * scale,
+      }),
     }));
   }
   if (state.ItemProcessor) copy.ItemProcessor = scaleDefinition(state.ItemProcessor, scale);
