@@ -59,19 +59,29 @@ export class LimitsGuard {
       const state = machine.States[name];
       if (state?.Type === "Wait") this.pendingWaits.set(name, waitMilliseconds(state, input, this.scale));
       const processor = state?.ItemProcessor ?? state?.Iterator;
+      // Iterations are told apart from other executions by their definition, the Map's processor
+      // (one count per Map state: a Map nested in a Map's concurrent iterations shares it).
       if (processor) this.mapResults.set(processor, { state: name, bytes: 1 });
     };
     logger.dispatchStateExitedEvent = (name, type, input, output) => {
       checkPayload(output, `The output of state '${name}'`);
       exited(name, type, input, output);
     };
+    // A retried Map state runs all its iterations again: its result starts anew.
+    const retried = logger.dispatchStateRetriedEvent.bind(logger);
+    logger.dispatchStateRetriedEvent = (name, ...rest) => {
+      const processor = machine.States[name]?.ItemProcessor ?? machine.States[name]?.Iterator;
+      if (processor) this.mapResults.set(processor, { state: name, bytes: 1 });
+      retried(name, ...rest);
+    };
   }
 }
 
-/** The two dispatch methods of the library's (internal) event logger the guard wraps. */
+/** The dispatch methods of the library's (internal) event logger the guard wraps. */
 interface LibraryEventLogger {
   dispatchStateEnteredEvent(name: string, type: string, input: unknown): void;
   dispatchStateExitedEvent(name: string, type: string, input: unknown, output: unknown): void;
+  dispatchStateRetriedEvent(name: string, ...rest: unknown[]): void;
 }
 
 type LibraryExecute = (
