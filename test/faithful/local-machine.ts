@@ -12,7 +12,8 @@ import {
 /** The tiny functions of test/faithful/functions, each deployed with a timeout of its own. */
 const functionsDir = join(import.meta.dirname, "functions");
 
-export const fn = (name: "echo" | "slow" | "fail") => localFunctionArn(name);
+const names = ["echo", "slow", "fail", "hog"] as const;
+export const fn = (name: (typeof names)[number]) => localFunctionArn(name);
 
 const pools: LambdaSandboxes[] = [];
 
@@ -34,19 +35,20 @@ export function runMachine(
   options: {
     timeScale: number;
     functionTimeoutSeconds?: number;
+    memoryMiB?: number;
     onStart?: (execution: LocalExecution) => void;
   },
 ): Promise<FaithfulRun> {
   const sandboxes = new LambdaSandboxes(
     Object.fromEntries(
-      (["echo", "slow", "fail"] as const).map((name) => [
+      names.map((name) => [
         name,
         {
           name,
           bundle: join(functionsDir, `${name}.mjs`),
           handlerExport: "handler",
           timeoutSeconds: options.functionTimeoutSeconds ?? 900,
-          memoryMiB: 128,
+          memoryMiB: options.memoryMiB ?? 128,
           environment: {},
         },
       ]),

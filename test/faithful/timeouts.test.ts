@@ -107,6 +107,31 @@ describe("Task and function timeouts", () => {
   });
 });
 
+describe("function memory", () => {
+  it("a function past its memory size fails as Lambda reports it (Runtime.OutOfMemory); its retry, in a fresh sandbox, fails the same way", async () => {
+    const run = await runMachine(
+      {
+        StartAt: "Hog",
+        States: {
+          Hog: {
+            Type: "Task",
+            Resource: fn("hog"),
+            Retry: [{ ErrorEquals: ["Runtime.OutOfMemory"], MaxAttempts: 1, IntervalSeconds: 1 }],
+            Catch: [{ ErrorEquals: ["Runtime.OutOfMemory"], Next: "OutOfMemory" }],
+            End: true,
+          },
+          OutOfMemory: { Type: "Pass", End: true },
+        },
+      },
+      {},
+      { timeScale: SCALE, memoryMiB: 64 },
+    );
+    expect(run.entered).toEqual(["Hog", "OutOfMemory"]);
+    const failures = run.events.filter((event) => event.type === "StateFailed");
+    expect(failures.map((event) => event.error)).toEqual(["Runtime.OutOfMemory", "Runtime.OutOfMemory"]);
+  });
+});
+
 describe("endings no Catch sees", () => {
   const failingTask = (catchMarker: string) => ({
     StartAt: "Slow",
