@@ -11,8 +11,13 @@ import { type AslDefinition, scaleDefinition } from "./local-runner/time-scale.t
 
 /**
  * Runs a state machine as Step Functions would, on aws-local-stepfunctions: every Lambda Task
- * goes to a local invoker, and what the library does not enforce is enforced here (payload
- * quota, Task timeouts scaled, uncatchable endings with their final status).
+ * goes to a local invoker, and what the library does not enforce is enforced here — the
+ * payload quota (payload-limit.ts), the time scale of every timeout and Wait (time-scale.ts),
+ * and the endings no Catch sees, with their final status: an execution past its TimeoutSeconds
+ * is TIMED_OUT with States.Timeout
+ * (https://docs.aws.amazon.com/step-functions/latest/dg/statemachine-structure.html), a
+ * stopped one ABORTED (https://docs.aws.amazon.com/step-functions/latest/apireference/API_StopExecution.html);
+ * in both, a running Task's function is not stopped and no further state runs.
  */
 
 /** Every Task state (Map item processors included) mapped to the name of the local function it invokes. */

@@ -12,7 +12,9 @@ import { Worker } from "node:worker_threads";
  * `Sandbox.Timedout`, "Task timed out after N seconds"
  * (https://docs.aws.amazon.com/lambda/latest/dg/configuration-timeout.html) — and, as in Lambda,
  * its work is not cancelled: the invocation goes on in the background, and its sandbox is
- * discarded once it returns instead of serving another invocation.
+ * discarded once it returns instead of serving another invocation. A function that runs out
+ * of its memory size (https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html;
+ * here the worker's heap limit) fails with `Runtime.OutOfMemory` and its sandbox is discarded.
  */
 export interface SandboxedFunction {
   name: string;
