@@ -1,12 +1,18 @@
-import { readdirSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { orphanedEnvironmentProcesses } from "../integration/env/leftover-processes.ts";
 
-let temporaryBefore = new Set<string>();
+let runTemp: string | undefined;
 
-/** Before any test file runs: what kubeferry already had in the system's temp directory. */
+/**
+ * Before any test file runs: the run gets a temp directory of its own (TMPDIR, inherited by
+ * the test workers and every process they start), so that what it leaves there is its own
+ * and not another run's on the same machine.
+ */
 export function setup(): void {
-  temporaryBefore = new Set(kubeferryTemporaryEntries());
+  runTemp = mkdtempSync(join(tmpdir(), "vitest-run-"));
+  process.env.TMPDIR = runTemp;
 }
 
 /**
@@ -21,14 +27,12 @@ export function teardown(): void {
       `test environments left ${left.length} processes running:\n${left.map((p) => `${p.pid} ${p.commandLine}`).join("\n")}`,
     );
   }
-  const leftovers = kubeferryTemporaryEntries().filter((entry) => !temporaryBefore.has(entry));
+  if (runTemp === undefined) return;
+  const leftovers = readdirSync(runTemp).filter((entry) => entry.startsWith("kubeferry-"));
+  rmSync(runTemp, { recursive: true, force: true });
   if (leftovers.length > 0) {
     throw new Error(
-      `the run left ${leftovers.length} kubeferry entries in ${tmpdir()}: ${leftovers.join(", ")}`,
+      `the run left ${leftovers.length} kubeferry entries in its temp directory: ${leftovers.join(", ")}`,
     );
   }
-}
-
-function kubeferryTemporaryEntries(): string[] {
-  return readdirSync(tmpdir()).filter((entry) => entry.startsWith("kubeferry-"));
 }
