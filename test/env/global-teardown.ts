@@ -21,6 +21,16 @@ export function setup(): void {
  * created, also when it fails).
  */
 export function teardown(): void {
+  try {
+    checkLeftovers();
+  } catch (error) {
+    // Vitest reports an error thrown here but still exits 0: the exit code must say it too.
+    process.exitCode = 1;
+    throw error;
+  }
+}
+
+function checkLeftovers(): void {
   const left = orphanedEnvironmentProcesses();
   if (left.length > 0) {
     throw new Error(
