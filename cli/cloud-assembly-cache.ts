@@ -2,7 +2,6 @@ import { createHash, randomBytes } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { mkdir, readdir, rename, rm, stat, utimes } from "node:fs/promises";
 import { join, relative } from "node:path";
-import { kubeferryApp } from "../infra/kubeferry-app.ts";
 import { kubeferryCacheDir } from "./cache-dir.ts";
 
 const root = join(import.meta.dirname, "..");
@@ -41,6 +40,8 @@ export function synthesizedAssembly(): Promise<SynthesizedAssembly> {
       await mkdir(assemblies, { recursive: true });
       const staging = `${dir}.building-${randomBytes(4).toString("hex")}`;
       try {
+        // The CDK is loaded only to synthesize: a warm run never pays for it.
+        const { kubeferryApp } = await import("../infra/kubeferry-app.ts");
         const { app, stack } = kubeferryApp({ outdir: staging });
         if (stack.artifactId !== stackName)
           throw new Error(`the app's stack is ${stack.artifactId}, not ${stackName}`);
