@@ -1,14 +1,13 @@
-import { appendFile, mkdir } from "node:fs/promises";
-import { join } from "node:path";
 import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import { KMSClient } from "@aws-sdk/client-kms";
 import { S3Client } from "@aws-sdk/client-s3";
-import { ValidationError } from "../functions/lib/errors.ts";
-import { type ClusterSource, connectCluster } from "../functions/lib/kube/client/cluster-source.ts";
+import { connectCluster } from "../functions/lib/kube/client/cluster-source.ts";
 import { PairStore } from "../functions/lib/kube/pairing/pairs.ts";
 import { awsClusterConnectDeps } from "../functions/lib/workflow/aws-cluster-connect.ts";
 import { clusterSecretPrefix } from "../functions/lib/workflow/environment.ts";
 import { eventBridgePublisher } from "../functions/lib/workflow/event-publisher.ts";
+import { type LocalConfig, readLocalConfig } from "../functions/lib/workflow/local-config.ts";
+import { localStepDeps } from "../functions/lib/workflow/local-step-deps.ts";
 import {
   type RepositoryLocation,
   repositoryOpener,
@@ -16,7 +15,6 @@ import {
 } from "../functions/lib/workflow/repository-location.ts";
 import type { StepDeps, StepLog } from "../functions/lib/workflow/step-deps.ts";
 import { UsageError } from "./command.ts";
-import { type LocalConfig, readLocalConfig } from "./local-config.ts";
 import type { Output } from "./output.ts";
 
 /** What every command gets: where state lives, how to print, and the step dependencies for local runs. */
@@ -27,6 +25,8 @@ export interface CliContext {
   config(): Promise<LocalConfig>;
   /** The same dependencies a Lambda step gets, for the local default or the given S3 store. */
   deps: StepDeps;
+  /** What the deployed functions of a local run get as their environment (see local-workflow.ts). */
+  functionEnvironment: Record<string, string | null>;
 }
 
 export interface StoreOptions {
@@ -53,13 +53,7 @@ export function repositoryLocation(home: string, options: StoreOptions): Reposit
 
 export function createCliContext(home: string, output: Output, options: StoreOptions): CliContext {
   const location = repositoryLocation(home, options);
-  const openRepository = repositoryOpener(location);
-  const connectDeps = awsClusterConnectDeps();
   let config: Promise<LocalConfig> | undefined;
-  const loadConfig = () => {
-    config ??= readLocalConfig(home);
-    return config;
-  };
   const log: StepLog = {
     info: () => {},
     warn: (message, details) => output.warn(details ? `${message} ${JSON.stringify(details)}` : message),
@@ -68,55 +62,59 @@ export function createCliContext(home: string, output: Output, options: StoreOpt
     home,
     output,
     location,
-    config: loadConfig,
-    deps: {
-      openRepository,
-      pairs: new PairStore(rootStore(location)),
-      connectCluster: async (name) =>
-        connectCluster(await clusterSource(location, loadConfig, name), connectDeps, { name }),
-      publish: eventLog(home, location),
-      recordMetrics: () => {},
-      now: () => new Date(),
-      log,
+    config: () => {
+      config ??= readLocalConfig(home);
+      return config;
     },
+    deps: location.kind === "s3" ? s3StepDeps(location, log) : localStepDeps(home, log),
+    functionEnvironment: functionEnvironment(home, location),
   };
 }
 
 /**
- * Where a local run's Migration Started/Succeeded/Failed events go: the kubeferry EventBridge
- * bus with an S3 store (as in AWS), else one JSON line each in ~/.kubeferry/events.jsonl.
+ * With an S3 store, the CLI works on what the Lambda functions work on: the bucket, the KMS
+ * key, the clusters' Secrets Manager secrets and the kubeferry EventBridge bus.
  */
-function eventLog(home: string, location: RepositoryLocation): StepDeps["publish"] {
-  if (location.kind === "s3") return eventBridgePublisher(new EventBridgeClient({}), "kubeferry");
-  return async (detailType, detail) => {
-    await mkdir(home, { recursive: true, mode: 0o700 });
-    await appendFile(
-      join(home, "events.jsonl"),
-      `${JSON.stringify({ time: new Date().toISOString(), detailType, detail })}\n`,
-    );
+function s3StepDeps(location: Extract<RepositoryLocation, { kind: "s3" }>, log: StepLog): StepDeps {
+  const connectDeps = awsClusterConnectDeps();
+  return {
+    openRepository: repositoryOpener(location),
+    pairs: new PairStore(rootStore(location)),
+    connectCluster: (name) =>
+      connectCluster({ kind: "secret", secretId: `${clusterSecretPrefix}${name}` }, connectDeps, { name }),
+    publish: eventBridgePublisher(new EventBridgeClient({}), "kubeferry"),
+    recordMetrics: () => {},
+    now: () => new Date(),
+    log,
   };
 }
 
 /**
- * Where a registered cluster's connection comes from: with the local repository, the
- * kubeconfig recorded by `cluster add`; with an S3 repository, the same Secrets Manager secret
- * the Lambda functions read.
+ * The environment a local run gives the deployed functions: the local default's home, or the
+ * S3 store's bucket and key; in both, this process's AWS settings (endpoints, region,
+ * credentials, profile) and what kubeconfig exec plugins need (PATH, HOME).
  */
-async function clusterSource(
-  location: RepositoryLocation,
-  config: () => Promise<LocalConfig>,
-  name: string,
-): Promise<ClusterSource> {
-  if (location.kind === "s3") return { kind: "secret", secretId: `${clusterSecretPrefix}${name}` };
-  const entry = (await config()).clusters[name];
-  if (entry === undefined) {
-    throw new ValidationError(
-      `cluster "${name}" is not registered: kubeferry cluster add ${name} --kubeconfig PATH`,
-    );
+function functionEnvironment(home: string, location: RepositoryLocation): Record<string, string | null> {
+  const inherited = Object.fromEntries(
+    Object.entries(process.env).filter(
+      (entry): entry is [string, string] =>
+        entry[1] !== undefined && (entry[0].startsWith("AWS_") || entry[0] === "PATH" || entry[0] === "HOME"),
+    ),
+  );
+  if (location.kind === "filesystem") {
+    return {
+      ...inherited,
+      KUBEFERRY_LOCAL_HOME: home,
+      KUBEFERRY_BUCKET: null,
+      KUBEFERRY_KMS_KEY_ARN: null,
+      KUBEFERRY_EVENT_BUS: null,
+    };
   }
   return {
-    kind: "kubeconfigFile",
-    path: entry.kubeconfig,
-    ...(entry.context ? { context: entry.context } : {}),
+    ...inherited,
+    KUBEFERRY_BUCKET: location.bucket,
+    KUBEFERRY_PREFIX: location.prefix,
+    KUBEFERRY_KMS_KEY_ARN: location.kmsKeyId,
+    KUBEFERRY_EVENT_BUS: "kubeferry",
   };
 }

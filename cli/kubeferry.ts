@@ -1,11 +1,11 @@
 import type { Writable } from "node:stream";
 import { parseArgs } from "node:util";
 import { KubeferryError } from "../functions/lib/errors.ts";
+import { kubeferryHome } from "../functions/lib/workflow/local-config.ts";
 import { type Command, commonOptions, UsageError } from "./command.ts";
 import { commands } from "./commands/index.ts";
 import { createCliContext } from "./context.ts";
 import { commandHelp, overviewHelp } from "./help.ts";
-import { kubeferryHome } from "./local-config.ts";
 import { createOutput } from "./output.ts";
 
 const storeOptions = { store: { type: "string" }, "kms-key": { type: "string" } } as const;

@@ -1,62 +1,60 @@
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import type { Writable } from "node:stream";
 import {
-  type ExecutionEvent,
-  loadStateMachines,
-  startLocalExecution,
-} from "../functions/lib/workflow/local-runner.ts";
-import { runStep } from "../functions/lib/workflow/step.ts";
-import type { StepDeps } from "../functions/lib/workflow/step-deps.ts";
-import { steps } from "../functions/lib/workflow/steps/index.ts";
-import { kubeferryApp } from "../infra/kubeferry-app.ts";
+  readCloudAssembly,
+  resolveEnvironment,
+} from "../functions/lib/workflow/local-runner/cloud-assembly.ts";
+import { LambdaSandboxes } from "../functions/lib/workflow/local-runner/lambda-sandboxes.ts";
+import { timeScaleFrom } from "../functions/lib/workflow/local-runner/time-scale.ts";
+import { type LocalExecution, startLocalExecution } from "../functions/lib/workflow/local-runner.ts";
+import { synthesizedAssembly } from "./cloud-assembly-cache.ts";
 
 export type WorkflowName = "migrate" | "activate";
 
-let synthesized:
-  | Promise<Record<WorkflowName, ReturnType<typeof loadStateMachines>[number]["definition"]>>
-  | undefined;
+const machinePrefixes: Record<WorkflowName, string> = { migrate: "Migration", activate: "Activation" };
+
+export interface WorkflowOptions {
+  /**
+   * The functions' environment for this run: a value for each variable only CloudFormation can
+   * resolve (bucket, key, bus), the AWS endpoints and credentials; null leaves a variable unset.
+   */
+  environment: Record<string, string | null>;
+  /** Default: KUBEFERRY_TIME_SCALE, else 1. */
+  timeScale?: number;
+  /** Where the functions' own output (their JSON logs) goes; dropped by default, as nobody reads CloudWatch here. */
+  log?: Writable;
+}
 
 /**
- * The definitions exactly as `cdk synth` produces them for AWS (the ASL asset and its
- * substitutions), synthesized once per process. Bundling is skipped: locally the Tasks run
- * the step code in this process.
+ * Starts a workflow exactly as synthesized for AWS: the definition asset and its
+ * substitutions, every Task invoking its function's deployed bundle in a local sandbox.
  */
-function definitions() {
-  synthesized ??= (async () => {
-    const outdir = mkdtempSync(join(tmpdir(), "kubeferry-synth-"));
-    const { app, stack } = kubeferryApp({ outdir, context: { "aws:cdk:bundling-stacks": [] } });
-    app.synth();
-    const machines = loadStateMachines(outdir, stack.artifactId);
-    const find = (prefix: string) => {
-      const machine = machines.find((m) => m.logicalId.startsWith(prefix));
-      if (!machine) throw new Error(`the synthesized stack has no ${prefix} state machine`);
-      return machine.definition;
-    };
-    return { migrate: find("Migration"), activate: find("Activation") };
-  })();
-  return synthesized;
-}
-
-export interface LocalRun {
-  result: Promise<unknown>;
-  events: AsyncIterable<ExecutionEvent>;
-}
-
-/** Starts the synthesized workflow locally, every Task running its step with the given dependencies. */
 export async function startWorkflow(
   workflow: WorkflowName,
   input: unknown,
-  deps: StepDeps,
   executionName: string,
-  options: { waitSeconds?: number } = {},
-): Promise<LocalRun> {
-  const definition = (await definitions())[workflow];
-  return startLocalExecution(
-    definition,
-    input,
-    (task, taskInput) => runStep(steps[task], taskInput, deps),
-    executionName,
-    options,
+  options: WorkflowOptions,
+): Promise<LocalExecution> {
+  const assembly = await synthesizedAssembly();
+  const { stateMachines, functions } = readCloudAssembly(assembly.dir, assembly.stackName);
+  const machine = stateMachines.find((m) => m.logicalId.startsWith(machinePrefixes[workflow]));
+  if (!machine) throw new Error(`the synthesized stack has no ${machinePrefixes[workflow]} state machine`);
+  const timeScale = options.timeScale ?? timeScaleFrom();
+  const sandboxes = new LambdaSandboxes(
+    Object.fromEntries(
+      Object.values(functions).map((fn) => [
+        fn.task,
+        { ...fn, name: fn.task, environment: resolveEnvironment(fn, options.environment) },
+      ]),
+    ),
+    { timeScale, ...(options.log && { log: options.log }) },
   );
+  const execution = startLocalExecution(
+    machine.definition,
+    input,
+    (name, payload) => sandboxes.invoke(name, payload),
+    executionName,
+    { timeScale },
+  );
+  // Steps still running after the end (a timed-out Task) stop with the execution's sandboxes.
+  return { ...execution, result: execution.result.finally(() => sandboxes.close()) };
 }

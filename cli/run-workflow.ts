@@ -1,4 +1,7 @@
 import { randomBytes } from "node:crypto";
+import { createWriteStream } from "node:fs";
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
 import type { RunResult } from "../functions/lib/workflow/run-result.ts";
 import type { CliContext } from "./context.ts";
 import { startWorkflow, type WorkflowName } from "./local-workflow.ts";
@@ -11,8 +14,9 @@ export function newRunName(now = new Date()): string {
 }
 
 /**
- * Runs a workflow locally (the synthesized definition, steps in this process) showing progress,
- * and returns the result its PublishResult state published — also when the run failed.
+ * Runs a workflow locally (the synthesized definition on the deployed bundles) showing
+ * progress, and returns the result its PublishResult state published — also when the run
+ * failed. The functions' JSON logs go to `<home>/logs/<run>.log`.
  */
 export async function runLocally(
   context: CliContext,
@@ -20,7 +24,13 @@ export async function runLocally(
   request: unknown,
   name = newRunName(),
 ): Promise<RunResult> {
-  const execution = await startWorkflow(workflow, request, context.deps, name);
+  const logs = join(context.home, "logs");
+  await mkdir(logs, { recursive: true, mode: 0o700 });
+  const log = createWriteStream(join(logs, `${name}.log`), { mode: 0o600 });
+  const execution = await startWorkflow(workflow, request, name, {
+    environment: context.functionEnvironment,
+    log,
+  });
   const progress = new ProgressReporter(context.output);
   let published: RunResult | undefined;
   const watching = (async () => {
@@ -35,11 +45,10 @@ export async function runLocally(
       }
     }
   })();
-  let failure: unknown;
-  await execution.result.catch((error: unknown) => {
-    failure = error;
-  });
+  const outcome = await execution.result;
   await watching;
+  await new Promise((resolve) => log.end(resolve));
   if (published) return published;
-  throw failure ?? new Error(`run ${name} ended without publishing a result`);
+  const reason = outcome.status === "SUCCEEDED" ? "" : `: ${outcome.error} ${outcome.cause}`;
+  throw new Error(`run ${name} ended ${outcome.status} without publishing a result${reason}`);
 }

@@ -1,8 +1,12 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
+import {
+  type ClusterEntry,
+  readLocalConfig,
+  writeLocalConfig,
+} from "../../functions/lib/workflow/local-config.ts";
 import { deleteClusterSecret, listClusterSecrets, putClusterSecret } from "../cluster-secrets.ts";
 import { type Command, positional, stringOption, UsageError } from "../command.ts";
-import { type ClusterEntry, readLocalConfig, writeLocalConfig } from "../local-config.ts";
 import { table } from "../output.ts";
 
 const clusterName = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;

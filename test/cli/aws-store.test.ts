@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CreateKeyCommand, KMSClient } from "@aws-sdk/client-kms";
@@ -6,7 +6,7 @@ import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import { GetScheduleCommand, SchedulerClient } from "@aws-sdk/client-scheduler";
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { CreateStateMachineCommand, SFNClient } from "@aws-sdk/client-sfn";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { type MotoServer, startMoto } from "../env/moto.ts";
 import { run } from "./run-cli.ts";
 
@@ -37,6 +37,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  if (process.env.KUBEFERRY_HOME) rmSync(process.env.KUBEFERRY_HOME, { recursive: true, force: true });
   for (const [name, value] of Object.entries(saved)) {
     if (value === undefined) delete process.env[name];
     else process.env[name] = value;
@@ -46,7 +47,9 @@ afterAll(async () => {
 
 describe("with an S3 store, clusters are Secrets Manager secrets", () => {
   it("stores a kubeconfig reduced to its one context, and an EKS cluster by name", async () => {
-    const kubeconfig = join(mkdtempSync(join(tmpdir(), "kubeferry-kc-")), "config");
+    const kubeconfigDir = mkdtempSync(join(tmpdir(), "kubeferry-kc-"));
+    onTestFinished(() => rmSync(kubeconfigDir, { recursive: true, force: true }));
+    const kubeconfig = join(kubeconfigDir, "config");
     writeFileSync(
       kubeconfig,
       JSON.stringify({

@@ -1,4 +1,4 @@
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
@@ -14,6 +14,7 @@ beforeEach(() => {
   process.env.KUBEFERRY_HOME = mkdtempSync(join(tmpdir(), "kubeferry-cli-"));
 });
 afterEach(() => {
+  rmSync(process.env.KUBEFERRY_HOME as string, { recursive: true, force: true });
   if (previousHome === undefined) delete process.env.KUBEFERRY_HOME;
   else process.env.KUBEFERRY_HOME = previousHome;
 });

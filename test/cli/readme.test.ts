@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it, vi } from "vitest";
@@ -54,6 +54,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  if (process.env.KUBEFERRY_HOME) rmSync(process.env.KUBEFERRY_HOME, { recursive: true, force: true });
   if (previousHome === undefined) delete process.env.KUBEFERRY_HOME;
   else process.env.KUBEFERRY_HOME = previousHome;
   await env?.stop();

@@ -1,3 +1,4 @@
+import { readFile } from "node:fs/promises";
 import {
   CreateEventBusCommand,
   EventBridgeClient,
@@ -5,6 +6,7 @@ import {
   PutTargetsCommand,
 } from "@aws-sdk/client-eventbridge";
 import { KMSClient } from "@aws-sdk/client-kms";
+import { CreateSecretCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import {
   CreateQueueCommand,
   DeleteMessageBatchCommand,
@@ -15,8 +17,9 @@ import {
 import { startWorkflow, type WorkflowName } from "../../cli/local-workflow.ts";
 import { createClusterClient } from "../../functions/lib/kube/client/cluster-client.ts";
 import { createPair, PairStore } from "../../functions/lib/kube/pairing/pairs.ts";
+import { clusterSecretPrefix } from "../../functions/lib/workflow/environment.ts";
 import { eventBridgePublisher } from "../../functions/lib/workflow/event-publisher.ts";
-import type { ExecutionEvent } from "../../functions/lib/workflow/local-runner.ts";
+import type { ExecutionEvent, ExecutionOutcome } from "../../functions/lib/workflow/local-runner.ts";
 import {
   type RepositoryLocation,
   repositoryOpener,
@@ -29,6 +32,7 @@ export const PAIR = "onprem-to-west";
 
 export interface WorkflowEnv {
   volumes: VolumeEnv;
+  /** The state the deployed functions work on, for the tests to read and arrange. */
   deps: StepDeps;
   location: RepositoryLocation;
   /** Events published on the kubeferry bus since the last call. */
@@ -37,13 +41,15 @@ export interface WorkflowEnv {
     workflow: WorkflowName,
     input: unknown,
     name: string,
-    options?: { deps?: StepDeps; waitSeconds?: number },
+    options?: { timeScale?: number },
   ): Promise<WorkflowRun>;
   stop(): Promise<void>;
 }
 
 export interface WorkflowRun {
+  outcome: ExecutionOutcome;
   output?: Record<string, any>;
+  /** Set unless the execution SUCCEEDED: its status, error and cause. */
   error?: Error;
   events: ExecutionEvent[];
   /** Task names in the order their states were entered. */
@@ -51,9 +57,10 @@ export interface WorkflowRun {
 }
 
 /**
- * Two local clusters, moto (S3, KMS, EventBridge with an SQS queue receiving the bus's events),
- * the pair registered, and the synthesized workflow run locally with the step dependencies a
- * Lambda would get (S3 repository, KMS-wrapped key, EventBridge).
+ * Two local clusters registered in Secrets Manager, moto (S3, KMS, Secrets Manager, EventBridge
+ * with an SQS queue receiving the bus's events), the pair registered, and the synthesized
+ * workflow run locally on the deployed bundles, their environment pointing the AWS SDK at the
+ * local servers as a Lambda's points at AWS.
  */
 export async function startWorkflowEnv(): Promise<WorkflowEnv> {
   const volumes = await startVolumeEnv();
@@ -84,6 +91,31 @@ export async function startWorkflowEnv(): Promise<WorkflowEnv> {
       Targets: [{ Id: "queue", Arn: queueArn }],
     }),
   );
+
+  const secrets = new SecretsManagerClient(aws);
+  for (const name of ["source", "destination"]) {
+    await secrets.send(
+      new CreateSecretCommand({
+        Name: `${clusterSecretPrefix}${name}`,
+        SecretString: await readFile(volumes.clusters.get(name).kubeconfigPath, "utf8"),
+      }),
+    );
+  }
+  const s3Endpoint = await volumes.s3.config.endpoint?.();
+  const functionEnvironment = {
+    KUBEFERRY_BUCKET: volumes.bucket,
+    KUBEFERRY_PREFIX: "kubeferry",
+    KUBEFERRY_KMS_KEY_ARN: volumes.kmsKeyId,
+    KUBEFERRY_EVENT_BUS: "kubeferry",
+    AWS_REGION: aws.region,
+    AWS_ACCESS_KEY_ID: aws.credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: aws.credentials.secretAccessKey,
+    // The SDK reads per-service endpoints first: S3 may be another server than the rest of AWS.
+    AWS_ENDPOINT_URL: aws.endpoint,
+    ...(s3Endpoint && {
+      AWS_ENDPOINT_URL_S3: `${s3Endpoint.protocol}//${s3Endpoint.hostname}:${s3Endpoint.port}${s3Endpoint.path}`,
+    }),
+  };
 
   const location: RepositoryLocation = {
     kind: "s3",
@@ -136,20 +168,28 @@ export async function startWorkflowEnv(): Promise<WorkflowEnv> {
       }
     },
     async run(workflow, input, name, options = {}) {
-      const execution = await startWorkflow(workflow, input, options.deps ?? deps, name, options);
-      const collected: ExecutionEvent[] = [];
+      const execution = await startWorkflow(workflow, input, name, {
+        environment: functionEnvironment,
+        ...options,
+      });
+      const events: ExecutionEvent[] = [];
       const collecting = (async () => {
-        for await (const event of execution.events) collected.push(event);
+        for await (const event of execution.events) events.push(event);
       })();
-      const outcome: WorkflowRun = { events: collected, entered: [] };
-      try {
-        outcome.output = (await execution.result) as Record<string, any>;
-      } catch (error) {
-        outcome.error = error as Error;
-      }
+      const outcome = await execution.result;
       await collecting;
-      outcome.entered = collected.filter((e) => e.type === "StateEntered").map((e) => e.state as string);
-      return outcome;
+      return {
+        outcome,
+        events,
+        entered: events.filter((e) => e.type === "StateEntered").map((e) => e.state as string),
+        ...(outcome.status === "SUCCEEDED"
+          ? { output: outcome.output as Record<string, any> }
+          : {
+              error: new Error(
+                `execution ${outcome.status.toLowerCase()}: ${outcome.error}: ${outcome.cause}`,
+              ),
+            }),
+      };
     },
     stop: () => volumes.stop(),
   };

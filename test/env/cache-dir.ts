@@ -1,7 +1,2 @@
-import { homedir } from "node:os";
-import { join } from "node:path";
-
-/** Root of everything the test environment keeps between runs (binaries, env state). */
-export function kubeferryCacheDir(): string {
-  return process.env.KUBEFERRY_CACHE_DIR ?? join(homedir(), ".cache", "kubeferry");
-}
+// The CLI caches the synthesized workflow in the same directory; one definition serves both.
+export { kubeferryCacheDir } from "../../cli/cache-dir.ts";

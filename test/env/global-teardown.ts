@@ -1,14 +1,48 @@
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { orphanedEnvironmentProcesses } from "../integration/env/leftover-processes.ts";
+
+let runTemp: string | undefined;
+
+/**
+ * Before any test file runs: the run gets a temp directory of its own (TMPDIR, inherited by
+ * the test workers and every process they start), so that what it leaves there is its own
+ * and not another run's on the same machine.
+ */
+export function setup(): void {
+  runTemp = mkdtempSync(join(tmpdir(), "vitest-run-"));
+  process.env.TMPDIR = runTemp;
+}
 
 /**
  * After every test file has run: no control plane component of a test environment may be left
- * running (each test stops what it started, also when it fails).
+ * running, and no temporary folder of kubeferry's may be left behind (each test removes what it
+ * created, also when it fails).
  */
 export function teardown(): void {
+  try {
+    checkLeftovers();
+  } catch (error) {
+    // Vitest reports an error thrown here but still exits 0: the exit code must say it too.
+    process.exitCode = 1;
+    throw error;
+  }
+}
+
+function checkLeftovers(): void {
   const left = orphanedEnvironmentProcesses();
   if (left.length > 0) {
     throw new Error(
       `test environments left ${left.length} processes running:\n${left.map((p) => `${p.pid} ${p.commandLine}`).join("\n")}`,
+    );
+  }
+  if (runTemp === undefined) return;
+  const leftovers = readdirSync(runTemp).filter((entry) => entry.startsWith("kubeferry-"));
+  rmSync(runTemp, { recursive: true, force: true });
+  if (leftovers.length > 0) {
+    throw new Error(
+      `the run left ${leftovers.length} kubeferry entries in its temp directory: ${leftovers.join(", ")}`,
     );
   }
 }

@@ -1,30 +1,17 @@
-import { mkdtempSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { build } from "esbuild";
+import { readFileSync, statSync } from "node:fs";
 import { expect, it } from "vitest";
-import { handlerFileName, taskNames } from "../../functions/lib/workflow/task-catalog.ts";
+import { synthesizedAssembly } from "../../cli/cloud-assembly-cache.ts";
+import { readCloudAssembly } from "../../functions/lib/workflow/local-runner/cloud-assembly.ts";
+import { taskNames } from "../../functions/lib/workflow/task-catalog.ts";
 
-const root = join(import.meta.dirname, "..", "..");
-
-// The template tests synthesize without bundling; this bundles every handler as the
-// NodejsFunction constructs do for `cdk deploy` (ESM, node24, everything bundled).
-it("bundles every handler for Lambda", { timeout: 300_000 }, async () => {
-  const outdir = mkdtempSync(join(tmpdir(), "kubeferry-bundle-"));
-  const result = await build({
-    entryPoints: taskNames.map((task) => join(root, "functions", "handlers", `${handlerFileName(task)}.ts`)),
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    target: "node24",
-    outdir,
-    logLevel: "silent",
-    banner: {
-      js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
-    },
-  });
-  expect(result.errors).toEqual([]);
+// The template tests synthesize without bundling; this checks the bundles `cdk synth` builds for
+// `cdk deploy` (ESM, node24, minified, everything bundled), which local runs invoke too.
+it("bundles every handler for Lambda", { timeout: 600_000 }, async () => {
+  const assembly = await synthesizedAssembly();
+  const { functions } = readCloudAssembly(assembly.dir, assembly.stackName);
   for (const task of taskNames) {
-    expect(statSync(join(outdir, `${handlerFileName(task)}.js`)).size).toBeGreaterThan(1000);
+    const bundle = functions[task].bundle;
+    expect(statSync(bundle).size, task).toBeGreaterThan(1000);
+    expect(readFileSync(bundle, "utf8").startsWith("import { createRequire }"), task).toBe(true);
   }
 });

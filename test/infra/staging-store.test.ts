@@ -1,11 +1,11 @@
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { App, Stack, Validations } from "aws-cdk-lib";
 import { Match } from "aws-cdk-lib/assertions";
 import * as s3 from "aws-cdk-lib/aws-s3";
 import cdkNag from "cdk-nag";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
 import { synthesize } from "./synthesize.ts";
 
 describe("staging store", () => {
@@ -85,7 +85,9 @@ describe("cdk-nag AwsSolutions", () => {
   });
 
   it("is really running: an unhardened bucket fails the same pack", () => {
-    const app = new App({ outdir: mkdtempSync(join(tmpdir(), "kubeferry-cdk-")) });
+    const outdir = mkdtempSync(join(tmpdir(), "kubeferry-cdk-"));
+    onTestFinished(() => rmSync(outdir, { recursive: true, force: true }));
+    const app = new App({ outdir });
     new s3.Bucket(new Stack(app, "Unhardened"), "Bucket");
     Validations.of(app).addPlugins(new cdkNag.AwsSolutionsChecks(app));
     expect(() => app.synth()).toThrow(/AwsSolutions-S1/);

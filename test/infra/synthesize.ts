@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Template } from "aws-cdk-lib/assertions";
@@ -17,6 +17,11 @@ export function synthesize(config?: unknown) {
     context["kubeferry:config"] = configFile;
   }
   const { app, stack } = kubeferryApp({ outdir, context });
-  app.synth();
-  return { template: Template.fromStack(stack), stack, outdir };
+  try {
+    app.synth();
+    return { template: Template.fromStack(stack), stack };
+  } finally {
+    // The template is read; nothing may stay behind in the system's temp directory.
+    rmSync(outdir, { recursive: true, force: true });
+  }
 }

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { KubeConfig } from "@kubernetes/client-node";
@@ -17,6 +17,7 @@ vi.setConfig({ testTimeout: 600_000 });
 const root = join(import.meta.dirname, "..", "..");
 let env: LocalClusters;
 let previousHome: string | undefined;
+const temporaryDirs: string[] = [];
 
 async function apply(client: ClusterClient, objects: KubeObject[]) {
   const report = await applyResources(client, objects, {
@@ -68,7 +69,9 @@ async function restrictedKubeconfig(cluster: LocalCluster, role: "source" | "des
     ],
     currentContext: cluster.name,
   });
-  const path = join(mkdtempSync(join(tmpdir(), "kubeferry-rbac-")), `${cluster.name}.kubeconfig`);
+  const dir = mkdtempSync(join(tmpdir(), "kubeferry-rbac-"));
+  temporaryDirs.push(dir);
+  const path = join(dir, `${cluster.name}.kubeconfig`);
   writeFileSync(path, restricted.exportConfig(), { mode: 0o600 });
   return path;
 }
@@ -77,12 +80,14 @@ beforeAll(async () => {
   env = await startClusters(["source", "destination"]);
   previousHome = process.env.KUBEFERRY_HOME;
   process.env.KUBEFERRY_HOME = mkdtempSync(join(tmpdir(), "kubeferry-rbac-home-"));
+  temporaryDirs.push(process.env.KUBEFERRY_HOME);
   const source = await createClusterClient(env.get("source").kubeConfig(), { name: "source" });
   await apply(source, demoApp("sim-fast"));
   source.close();
 });
 
 afterAll(async () => {
+  for (const dir of temporaryDirs) rmSync(dir, { recursive: true, force: true });
   if (previousHome === undefined) delete process.env.KUBEFERRY_HOME;
   else process.env.KUBEFERRY_HOME = previousHome;
   await env?.stop();

@@ -9,7 +9,7 @@ import { embeddedMetricsLine } from "./embedded-metrics.ts";
 import type { PublishEnvironment, StepEnvironment } from "./environment.ts";
 import { eventBridgePublisher } from "./event-publisher.ts";
 import { type RepositoryLocation, repositoryOpener, rootStore } from "./repository-location.ts";
-import type { StepDeps } from "./step-deps.ts";
+import type { StepDeps, StepLog } from "./step-deps.ts";
 
 /** The dependencies of a step running in Lambda: the staging bucket, the KMS key, Secrets Manager, EventBridge. */
 export function awsStepDeps(environment: StepEnvironment | PublishEnvironment, logger: Logger): StepDeps {
@@ -44,9 +44,14 @@ export function awsStepDeps(environment: StepEnvironment | PublishEnvironment, l
     },
     recordMetrics: (values) => console.log(embeddedMetricsLine(values, new Date())),
     now: () => new Date(),
-    log: {
-      info: (message, details) => logger.info(message, details ?? {}),
-      warn: (message, details) => logger.warn(message, details ?? {}),
-    },
+    log: loggerStepLog(logger),
+  };
+}
+
+/** A step's log lines as structured JSON log entries. */
+export function loggerStepLog(logger: Logger): StepLog {
+  return {
+    info: (message, details) => logger.info(message, details ?? {}),
+    warn: (message, details) => logger.warn(message, details ?? {}),
   };
 }

@@ -25,3 +25,15 @@ export const publishEnvironmentSchema = stepEnvironmentSchema.extend({
 
 export type StepEnvironment = z.infer<typeof stepEnvironmentSchema>;
 export type PublishEnvironment = z.infer<typeof publishEnvironmentSchema>;
+
+/**
+ * kubeferry's local default (no AWS): the functions run on a kubeferry home directory, as the
+ * CLI does. Only the local runner sets it; infra never does, so a deployed function never
+ * takes this path.
+ */
+export const localEnvironmentSchema = z.object({
+  /** The kubeferry home: repositories, registered clusters, events. */
+  KUBEFERRY_LOCAL_HOME: z.string().min(1),
+});
+
+export type LocalEnvironment = z.infer<typeof localEnvironmentSchema>;

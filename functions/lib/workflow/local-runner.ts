@@ -1,95 +1,31 @@
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
-import { StateMachine } from "aws-local-stepfunctions";
-import { type TaskName, taskNames } from "./task-catalog.ts";
+import {
+  ExecutionAbortedError,
+  ExecutionError,
+  ExecutionTimeoutError,
+  StateMachine,
+} from "aws-local-stepfunctions";
+import { localArnPrefix } from "./local-runner/cloud-assembly.ts";
+import { guardOption, installGuardHook, LimitsGuard } from "./local-runner/limits-guard.ts";
+import { checkPayload } from "./local-runner/payload-limit.ts";
+import { type AslDefinition, scaleDefinition } from "./local-runner/time-scale.ts";
 
 /**
- * Runs a state machine exactly as synthesized for AWS — the definition asset and its
- * substitutions from the CDK output — with every Lambda Task routed to a local function.
+ * Runs a state machine as Step Functions would, on aws-local-stepfunctions: every Lambda Task
+ * goes to a local invoker, and what the library does not enforce is enforced here — the
+ * payload quota (payload-limit.ts), the time scale of every timeout and Wait (time-scale.ts),
+ * and the endings no Catch sees, with their final status: an execution past its TimeoutSeconds
+ * is TIMED_OUT with States.Timeout
+ * (https://docs.aws.amazon.com/step-functions/latest/dg/statemachine-structure.html), a
+ * stopped one ABORTED (https://docs.aws.amazon.com/step-functions/latest/apireference/API_StopExecution.html);
+ * in both, a running Task's function is not stopped and no further state runs.
  */
 
-const localArnPrefix = "arn:aws:lambda:local:000000000000:function:kubeferry-";
-
-interface TemplateStateMachine {
-  logicalId: string;
-  definition: StateMachineDefinition;
-}
-
-// The ASL is only walked, not typed in full.
-type StateMachineDefinition = { States: Record<string, AslState> } & Record<string, unknown>;
-type AslState = { Type: string; Resource?: string; ItemProcessor?: StateMachineDefinition } & Record<
-  string,
-  unknown
->;
-
-/**
- * The state machines of a synthesized stack, with each `${<Task>FunctionArn}` substitution
- * replaced by a local ARN that names the Task.
- */
-interface TemplateResource {
-  Type: string;
-  Properties: {
-    DefinitionString?: unknown;
-    DefinitionS3Location?: { Key?: string };
-    DefinitionSubstitutions?: Record<string, unknown>;
-  };
-}
-
-interface AssetManifest {
-  files?: Record<string, { source: { path: string }; destinations?: Record<string, { objectKey?: string }> }>;
-}
-
-export function loadStateMachines(cdkOutDir: string, stackName: string): TemplateStateMachine[] {
-  const template: { Resources: Record<string, TemplateResource> } = JSON.parse(
-    readFileSync(join(cdkOutDir, `${stackName}.template.json`), "utf8"),
-  );
-  const assets: AssetManifest = JSON.parse(readFileSync(join(cdkOutDir, `${stackName}.assets.json`), "utf8"));
-  const machines: TemplateStateMachine[] = [];
-  for (const [logicalId, resource] of Object.entries(template.Resources)) {
-    if (resource.Type !== "AWS::StepFunctions::StateMachine") continue;
-    const props = resource.Properties;
-    const text = props.DefinitionString
-      ? resolveJoin(props.DefinitionString)
-      : readAsset(cdkOutDir, assets, props.DefinitionS3Location?.Key);
-    const substituted = text.replace(/\$\{(\w+)\}/g, (whole, name: string) => {
-      const value = props.DefinitionSubstitutions?.[name];
-      if (value === undefined) throw new Error(`${logicalId}: no substitution for ${whole}`);
-      return substitutionForLocalRun(name);
-    });
-    machines.push({ logicalId, definition: JSON.parse(substituted) });
-  }
-  return machines;
-}
-
-function readAsset(cdkOutDir: string, assets: AssetManifest, key: string | undefined): string {
-  for (const file of Object.values(assets.files ?? {})) {
-    const destinations = Object.values(file.destinations ?? {});
-    if (destinations.some((destination) => destination.objectKey === key)) {
-      return readFileSync(join(cdkOutDir, file.source.path), "utf8");
-    }
-  }
-  throw new Error(`definition asset ${key} is not in the cloud assembly at ${cdkOutDir}`);
-}
-
-function resolveJoin(value: unknown): string {
-  if (typeof value === "string") return value;
-  const join = (value as { "Fn::Join"?: [string, unknown[]] })["Fn::Join"];
-  if (!join) throw new Error(`cannot resolve ${JSON.stringify(value)} locally`);
-  return join[1].map((part) => (typeof part === "string" ? part : resolveJoin(part))).join(join[0]);
-}
-
-function substitutionForLocalRun(name: string): string {
-  const task = name.replace(/FunctionArn$/, "");
-  if (!taskNames.includes(task as TaskName)) throw new Error(`substitution ${name} names no known Task`);
-  return `${localArnPrefix}${task}`;
-}
-
-/** Every Task state (Map item processors included) mapped to the Task whose function it invokes. */
-export function taskStates(definition: StateMachineDefinition): Map<string, TaskName> {
-  const states = new Map<string, TaskName>();
+/** Every Task state (Map item processors included) mapped to the name of the local function it invokes. */
+export function taskStates(definition: AslDefinition): Map<string, string> {
+  const states = new Map<string, string>();
   for (const [name, state] of Object.entries(definition.States)) {
     if (state.Type === "Task" && state.Resource?.startsWith(localArnPrefix)) {
-      states.set(name, state.Resource.slice(localArnPrefix.length) as TaskName);
+      states.set(name, state.Resource.slice(localArnPrefix.length));
     }
     if (state.ItemProcessor) {
       for (const [inner, task] of taskStates(state.ItemProcessor)) states.set(inner, task);
@@ -98,7 +34,8 @@ export function taskStates(definition: StateMachineDefinition): Map<string, Task
   return states;
 }
 
-export type LocalTaskInvoker = (task: TaskName, input: unknown) => Promise<unknown>;
+/** Invokes a Task's function with the state's payload; rejects with an Error named as Lambda names the error. */
+export type LocalTaskInvoker = (functionName: string, payload: unknown) => Promise<unknown>;
 
 export interface ExecutionEvent {
   type: string;
@@ -112,50 +49,92 @@ export interface ExecutionEvent {
   cause?: string;
 }
 
+/** How an execution ended, as DescribeExecution reports it. */
+export type ExecutionOutcome =
+  | { status: "SUCCEEDED"; output: unknown }
+  | { status: "FAILED" | "TIMED_OUT" | "ABORTED"; error: string; cause: string };
+
 export interface LocalExecution {
-  /** Resolves with the execution's output, or rejects with its error. */
-  result: Promise<unknown>;
+  /** Resolves once the execution has ended, however it ended. */
+  result: Promise<ExecutionOutcome>;
   /** Every event of the execution, in order, as it happens. */
   events: AsyncIterable<ExecutionEvent>;
+  /** StopExecution: ends the execution ABORTED; no Catch runs, a running Task's function keeps running. */
+  abort(): void;
+}
+
+export interface LocalExecutionOptions {
+  /** Shrinks every timeout, Retry interval and Wait (see time-scale.ts); 1 is real time. */
+  timeScale?: number;
 }
 
 export function startLocalExecution(
-  definition: StateMachineDefinition,
+  definition: AslDefinition,
   input: unknown,
   invoke: LocalTaskInvoker,
   executionName: string,
-  options: { waitSeconds?: number } = {},
+  options: LocalExecutionOptions = {},
 ): LocalExecution {
-  const machine = new StateMachine(definition as never, { validationOptions: { checkPaths: true } });
+  const scale = options.timeScale ?? 1;
+  // Validate the definition as written; the scaled copy has fractional timeouts ASL would refuse.
+  new StateMachine(definition as never, { validationOptions: { checkPaths: true } });
+  const machine = new StateMachine(scaleDefinition(definition, scale) as never, {
+    validationOptions: { noValidate: true },
+  });
+  installGuardHook();
+  const guard = new LimitsGuard(scale);
   const handlers = Object.fromEntries(
     [...taskStates(definition)].map(([state, task]) => [
       state,
-      (taskInput: unknown) => invoke(task, taskInput),
+      async (payload: unknown) => {
+        const result = await invoke(task, payload);
+        checkPayload(result, `The state/task '${state}' returned a result that`);
+        return result;
+      },
     ]),
   );
-  const waitMs = options.waitSeconds === undefined ? undefined : options.waitSeconds * 1000;
-  const execution = machine.run(input as never, {
-    overrides: {
-      taskResourceLocalHandlers: handlers as never,
-      // Shortens every Wait state (e.g. waiting for a lock), for tests and impatient local runs.
-      ...(waitMs !== undefined && {
-        waitTimeOverrides: Object.fromEntries(
-          Object.entries(definition.States)
-            .filter(([, state]) => state.Type === "Wait")
-            .map(([name]) => [name, waitMs]),
-        ),
-      }),
-    },
-    context: {
-      Execution: {
-        Id: `arn:aws:states:local:000000000000:execution:kubeferry:${executionName}`,
-        Name: executionName,
-        Input: input,
-        StartTime: new Date().toISOString(),
+  const execution = machine.run(
+    input as never,
+    {
+      overrides: {
+        taskResourceLocalHandlers: handlers as never,
+        waitTimeOverrides: guard.waitTimeOverrides,
       },
+      context: {
+        Execution: {
+          Id: `arn:aws:states:local:000000000000:execution:kubeferry:${executionName}`,
+          Name: executionName,
+          Input: input,
+          StartTime: new Date().toISOString(),
+        },
+      } as never,
+      [guardOption]: { guard, root: machine },
     } as never,
-  });
-  return { result: execution.result, events: simplify(execution.eventLogs as AsyncIterable<RawEvent>) };
+  );
+  return {
+    result: execution.result.then((output) => ({ status: "SUCCEEDED", output }), outcomeOf),
+    events: simplify(execution.eventLogs as AsyncIterable<RawEvent>),
+    abort: () => execution.abort(),
+  };
+}
+
+function outcomeOf(error: unknown): ExecutionOutcome {
+  if (error instanceof ExecutionTimeoutError) {
+    return {
+      status: "TIMED_OUT",
+      error: "States.Timeout",
+      cause: "The execution ran past its TimeoutSeconds",
+    };
+  }
+  if (error instanceof ExecutionAbortedError) {
+    return { status: "ABORTED", error: "States.Aborted", cause: "The execution was stopped" };
+  }
+  const failure = error instanceof ExecutionError ? error.cause : error;
+  return {
+    status: "FAILED",
+    error: failure instanceof Error ? failure.name : "States.Runtime",
+    cause: failure instanceof Error ? failure.message : String(failure),
+  };
 }
 
 /** The fields of the library's event log entries that the progress display uses. */
