@@ -197,8 +197,7 @@ describe("the synthesized workflow, run locally", () => {
 });
 
 describe("existing objects", () => {
-  // Expected failure: the bundles are minified without keepNames, so the step's ConflictError reaches the execution under a mangled error name (fixed by issue "Works on real AWS at any size: bounded state, bounded steps, snapshot waits in the state machine, compensation for every ending, cancel")
-  it.fails("(g) under existingResources fail a new namespace migrates, and a rerun stops with ConflictError naming the object", async () => {
+  it("(g) under existingResources fail a new namespace migrates, and a rerun stops with ConflictError naming the object", async () => {
     await createNamespace(env.volumes.source, "audit");
     const image = await createVolume(env.volumes.source, "audit", "trail", 16 * MiB, "Block");
     await writeImage(image, patternedImage(16 * MiB, CHUNK));
@@ -219,8 +218,7 @@ describe("existing objects", () => {
 });
 
 describe("application hooks", () => {
-  // Expected failure: the bundles are minified without keepNames, so the step's ExecFailed reaches the execution under a mangled error name (fixed by issue "Works on real AWS at any size: bounded state, bounded steps, snapshot waits in the state machine, compensation for every ending, cancel")
-  it.fails("(f) a failing pre hook fails the run naming pod, command and output; the post hook still ran", async () => {
+  it("(f) a failing pre hook fails the run naming pod, command and output; the post hook still ran", async () => {
     const markerDir = mkdtempSync(join(tmpdir(), "kubeferry-hook-"));
     onTestFinished(() => rmSync(markerDir, { recursive: true, force: true }));
     const marker = join(markerDir, "post-hook-ran");

@@ -66,7 +66,6 @@ it("every deployed bundle loads in its sandbox and refuses a bad event with a fu
   }
 });
 
-// Expected failure: the bundles are minified without keepNames, so ValidationError reaches Step Functions under a mangled name (fixed by issue "Works on real AWS at any size")
-it.fails("a deployed bundle reports a bad event as ValidationError, the class name the ASL's Catch rules route on", async () => {
+it("a deployed bundle reports a bad event as ValidationError, the class name the ASL's Catch rules route on", async () => {
   expect((await badEventError("PlanRanges")).errorType).toBe("ValidationError");
 });
