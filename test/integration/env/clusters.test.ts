@@ -16,7 +16,7 @@ import { execInPod } from "./pod-exec.ts";
 let env: LocalClusters;
 
 beforeAll(async () => {
-  env = await startClusters(["source", "destination"], { storageSimulator: false });
+  env = await startClusters(["source", "destination"], { storage: false });
 });
 
 afterAll(async () => {
