@@ -42,7 +42,7 @@ async function waitForApp(client: ClusterClient, exec: KubeExec): Promise<void> 
       const ready = await execIn(
         client,
         exec,
-        'test -d "$KUBEFERRY_MOUNT" && test -f "$KUBEFERRY_DEVICE" && echo ok',
+        'test -d "$KUBEFERRY_MOUNT" && test -b "$KUBEFERRY_DEVICE" && echo ok',
       ).catch(() => "");
       return ready.trim() === "ok";
     },

@@ -17,7 +17,9 @@ const debianBinary = "/bin/busybox";
  * /bin/busybox is missing. The stock helper image has busybox only, so pods on the local
  * clusters must not see the host's GNU tools.
  */
-export async function ensureBusybox(log: (line: string) => void = (line) => console.error(line)): Promise<Busybox> {
+export async function ensureBusybox(
+  log: (line: string) => void = (line) => console.error(line),
+): Promise<Busybox> {
   if (!existsSync(debianBinary)) installBusyboxStatic(log);
   const version = busyboxVersion();
   const appletsDir = join(kubeferryCacheDir(), "busybox", version, "bin");

@@ -9,16 +9,16 @@ import { createRequire } from "node:module";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
+import { ensureBusybox } from "./busybox.ts";
 import { kubeferryCacheDir } from "./cache-dir.ts";
 import { startClusters } from "./clusters.ts";
-import { ensureBusybox } from "./busybox.ts";
 import { ensureCsiDriverBinary } from "./csi-driver-binary.ts";
 import { ensureKubernetesBinaries } from "./k8s-binaries.ts";
 import { componentPids, kwokctlClusterDir } from "./kwokctl-cluster.ts";
 import type { StorageClassTraits } from "./manifests/storage-objects.ts";
 import { ensureMotoEnv, startMoto } from "./moto.ts";
-import { isAlive, stopProcessGroups } from "./process-groups.ts";
 import { cleanupDriverRootsNow } from "./node-shim.ts";
+import { isAlive, stopProcessGroups } from "./process-groups.ts";
 import { ensureStorageBinaries } from "./storage-binaries.ts";
 import { csiDriverRoots, storageDir } from "./storage-components.ts";
 
@@ -62,7 +62,9 @@ async function up(json: boolean): Promise<void> {
   // With --json, stdout carries exactly one JSON object; the human lines go to stderr.
   const human = json ? console.error : console.log;
   for (const [name, cluster] of Object.entries(state.clusters)) {
-    human(`${name}: ${cluster.server}  kubeconfig ${cluster.kubeconfig}  (limited: ${cluster.limitedKubeconfig})`);
+    human(
+      `${name}: ${cluster.server}  kubeconfig ${cluster.kubeconfig}  (limited: ${cluster.limitedKubeconfig})`,
+    );
     human(`  storage classes: ${cluster.storageClasses.map((c) => c.name).join(", ")}`);
   }
   human(`aws: ${state.aws.endpoint} (${state.aws.region})`);

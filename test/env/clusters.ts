@@ -39,7 +39,12 @@ import {
 import { cleanupDriverRootsNow, type NodeShim, startNodeShim } from "./node-shim.ts";
 import { killProcessGroupsNow, onProcessExit, stopProcessGroups } from "./process-groups.ts";
 import { ensureStorageBinaries } from "./storage-binaries.ts";
-import { type CsiDriverRoot, csiDriverRoots, startStorageComponents, storageDir } from "./storage-components.ts";
+import {
+  type CsiDriverRoot,
+  csiDriverRoots,
+  startStorageComponents,
+  storageDir,
+} from "./storage-components.ts";
 
 export interface LocalCluster {
   name: string;
@@ -114,7 +119,9 @@ export async function startClusters(
   const binaries = await ensureKubernetesBinaries(log);
   const withStorage = options.storage ?? true;
   const busybox = await ensureBusybox(log);
-  const storageBinaries = withStorage ? await ensureStorageBinaries(log) : undefined;
+  // The snapshot CRDs and classes are installed either way (from the same cache): a cluster whose
+  // storage processes are off still serves the snapshot API, as one with its driver down.
+  const storageBinaries = await ensureStorageBinaries(log);
   const csiDriverBinary = withStorage ? await ensureCsiDriverBinary(log) : undefined;
   const slowSnapshotSeconds = options.slowSnapshotSeconds ?? slowSnapshotSecondsFromEnv();
   const workDir = options.workDir ?? (await mkdtemp(join(tmpdir(), "kubeferry-env-")));
@@ -168,10 +175,16 @@ export async function startClusters(
           binaries,
           execPath: busybox.appletsDir,
         });
-        const cluster = await describeCluster(kwokctl, clusterWorkDir, adminToken, limitedToken, slowSnapshotSeconds);
+        const cluster = await describeCluster(
+          kwokctl,
+          clusterWorkDir,
+          adminToken,
+          limitedToken,
+          slowSnapshotSeconds,
+        );
         await bootstrap(cluster, busybox.appletsDir);
-        if (storageBinaries && csiDriverBinary) {
-          await bootstrapStorage(cluster, slowSnapshotSeconds, storageBinaries.snapshotCrdsDir);
+        await bootstrapStorage(cluster, slowSnapshotSeconds, storageBinaries.snapshotCrdsDir);
+        if (csiDriverBinary) {
           await startStorageComponents({
             clusterName: name,
             dir: storageDir(clusterWorkDir),

@@ -9,8 +9,8 @@ import {
   type KubeConfig,
   KubernetesObjectApi,
   PatchStrategy,
-  setHeaderOptions,
   StorageV1Api,
+  setHeaderOptions,
   type V1PersistentVolume,
   type V1PersistentVolumeClaim,
   type V1Pod,
@@ -68,7 +68,9 @@ export async function startNodeShim(request: NodeShimRequest): Promise<NodeShim>
 export function cleanupDriverRootsNow(csiDriverBinary: string, drivers: CsiDriverRoot[]): void {
   for (const driver of drivers) {
     if (!existsSync(driver.root)) continue;
-    const result = spawnSync(csiDriverBinary, ["node-cleanup", `--root=${driver.root}`], { encoding: "utf8" });
+    const result = spawnSync(csiDriverBinary, ["node-cleanup", `--root=${driver.root}`], {
+      encoding: "utf8",
+    });
     if (result.status !== 0) {
       throw new Error(`node-cleanup of ${driver.root} failed: ${result.stderr || result.error?.message}`);
     }
@@ -153,10 +155,12 @@ class Shim {
       // Watches end on timeouts and server restarts; the periodic resync covers the gap.
       if (this.running) setTimeout(() => this.startWatch(path), 1_000);
     };
-    this.watch.watch(path, {}, () => this.markDirty(), retry).then((controller) => {
-      if (this.running) this.watches.push(controller);
-      else controller.abort();
-    }, retry);
+    this.watch
+      .watch(path, {}, () => this.markDirty(), retry)
+      .then((controller) => {
+        if (this.running) this.watches.push(controller);
+        else controller.abort();
+      }, retry);
   }
 
   private markDirty(): void {
@@ -221,7 +225,9 @@ class Shim {
       const csi = pv.spec?.csi;
       const driver = this.request.drivers.find((candidate) => candidate.driverName === csi?.driver);
       if (!csi || !driver) {
-        throw new Error(`PV ${pv.metadata?.name} of pod ${pod.metadata?.name} has no volume the node shim knows`);
+        throw new Error(
+          `PV ${pv.metadata?.name} of pod ${pod.metadata?.name} has no volume the node shim knows`,
+        );
       }
       const target = join(driver.root, "published", pod.metadata?.uid as string, volumeName);
       await mkdir(dirname(target), { recursive: true });
@@ -288,9 +294,7 @@ class Shim {
           name: pod.metadata?.name as string,
           namespace: pod.metadata?.namespace as string,
           // Garbage-collected with its pod.
-          ownerReferences: [
-            { apiVersion: "v1", kind: "Pod", name: pod.metadata?.name as string, uid: key },
-          ],
+          ownerReferences: [{ apiVersion: "v1", kind: "Pod", name: pod.metadata?.name as string, uid: key }],
         },
         spec: { execs },
       } as never,
@@ -383,7 +387,10 @@ function runToEnd(program: string, args: string[], env: Record<string, string>):
 function isLive(pod: V1Pod): boolean {
   const phase = pod.status?.phase;
   return (
-    Boolean(pod.spec?.nodeName) && phase !== "Succeeded" && phase !== "Failed" && !pod.metadata?.deletionTimestamp
+    Boolean(pod.spec?.nodeName) &&
+    phase !== "Succeeded" &&
+    phase !== "Failed" &&
+    !pod.metadata?.deletionTimestamp
   );
 }
 

@@ -57,7 +57,9 @@ export async function ensureStorageBinaries(
   };
   const missing = Object.values(binaries).filter((path) => !existsSync(path));
   if (missing.length > 0) {
-    throw new Error(`the storage binary cache ${dir} lacks ${missing.join(", ")}; delete the folder to rebuild`);
+    throw new Error(
+      `the storage binary cache ${dir} lacks ${missing.join(", ")}; delete the folder to rebuild`,
+    );
   }
   return binaries;
 }
@@ -78,7 +80,10 @@ function moduleBuilds(): ModuleBuild[] {
 
 /** The CRDs ship in the client module (config/crd); copied from the module cache, never committed. */
 async function copySnapshotCrds(staging: string): Promise<void> {
-  const listed = await goCommand(["list", "-m", "-f", "{{.Dir}}", snapshotClientModule], "external-snapshotter");
+  const listed = await goCommand(
+    ["list", "-m", "-f", "{{.Dir}}", snapshotClientModule],
+    "external-snapshotter",
+  );
   const moduleDir = listed.stdout.trim();
   if (listed.code !== 0 || !moduleDir) {
     throw new Error(`cannot locate ${snapshotClientModule} in the Go module cache: ${listed.stderr}`);

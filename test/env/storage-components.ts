@@ -84,10 +84,7 @@ export async function startStorageComponents(request: StorageComponentsRequest):
     "--leader-election=false",
     "--feature-gates=CSIVolumeGroupSnapshot=true",
   ]);
-  await startProcess(dir, "local-path-provisioner", binaries.localPathProvisioner, [
-    "start",
-    kubeconfig,
-  ]);
+  await startProcess(dir, "local-path-provisioner", binaries.localPathProvisioner, ["start", kubeconfig]);
 }
 
 async function startProcess(dir: string, name: string, binary: string, args: string[]): Promise<void> {
