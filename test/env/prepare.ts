@@ -1,5 +1,6 @@
 // `npm run env:prepare`: builds or checks every cached dependency of the integration and e2e tests,
 // so that the long cold build happens here and not inside a test hook.
+import { ensureCsiDriverBinary, ensureCsiSanityBinary } from "./csi-driver-binary.ts";
 import { ensureKubernetesBinaries } from "./k8s-binaries.ts";
 import { ensureMotoEnv } from "./moto.ts";
 
@@ -7,3 +8,5 @@ const binaries = await ensureKubernetesBinaries();
 console.error(`[env:prepare] Kubernetes binaries: ${binaries.dir}`);
 const motoEnv = await ensureMotoEnv();
 console.error(`[env:prepare] moto virtual environment: ${motoEnv}`);
+console.error(`[env:prepare] test CSI driver: ${await ensureCsiDriverBinary()}`);
+console.error(`[env:prepare] csi-sanity: ${await ensureCsiSanityBinary()}`);
