@@ -16,13 +16,17 @@ const csiTestModule = "github.com/kubernetes-csi/csi-test/v5";
  * Returns the path of `kubeferry-csi-driver`, building it on first use. The cache folder is keyed
  * by a hash of the driver's sources, so an edit of the driver builds it again.
  */
-export async function ensureCsiDriverBinary(log: (line: string) => void = (line) => console.error(line)): Promise<string> {
+export async function ensureCsiDriverBinary(
+  log: (line: string) => void = (line) => console.error(line),
+): Promise<string> {
   const dir = join(kubeferryCacheDir(), "bin", `csi-driver-${await driverSourceHash()}`);
   return ensureBuilt(dir, driverModule, "kubeferry-csi-driver", ".", log);
 }
 
 /** Returns the path of `csi-sanity` at the version test/env/go/csi-sanity/go.mod pins. */
-export async function ensureCsiSanityBinary(log: (line: string) => void = (line) => console.error(line)): Promise<string> {
+export async function ensureCsiSanityBinary(
+  log: (line: string) => void = (line) => console.error(line),
+): Promise<string> {
   const version = await requiredVersion(sanityModule, csiTestModule);
   const dir = join(kubeferryCacheDir(), "bin", `csi-sanity-${version}`);
   return ensureBuilt(dir, sanityModule, "csi-sanity", `${csiTestModule}/cmd/csi-sanity`, log);
@@ -55,11 +59,17 @@ async function ensureBuilt(
 async function driverSourceHash(): Promise<string> {
   const moduleDir = join(wrapperModulesDir, driverModule);
   const names = (await readdir(moduleDir))
-    .filter((name) => name === "go.mod" || name === "go.sum" || (name.endsWith(".go") && !name.endsWith("_test.go")))
+    .filter(
+      (name) =>
+        name === "go.mod" || name === "go.sum" || (name.endsWith(".go") && !name.endsWith("_test.go")),
+    )
     .sort();
   const hash = createHash("sha256");
   for (const name of names) {
-    hash.update(`${name}\0`).update(await readFile(join(moduleDir, name))).update("\0");
+    hash
+      .update(`${name}\0`)
+      .update(await readFile(join(moduleDir, name)))
+      .update("\0");
   }
   return hash.digest("hex").slice(0, 16);
 }
