@@ -42,6 +42,14 @@ export const sanityConfigurations: SanityConfiguration[] = [
     parameters: { zonal: "true" },
     volumeSize: 1024 * mib,
   },
+  // Snapshots that are not ready at first make the suite poll CreateSnapshot, as csi-snapshotter does.
+  {
+    name: "block mode, thick Block volumes with slow snapshots",
+    mode: "block",
+    accessType: "block",
+    parameters: { thick: "true", snapshotDelaySeconds: "2" },
+    volumeSize: 4 * mib,
+  },
   { name: "directory mode", mode: "directory", accessType: "mount", parameters: {}, volumeSize: 64 * mib },
 ];
 
