@@ -30,24 +30,34 @@ func (d *Driver) ControllerGetCapabilities(context.Context, *csi.ControllerGetCa
 }
 
 func (d *Driver) DeleteVolume(_ context.Context, req *csi.DeleteVolumeRequest) (*csi.DeleteVolumeResponse, error) {
-	id := req.GetVolumeId()
+	return &csi.DeleteVolumeResponse{}, d.deleting("volume_id", req.GetVolumeId(), func(id string) error {
+		if users, err := d.store.publications(id); err != nil {
+			return err
+		} else if len(users) > 0 {
+			return status.Errorf(codes.FailedPrecondition, "volume %s is still published at %v; unpublish it first", id, users)
+		}
+		return d.store.removeVolume(id)
+	})
+}
+
+// deleting runs remove for a delete call: the id is required, and one that names nothing we
+// could have made is already deleted (deletes are idempotent).
+func (d *Driver) deleting(field, id string, remove func(id string) error) error {
 	if id == "" {
-		return nil, status.Error(codes.InvalidArgument, "volume_id is required")
+		return status.Errorf(codes.InvalidArgument, "%s is required", field)
 	}
 	if !validID(id) {
-		return &csi.DeleteVolumeResponse{}, nil
+		return nil
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if users, err := d.store.publications(id); err != nil {
-		return nil, status.Error(codes.Internal, err.Error())
-	} else if len(users) > 0 {
-		return nil, status.Errorf(codes.FailedPrecondition, "volume %s is still published at %v; unpublish it first", id, users)
+	if err := remove(id); err != nil {
+		if _, isStatus := status.FromError(err); isStatus {
+			return err
+		}
+		return status.Error(codes.Internal, err.Error())
 	}
-	if err := d.store.removeVolume(id); err != nil {
-		return nil, status.Error(codes.Internal, err.Error())
-	}
-	return &csi.DeleteVolumeResponse{}, nil
+	return nil
 }
 
 func (d *Driver) ValidateVolumeCapabilities(_ context.Context, req *csi.ValidateVolumeCapabilitiesRequest) (*csi.ValidateVolumeCapabilitiesResponse, error) {

@@ -1,5 +1,5 @@
 // The test CSI driver (kubeferry-csi-driver) that the local clusters' storage runs on.
-module kubeferry.dev/testenv/csidriver
+module kubeferry.dev/testenv/kubeferry-csi-driver
 
 go 1.26.0
 

@@ -90,32 +90,25 @@ func (d *Driver) GetVolumeGroupSnapshot(_ context.Context, req *csi.GetVolumeGro
 
 // DeleteVolumeGroupSnapshot deletes the group and its member snapshots.
 func (d *Driver) DeleteVolumeGroupSnapshot(_ context.Context, req *csi.DeleteVolumeGroupSnapshotRequest) (*csi.DeleteVolumeGroupSnapshotResponse, error) {
-	id := req.GetGroupSnapshotId()
-	if id == "" {
-		return nil, status.Error(codes.InvalidArgument, "group_snapshot_id is required")
-	}
-	if !validID(id) {
-		return &csi.DeleteVolumeGroupSnapshotResponse{}, nil
-	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	group, err := d.store.group(id)
-	if errors.Is(err, os.ErrNotExist) {
-		return &csi.DeleteVolumeGroupSnapshotResponse{}, nil
-	}
-	if err != nil {
-		return nil, status.Error(codes.Internal, err.Error())
-	}
-	// The group goes first: should we stop half way, the members left are ordinary snapshots.
-	if err := d.store.removeGroup(id); err != nil {
-		return nil, status.Error(codes.Internal, err.Error())
-	}
-	for _, snapshotID := range group.SnapshotIDs {
-		if err := d.store.removeSnapshot(snapshotID); err != nil {
-			return nil, status.Error(codes.Internal, err.Error())
+	return &csi.DeleteVolumeGroupSnapshotResponse{}, d.deleting("group_snapshot_id", req.GetGroupSnapshotId(), func(id string) error {
+		group, err := d.store.group(id)
+		if errors.Is(err, os.ErrNotExist) {
+			return nil
 		}
-	}
-	return &csi.DeleteVolumeGroupSnapshotResponse{}, nil
+		if err != nil {
+			return err
+		}
+		// The group goes first: should we stop half way, the members left are ordinary snapshots.
+		if err := d.store.removeGroup(id); err != nil {
+			return err
+		}
+		for _, snapshotID := range group.SnapshotIDs {
+			if err := d.store.removeSnapshot(snapshotID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 func (d *Driver) groupMembers(group *GroupRecord) ([]*SnapshotRecord, error) {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -11,7 +10,7 @@ import (
 // nodePublishCommand: node-publish --root DIR --mode block|directory --volume-id ID --target PATH
 // [--block] [--fs-type ext4] [--readonly]. Prints the loop device (Block) or the mount (Filesystem).
 func nodePublishCommand(args []string, stdout io.Writer) error {
-	flags := flag.NewFlagSet("node-publish", flag.ContinueOnError)
+	flags := newFlags("node-publish")
 	root := flags.String("root", "", "state folder of the driver")
 	mode := flags.String("mode", string(ModeBlock), "block or directory")
 	id := flags.String("volume-id", "", "volume to publish")
@@ -48,12 +47,15 @@ func nodePublishCommand(args []string, stdout io.Writer) error {
 
 // nodeUnpublishCommand: node-unpublish --root DIR --volume-id ID --target PATH; idempotent.
 func nodeUnpublishCommand(args []string, _ io.Writer) error {
-	flags := flag.NewFlagSet("node-unpublish", flag.ContinueOnError)
+	flags := newFlags("node-unpublish")
 	root := flags.String("root", "", "state folder of the driver")
 	id := flags.String("volume-id", "", "volume to unpublish")
 	target := flags.String("target", "", "path it is published at")
 	if err := flags.Parse(args); err != nil {
 		return err
+	}
+	if missingRoot(*root) {
+		return nil // nothing was ever published from it
 	}
 	// Unpublishing does not depend on the mode: loop devices are looked up by image path.
 	store, err := nodeStore(*root, string(ModeBlock), *id, *target)
@@ -65,7 +67,7 @@ func nodeUnpublishCommand(args []string, _ io.Writer) error {
 
 // nodeCleanupCommand: node-cleanup --root DIR; leaves no mount and no loop device of DIR behind.
 func nodeCleanupCommand(args []string, _ io.Writer) error {
-	flags := flag.NewFlagSet("node-cleanup", flag.ContinueOnError)
+	flags := newFlags("node-cleanup")
 	root := flags.String("root", "", "state folder of the driver")
 	if err := flags.Parse(args); err != nil {
 		return err
@@ -73,7 +75,7 @@ func nodeCleanupCommand(args []string, _ io.Writer) error {
 	if *root == "" {
 		return errors.New("--root is required")
 	}
-	if _, err := os.Stat(*root); errors.Is(err, os.ErrNotExist) {
+	if missingRoot(*root) {
 		return nil
 	}
 	store, err := openStore(*root, ModeBlock)
@@ -92,4 +94,9 @@ func nodeStore(root, mode, id, target string) (*Store, error) {
 		return nil, errors.New("--root, --volume-id and --target are required")
 	}
 	return openStore(root, parsed)
+}
+
+func missingRoot(root string) bool {
+	_, err := os.Stat(root)
+	return root != "" && errors.Is(err, os.ErrNotExist)
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log"
@@ -70,7 +69,7 @@ func newDriver(config DriverConfig, now func() time.Time) (*Driver, error) {
 }
 
 func serveCommand(args []string, _ io.Writer) error {
-	flags := flag.NewFlagSet("serve", flag.ContinueOnError)
+	flags := newFlags("serve")
 	endpoint := flags.String("endpoint", "", "unix:///absolute/path.sock")
 	config := DriverConfig{}
 	flags.StringVar(&config.Name, "driver-name", "", "CSI driver name")

@@ -92,25 +92,15 @@ func (d *Driver) snapshotMessage(record *SnapshotRecord) *csi.Snapshot {
 }
 
 func (d *Driver) DeleteSnapshot(_ context.Context, req *csi.DeleteSnapshotRequest) (*csi.DeleteSnapshotResponse, error) {
-	id := req.GetSnapshotId()
-	if id == "" {
-		return nil, status.Error(codes.InvalidArgument, "snapshot_id is required")
-	}
-	if !validID(id) {
-		return &csi.DeleteSnapshotResponse{}, nil
-	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if record, err := d.store.snapshot(id); err == nil && record.GroupID != "" {
-		if _, err := d.store.group(record.GroupID); err == nil {
-			return nil, status.Errorf(codes.FailedPrecondition,
-				"snapshot %s belongs to group snapshot %s; delete the group snapshot", id, record.GroupID)
+	return &csi.DeleteSnapshotResponse{}, d.deleting("snapshot_id", req.GetSnapshotId(), func(id string) error {
+		if record, err := d.store.snapshot(id); err == nil && record.GroupID != "" {
+			if _, err := d.store.group(record.GroupID); err == nil {
+				return status.Errorf(codes.FailedPrecondition,
+					"snapshot %s belongs to group snapshot %s; delete the group snapshot", id, record.GroupID)
+			}
 		}
-	}
-	if err := d.store.removeSnapshot(id); err != nil {
-		return nil, status.Error(codes.Internal, err.Error())
-	}
-	return &csi.DeleteSnapshotResponse{}, nil
+		return d.store.removeSnapshot(id)
+	})
 }
 
 // ListSnapshots pages through snapshots oldest first; the token is the offset of the next entry.
