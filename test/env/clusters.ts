@@ -20,6 +20,7 @@ import { parseAllDocuments, stringify } from "yaml";
 import { ensureBusybox } from "./busybox.ts";
 import { ensureCsiDriverBinary } from "./csi-driver-binary.ts";
 import { ensureKubernetesBinaries } from "./k8s-binaries.ts";
+import { ensureLoopDeviceNodes } from "./loop-devices.ts";
 import {
   componentPids,
   createKwokctlCluster,
@@ -123,6 +124,7 @@ export async function startClusters(
   // storage processes are off still serves the snapshot API, as one with its driver down.
   const storageBinaries = await ensureStorageBinaries(log);
   const csiDriverBinary = withStorage ? await ensureCsiDriverBinary(log) : undefined;
+  if (withStorage) ensureLoopDeviceNodes();
   const slowSnapshotSeconds = options.slowSnapshotSeconds ?? slowSnapshotSecondsFromEnv();
   const workDir = options.workDir ?? (await mkdtemp(join(tmpdir(), "kubeferry-env-")));
   await mkdir(workDir, { recursive: true });
