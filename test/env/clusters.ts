@@ -20,13 +20,13 @@ import { parseAllDocuments, stringify } from "yaml";
 import { ensureBusybox } from "./busybox.ts";
 import { ensureCsiDriverBinary } from "./csi-driver-binary.ts";
 import { ensureKubernetesBinaries } from "./k8s-binaries.ts";
-import { ensureLoopDeviceNodes } from "./loop-devices.ts";
 import {
   componentPids,
   createKwokctlCluster,
   type KwokctlCluster,
   kwokctlClusterDir,
 } from "./kwokctl-cluster.ts";
+import { ensureLoopDeviceNodes } from "./loop-devices.ts";
 import { clusterObjects, type FakeNode, limitedUser } from "./manifests/cluster-objects.ts";
 import {
   type ClusterClasses,
