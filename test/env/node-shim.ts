@@ -197,18 +197,30 @@ class Shim {
       this.published.delete(key);
     }
     for (const pod of live) {
-      if (pod.metadata?.namespace === localPathNamespace) {
-        await this.runHelperPod(pod);
-        continue;
-      }
-      const bound = boundVolumesOf(pod, claims.items, volumes.items);
-      if (!bound) continue;
-      const paths = new Map<string, Published>();
-      for (const [volumeName, pv] of bound) {
-        paths.set(volumeName, await this.publish(pod, volumeName, pv));
-      }
-      if (paths.size > 0) await this.writeExec(pod, paths);
+      // One pod's failure (e.g. a volume its driver cannot publish) must not hold up the others.
+      await this.reconcilePod(pod, claims.items, volumes.items).catch((error) => {
+        if (this.running)
+          console.error(`[node-shim ${this.request.cluster.name}] pod ${pod.metadata?.name}:`, error);
+      });
     }
+  }
+
+  private async reconcilePod(
+    pod: V1Pod,
+    claims: V1PersistentVolumeClaim[],
+    volumes: V1PersistentVolume[],
+  ): Promise<void> {
+    if (pod.metadata?.namespace === localPathNamespace) {
+      await this.runHelperPod(pod);
+      return;
+    }
+    const bound = boundVolumesOf(pod, claims, volumes);
+    if (!bound) return;
+    const paths = new Map<string, Published>();
+    for (const [volumeName, pv] of bound) {
+      paths.set(volumeName, await this.publish(pod, volumeName, pv));
+    }
+    if (paths.size > 0) await this.writeExec(pod, paths);
   }
 
   private async publish(pod: V1Pod, volumeName: string, pv: V1PersistentVolume): Promise<Published> {

@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { openSync } from "node:fs";
+import { closeSync, openSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { FakeNode } from "./manifests/cluster-objects.ts";
@@ -93,7 +93,7 @@ async function startProcess(dir: string, name: string, binary: string, args: str
   const pid = await new Promise<number>((resolve, reject) => {
     child.once("spawn", () => resolve(child.pid as number));
     child.once("error", (error) => reject(new Error(`cannot start ${name} (${binary}): ${error.message}`)));
-  });
+  }).finally(() => closeSync(log));
   child.unref();
   await writeFile(join(dir, "pids", `${name}.pid`), String(pid));
 }

@@ -99,7 +99,7 @@ async function podUsing(name: string, claimName: string, volumeMode: VolumeMode)
   const pod = { namespace, name, container: "main" };
   const variable = volumeMode === "Block" ? "KUBEFERRY_DEVICE" : "KUBEFERRY_MOUNT";
   await waitFor(`pod ${name} to run with ${variable}`, async () => {
-    const result = await execInPod(kc, pod, ["printenv", variable]);
+    const result = await execInPod(kc, pod, ["sh", "-c", `echo "$${variable}"`]);
     return result.stdout.toString().trim() !== "";
   });
   return pod;
