@@ -342,6 +342,60 @@ describe("storage of a local cluster", () => {
     expect(Date.now() - cut).toBeGreaterThanOrEqual(slowSnapshotSeconds * 1000);
   });
 
+  it("cuts a VolumeGroupSnapshot of labelled claims into ready member snapshots", async () => {
+    for (const name of ["member-a", "member-b"]) {
+      await core.createNamespacedPersistentVolumeClaim({
+        namespace,
+        body: {
+          metadata: { name, labels: { group: "ledger" } },
+          spec: {
+            accessModes: ["ReadWriteOnce"],
+            volumeMode: "Block",
+            resources: { requests: { storage: "8Mi" } },
+          },
+        },
+      });
+      await boundClaim(name);
+    }
+    const group = {
+      group: "groupsnapshot.storage.k8s.io",
+      version: "v1",
+      namespace,
+      plural: "volumegroupsnapshots",
+    };
+    await custom.createNamespacedCustomObject({
+      ...group,
+      body: {
+        apiVersion: "groupsnapshot.storage.k8s.io/v1",
+        kind: "VolumeGroupSnapshot",
+        metadata: { name: "ledger" },
+        spec: {
+          volumeGroupSnapshotClassName: cluster.classes.groupSnapshot,
+          source: { selector: { matchLabels: { group: "ledger" } } },
+        },
+      },
+    });
+    await waitFor("the group snapshot to be ready", async () => {
+      const snapshot = await custom.getNamespacedCustomObject({ ...group, name: "ledger" });
+      return snapshot.status?.readyToUse === true;
+    });
+    const members = await custom.listNamespacedCustomObject({
+      group: "snapshot.storage.k8s.io",
+      version: "v1",
+      namespace,
+      plural: "volumesnapshots",
+    });
+    const sources = members.items
+      .filter((s: { metadata: { ownerReferences?: { kind: string }[] } }) =>
+        s.metadata.ownerReferences?.some((owner) => owner.kind === "VolumeGroupSnapshot"),
+      )
+      .map(
+        (s: { spec: { source: { persistentVolumeClaimName?: string } } }) =>
+          s.spec.source.persistentVolumeClaimName,
+      );
+    expect(sources.sort()).toEqual(["member-a", "member-b"]);
+  });
+
   it("deletes the image of a released Delete volume and keeps a Retain one", async () => {
     await createClaim("scratch", "Block");
     await createClaim("kept", "Block", { storageClassName: cluster.classes.retain });

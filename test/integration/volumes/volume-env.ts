@@ -163,6 +163,7 @@ export async function createVolume(
   bytes: number,
   volumeMode: "Block" | "Filesystem",
   labels: Record<string, string> = {},
+  storageClassName = side.cluster.classes.fast,
 ): Promise<string> {
   await createOrGet(side.client, paths.pvcs(namespace), {
     apiVersion: "v1",
@@ -171,7 +172,7 @@ export async function createVolume(
     spec: {
       accessModes: ["ReadWriteOnce"],
       volumeMode,
-      storageClassName: side.cluster.classes.fast,
+      storageClassName,
       resources: { requests: { storage: String(bytes) } },
     },
   });
