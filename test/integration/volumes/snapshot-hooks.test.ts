@@ -132,7 +132,7 @@ describe("snapshots and hooks", () => {
       (error: Error) => error,
     );
     expect(failure?.name).toBe("SnapshotTimeout");
-    expect(failure?.message).toContain("of PVC hooks/slow-data was not taken after 3s");
+    expect(failure?.message).toContain("of PVC hooks/slow-data was not ready to use after 3s");
     await cleanupRun(deps(), "run-never-ready");
     expect(await temporaryObjects(env.source)).toEqual([]);
   });
