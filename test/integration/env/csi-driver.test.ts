@@ -164,6 +164,19 @@ describe("the test CSI driver's node commands", () => {
     expect([...(await loopsOf(image("fs-2"))), ...(await loopsOf(image("raw-2")))]).toEqual([]);
   });
 
+  it("publishes concurrently, as the node shim does, with one loop device per volume", async () => {
+    const ids = ["c-1", "c-2", "c-3"];
+    for (const id of ids) await blankImage(id);
+    const publishes = ids.flatMap((id) =>
+      ["x", "y"].map((target) =>
+        node("node-publish", `--root=${root}`, `--volume-id=${id}`, `--target=${join(dir, id, target)}`),
+      ),
+    );
+    await Promise.all(publishes);
+    for (const id of ids) expect(await loopsOf(image(id))).toHaveLength(1);
+    expect(mountPoints().filter((path) => path.startsWith(dir))).toHaveLength(6);
+  });
+
   it("bind-mounts a directory-mode volume and refuses to publish it as a device", async () => {
     await mkdir(join(root, "volumes", "files-1"), { recursive: true });
     const target = join(dir, "pod", "files");
