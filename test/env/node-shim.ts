@@ -196,6 +196,9 @@ class Shim {
       await this.unpublish(entry);
       this.published.delete(key);
     }
+    for (const done of [this.appliedExecs, this.helperPodsRun]) {
+      for (const uid of done.keys()) if (!liveUids.has(uid)) done.delete(uid);
+    }
     for (const pod of live) {
       // One pod's failure (e.g. a volume its driver cannot publish) must not hold up the others.
       await this.reconcilePod(pod, claims.items, volumes.items).catch((error) => {
