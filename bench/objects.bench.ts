@@ -78,7 +78,7 @@ async function countIn(client: ClusterClient, namespace: string): Promise<number
 }
 
 const binaries = await ensureKubernetesBinaries(progress);
-const env = await startClusters(["source", "destination"], { storageSimulator: false, log: progress });
+const env = await startClusters(["source", "destination"], { storage: false, log: progress });
 try {
   const source = await createClusterClient(env.get("source").kubeConfig(), { name: "source" });
   const destination = await createClusterClient(env.get("destination").kubeConfig(), { name: "destination" });

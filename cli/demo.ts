@@ -1,5 +1,5 @@
 // `npm run demo [-- --json]`: the whole product on the local default, as a newcomer first sees
-// it. Two real local control planes (source, destination) with the storage simulator; a
+// it. Two real local control planes (source, destination) with the real storage components; a
 // stateful app with data written through its pod on the source; the kubeferry CLI registers
 // the clusters, pairs them and migrates the app through the synthesized workflow definition;
 // then every byte and object is checked on the destination, a report printed, and everything
@@ -42,7 +42,7 @@ async function waitForApp(client: ClusterClient, exec: KubeExec): Promise<void> 
       const ready = await execIn(
         client,
         exec,
-        'test -d "$KUBEFERRY_MOUNT" && test -f "$KUBEFERRY_DEVICE" && echo ok',
+        'test -d "$KUBEFERRY_MOUNT" && test -b "$KUBEFERRY_DEVICE" && echo ok',
       ).catch(() => "");
       return ready.trim() === "ok";
     },
@@ -103,7 +103,7 @@ async function demo(env: LocalClusters) {
       `${source.classes.fast}=${destination.classes.fast}`,
     ]);
     if (pair.code !== 0) throw new Error("pairing failed; see the checks above");
-    // kwok's own objects (the simulator's Exec rules) belong to the local test environment.
+    // kwok's own objects (the node shim's Exec rules) belong to the local test environment.
     const migrated = await cli([
       "migrate",
       "--pair",

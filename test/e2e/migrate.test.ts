@@ -26,7 +26,7 @@ const MiB = 1024 * 1024;
 const CHUNK = 4 * MiB;
 const VOLUME_BYTES = 64 * MiB;
 const CLAIMS = ["data-db-0", "data-db-1"];
-// kwok's own objects (Exec rules the storage simulator writes) are test-environment plumbing.
+// kwok's own objects (Exec rules the node shim writes) are test-environment plumbing.
 const request = { pair: PAIR, namespaces: [SHOP], excludeResourceTypes: ["*.kwok.x-k8s.io"] };
 
 // Whole migrations on a small shared machine: minutes, not seconds.

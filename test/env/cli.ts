@@ -1,5 +1,5 @@
 // `npm run env:up [-- --json]` / `npm run env:down`: keeps a local environment (source and
-// destination clusters with the storage simulator, and moto) running in a detached process for
+// destination clusters with their storage components and node shims, and moto) running in a detached process for
 // manual work and the demo. `up` prepares the cached binaries in the foreground (showing build
 // progress), then starts `serve` detached and waits for the state file it writes when ready.
 import { spawn } from "node:child_process";
@@ -9,17 +9,26 @@ import { createRequire } from "node:module";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
+import { ensureBusybox } from "./busybox.ts";
 import { kubeferryCacheDir } from "./cache-dir.ts";
 import { startClusters } from "./clusters.ts";
+import { ensureCsiDriverBinary } from "./csi-driver-binary.ts";
 import { ensureKubernetesBinaries } from "./k8s-binaries.ts";
 import { componentPids, kwokctlClusterDir } from "./kwokctl-cluster.ts";
+import type { StorageClassTraits } from "./manifests/storage-objects.ts";
 import { ensureMotoEnv, startMoto } from "./moto.ts";
+import { cleanupDriverRootsNow } from "./node-shim.ts";
 import { isAlive, stopProcessGroups } from "./process-groups.ts";
+import { ensureStorageBinaries } from "./storage-binaries.ts";
+import { csiDriverRoots, storageDir } from "./storage-components.ts";
 
 interface EnvState {
   pid: number;
   workDir: string;
-  clusters: Record<string, { kubeconfig: string; limitedKubeconfig: string; server: string }>;
+  clusters: Record<
+    string,
+    { kubeconfig: string; limitedKubeconfig: string; server: string; storageClasses: StorageClassTraits[] }
+  >;
   aws: { endpoint: string; region: string };
 }
 
@@ -33,6 +42,9 @@ async function up(json: boolean): Promise<void> {
   const running = await runningState();
   if (!running) {
     await ensureKubernetesBinaries();
+    await ensureBusybox();
+    await ensureStorageBinaries();
+    await ensureCsiDriverBinary();
     await ensureMotoEnv();
     await mkdir(stateDir, { recursive: true });
     await rm(stateFile, { force: true });
@@ -47,19 +59,28 @@ async function up(json: boolean): Promise<void> {
     await waitForState(server.pid as number);
   }
   const state = (await runningState()) as EnvState;
+  // With --json, stdout carries exactly one JSON object; the human lines go to stderr.
+  const human = json ? console.error : console.log;
   for (const [name, cluster] of Object.entries(state.clusters)) {
-    console.log(
+    human(
       `${name}: ${cluster.server}  kubeconfig ${cluster.kubeconfig}  (limited: ${cluster.limitedKubeconfig})`,
     );
+    human(`  storage classes: ${cluster.storageClasses.map((c) => c.name).join(", ")}`);
   }
-  console.log(`aws: ${state.aws.endpoint} (${state.aws.region})`);
-  console.log("stop with: npm run env:down");
-  if (json) {
-    const clusters = Object.fromEntries(
-      Object.entries(state.clusters).map(([name, cluster]) => [name, { kubeconfig: cluster.kubeconfig }]),
-    );
-    console.log(JSON.stringify({ clusters, aws: state.aws }));
-  }
+  human(`aws: ${state.aws.endpoint} (${state.aws.region})`);
+  human("stop with: npm run env:down");
+  if (json) console.log(JSON.stringify(jsonSummary(state)));
+}
+
+/** The machine-readable description of a running environment (`env:up --json`). */
+function jsonSummary(state: EnvState): Record<string, unknown> {
+  const clusters = Object.fromEntries(
+    Object.entries(state.clusters).map(([name, cluster]) => [
+      name,
+      { kubeconfig: cluster.kubeconfig, storageClasses: cluster.storageClasses },
+    ]),
+  );
+  return { clusters, aws: state.aws };
 }
 
 async function waitForState(serverPid: number): Promise<void> {
@@ -88,6 +109,7 @@ async function serve(): Promise<void> {
           kubeconfig: cluster.kubeconfigPath,
           limitedKubeconfig: cluster.limitedKubeconfigPath,
           server: cluster.server,
+          storageClasses: cluster.storageClasses,
         },
       ]),
     ),
@@ -96,7 +118,7 @@ async function serve(): Promise<void> {
   await writeFile(`${stateFile}.tmp`, JSON.stringify(state, null, 2));
   await rename(`${stateFile}.tmp`, stateFile);
   console.error(`[env] ready: ${JSON.stringify(state)}`);
-  // Stay alive: the storage simulator runs in this process.
+  // Stay alive: the node shims run in this process.
   setInterval(() => {}, 60_000);
 }
 
@@ -112,10 +134,15 @@ async function down(): Promise<void> {
     while (isAlive(state.pid) && Date.now() < deadline) await sleep(200);
   }
   // If the server died without cleaning up, its clusters' pid files still say what to stop.
-  const leftovers = clusterNames.flatMap((name) =>
-    componentPids(kwokctlClusterDir(join(state.workDir, name), name)),
-  );
+  const leftovers = clusterNames.flatMap((name) => [
+    ...componentPids(kwokctlClusterDir(join(state.workDir, name), name)),
+    ...componentPids(storageDir(join(state.workDir, name))),
+  ]);
   await stopProcessGroups(leftovers);
+  cleanupDriverRootsNow(
+    await ensureCsiDriverBinary(),
+    clusterNames.flatMap((name) => csiDriverRoots(storageDir(join(state.workDir, name)))),
+  );
   await rm(state.workDir, { recursive: true, force: true });
   await rm(stateFile, { force: true });
   console.log("environment stopped");

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { rmSync } from "node:fs";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
@@ -16,7 +16,9 @@ import {
   type V1Node,
   type V1Status,
 } from "@kubernetes/client-node";
-import { stringify } from "yaml";
+import { parseAllDocuments, stringify } from "yaml";
+import { ensureBusybox } from "./busybox.ts";
+import { ensureCsiDriverBinary } from "./csi-driver-binary.ts";
 import { ensureKubernetesBinaries } from "./k8s-binaries.ts";
 import {
   componentPids,
@@ -24,10 +26,26 @@ import {
   type KwokctlCluster,
   kwokctlClusterDir,
 } from "./kwokctl-cluster.ts";
-import { type ClusterClasses, classesFor, clusterObjects, limitedUser } from "./manifests/cluster-objects.ts";
-import { snapshotCrds } from "./manifests/snapshot-crds.ts";
+import { ensureLoopDeviceNodes } from "./loop-devices.ts";
+import { clusterObjects, type FakeNode, limitedUser } from "./manifests/cluster-objects.ts";
+import {
+  type ClusterClasses,
+  classesFor,
+  defaultSlowSnapshotSeconds,
+  type StorageClassTraits,
+  storageClassTraits,
+  storageObjects,
+  zones,
+} from "./manifests/storage-objects.ts";
+import { cleanupDriverRootsNow, type NodeShim, startNodeShim } from "./node-shim.ts";
 import { killProcessGroupsNow, onProcessExit, stopProcessGroups } from "./process-groups.ts";
-import { type StorageSimulator, startStorageSimulator } from "./storage-simulator.ts";
+import { ensureStorageBinaries } from "./storage-binaries.ts";
+import {
+  type CsiDriverRoot,
+  csiDriverRoots,
+  startStorageComponents,
+  storageDir,
+} from "./storage-components.ts";
 
 export interface LocalCluster {
   name: string;
@@ -41,11 +59,18 @@ export interface LocalCluster {
   limitedToken: string;
   /** PEM file of the cluster CA (also embedded in both kubeconfigs). */
   caCertPath: string;
-  /** Everything of this cluster lives below: kwokctl files, logs, simulated volumes. */
+  /** Everything of this cluster lives below: kwokctl files, logs, storage state. */
   workDir: string;
-  /** Fake nodes managed by kwok; pods scheduled there become Running. */
+  /** Fake nodes managed by kwok (six, two per zone); pods scheduled there become Running. */
   nodeNames: string[];
+  nodes: FakeNode[];
   classes: ClusterClasses;
+  /** The StorageClasses of this cluster with what a test may need to know of them. */
+  storageClasses: StorageClassTraits[];
+  /** The test CSI driver's state folders (block mode first, then directory mode). */
+  csiDrivers: CsiDriverRoot[];
+  /** Host image file of a block-mode CSI volume (a PV's `spec.csi.volumeHandle`). */
+  volumeImagePath(volumeHandle: string): string;
   /** A fresh KubeConfig for the admin (default) or the limited token. */
   kubeConfig(user?: "admin" | "limited"): KubeConfig;
 }
@@ -56,27 +81,33 @@ export interface LocalClusters {
   clusters: LocalCluster[];
   /** The cluster with this name; throws if there is none. */
   get(name: string): LocalCluster;
-  /** Stops the storage simulators and every process of every cluster, then deletes workDir. */
+  /** Stops the node shims and every process of every cluster, then deletes workDir. */
   stop(): Promise<void>;
 }
 
 export interface StartClustersOptions {
   /** Root folder to use (created if missing); default: a new folder under the OS temp dir. */
   workDir?: string;
-  /** Run the storage simulator beside each cluster (default true). */
-  storageSimulator?: boolean;
+  /** Run the storage components and the node shim beside each cluster (default true). */
+  storage?: boolean;
+  /**
+   * Seconds until a snapshot of a `-slow` volume is ready; default KUBEFERRY_SLOW_SNAPSHOT_SECONDS
+   * or 180.
+   */
+  slowSnapshotSeconds?: number;
   /** Keep workDir after stop(), e.g. to read the component logs (default false). */
   keepWorkDir?: boolean;
   log?: (line: string) => void;
 }
 
 const fieldManager = "kubeferry-test-env";
-const nodesPerCluster = 2;
+const nodesPerCluster = 6;
 
 /**
- * Starts one independent control plane per name on loopback, with the snapshot CRDs, storage and
- * snapshot classes, two fake nodes and (by default) the storage simulator. Everything is stopped by
- * `stop()`, and also when this process exits or is interrupted.
+ * Starts one independent control plane per name on loopback, with six fake nodes in three zones
+ * and (by default) the storage of a real cluster: the snapshot CRDs, the upstream provisioner and
+ * snapshotter over the test CSI driver, local-path-provisioner, their classes and the node shim.
+ * Everything is stopped by `stop()`, and also when this process exits or is interrupted.
  */
 export async function startClusters(
   names: string[] = ["source", "destination"],
@@ -87,24 +118,39 @@ export async function startClusters(
     throw new Error(`cluster names must be distinct and non-empty, got ${JSON.stringify(names)}`);
   }
   const binaries = await ensureKubernetesBinaries(log);
+  const withStorage = options.storage ?? true;
+  const busybox = await ensureBusybox(log);
+  // The snapshot CRDs and classes are installed either way (from the same cache): a cluster whose
+  // storage processes are off still serves the snapshot API, as one with its driver down.
+  const storageBinaries = await ensureStorageBinaries(log);
+  const csiDriverBinary = withStorage ? await ensureCsiDriverBinary(log) : undefined;
+  if (withStorage) ensureLoopDeviceNodes();
+  const slowSnapshotSeconds = options.slowSnapshotSeconds ?? slowSnapshotSecondsFromEnv();
   const workDir = options.workDir ?? (await mkdtemp(join(tmpdir(), "kubeferry-env-")));
   await mkdir(workDir, { recursive: true });
 
   // Known before kwokctl runs, so that components of a half-started cluster are stopped too.
-  const clusterDirs = names.map((name) => kwokctlClusterDir(join(workDir, name), name));
-  const simulators: StorageSimulator[] = [];
+  const clusterDirs = names.flatMap((name) => [
+    kwokctlClusterDir(join(workDir, name), name),
+    storageDir(join(workDir, name)),
+  ]);
+  const drivers = names.flatMap((name) => csiDriverRoots(storageDir(join(workDir, name))));
+  const shims: NodeShim[] = [];
   let keepWorkDir = options.keepWorkDir ?? false;
   const allPids = () => clusterDirs.flatMap(componentPids);
   const removeExitCleanup = onProcessExit(() => {
     killProcessGroupsNow(allPids());
+    // Mounted volume images must be let go before their folders can be deleted.
+    if (csiDriverBinary) cleanupDriverRootsNow(csiDriverBinary, drivers);
     if (!keepWorkDir) rmSync(workDir, { recursive: true, force: true });
   });
   let stopped = false;
   const stop = async () => {
     if (stopped) return;
     stopped = true;
-    await Promise.all(simulators.map((simulator) => simulator.stop()));
+    await Promise.all(shims.map((shim) => shim.stop()));
     await stopProcessGroups(allPids());
+    if (csiDriverBinary) cleanupDriverRootsNow(csiDriverBinary, drivers);
     removeExitCleanup();
     if (!keepWorkDir) await rm(workDir, { recursive: true, force: true });
   };
@@ -124,9 +170,42 @@ export async function startClusters(
           `${adminToken},kubeferry-admin,kubeferry-admin,"system:masters"\n${limitedToken},${limitedUser},${limitedUser}\n`,
           { mode: 0o600 },
         );
-        const kwokctl = await createKwokctlCluster({ name, workDir: clusterWorkDir, tokenFile, binaries });
-        const cluster = await describeCluster(kwokctl, clusterWorkDir, adminToken, limitedToken);
-        await bootstrap(cluster);
+        const kwokctl = await createKwokctlCluster({
+          name,
+          workDir: clusterWorkDir,
+          tokenFile,
+          binaries,
+          execPath: busybox.appletsDir,
+        });
+        const cluster = await describeCluster(
+          kwokctl,
+          clusterWorkDir,
+          adminToken,
+          limitedToken,
+          slowSnapshotSeconds,
+        );
+        await bootstrap(cluster, busybox.appletsDir);
+        await bootstrapStorage(cluster, slowSnapshotSeconds, storageBinaries.snapshotCrdsDir);
+        if (csiDriverBinary) {
+          await startStorageComponents({
+            clusterName: name,
+            dir: storageDir(clusterWorkDir),
+            kubeconfigPath: cluster.kubeconfigPath,
+            binaries: storageBinaries,
+            csiDriverBinary,
+            nodes: cluster.nodes,
+          });
+          shims.push(
+            await startNodeShim({
+              cluster,
+              nodes: cluster.nodes,
+              drivers: cluster.csiDrivers,
+              csiDriverBinary,
+              appletsDir: busybox.appletsDir,
+              dir: join(storageDir(clusterWorkDir), "node-shim"),
+            }),
+          );
+        }
         return cluster;
       }),
     );
@@ -134,11 +213,6 @@ export async function startClusters(
     if (failure) throw failure.reason;
     const clusters = results.map((result) => (result as PromiseFulfilledResult<LocalCluster>).value);
     log(`[test-env] clusters ${names.join(", ")} ready in ${Math.round((Date.now() - startedAt) / 1000)}s`);
-    if (options.storageSimulator ?? true) {
-      for (const cluster of clusters) {
-        simulators.push(startStorageSimulator(cluster));
-      }
-    }
     return {
       workDir,
       clusters,
@@ -163,10 +237,16 @@ async function describeCluster(
   workDir: string,
   adminToken: string,
   limitedToken: string,
+  slowSnapshotSeconds: number,
 ): Promise<LocalCluster> {
   const server = `https://127.0.0.1:${kwokctl.apiserverPort}`;
   const caData = (await readFile(kwokctl.caCertPath)).toString("base64");
   const kubeconfigPath = join(workDir, "kubeconfig.yaml");
+  const nodes = Array.from({ length: nodesPerCluster }, (_, i) => ({
+    name: `${kwokctl.name}-node-${i}`,
+    zone: zones[i % zones.length] as string,
+  }));
+  const drivers = csiDriverRoots(storageDir(workDir));
   const limitedKubeconfigPath = join(workDir, "kubeconfig-limited.yaml");
   await writeFile(kubeconfigPath, kubeconfigYaml(kwokctl.name, server, caData, adminToken), { mode: 0o600 });
   await writeFile(limitedKubeconfigPath, kubeconfigYaml(kwokctl.name, server, caData, limitedToken), {
@@ -181,8 +261,12 @@ async function describeCluster(
     limitedToken,
     caCertPath: kwokctl.caCertPath,
     workDir,
-    nodeNames: Array.from({ length: nodesPerCluster }, (_, i) => `${kwokctl.name}-node-${i}`),
+    nodeNames: nodes.map((node) => node.name),
+    nodes,
     classes: classesFor(kwokctl.name),
+    storageClasses: storageClassTraits(kwokctl.name, slowSnapshotSeconds),
+    csiDrivers: drivers,
+    volumeImagePath: (volumeHandle) => join(drivers[0]?.root as string, "volumes", `${volumeHandle}.img`),
     kubeConfig(user = "admin") {
       const kc = new KubeConfig();
       kc.loadFromFile(user === "admin" ? kubeconfigPath : limitedKubeconfigPath);
@@ -202,40 +286,11 @@ function kubeconfigYaml(name: string, server: string, caData: string, token: str
   });
 }
 
-async function bootstrap(cluster: LocalCluster): Promise<void> {
+async function bootstrap(cluster: LocalCluster, appletsDir: string): Promise<void> {
   const kc = cluster.kubeConfig();
   const objects = KubernetesObjectApi.makeApiClient(kc);
-  await applyAll(objects, snapshotCrds);
-  await waitFor(`snapshot and kwok CRDs of ${cluster.name} to be established`, async () => {
-    for (const name of [
-      ...snapshotCrds.map((crd) => crd.metadata?.name as string),
-      "clusterexecs.kwok.x-k8s.io",
-      "execs.kwok.x-k8s.io",
-    ]) {
-      const crd = await objects
-        .read<V1CustomResourceDefinition>({
-          apiVersion: "apiextensions.k8s.io/v1",
-          kind: "CustomResourceDefinition",
-          metadata: { name },
-        })
-        .catch(() => undefined);
-      if (!crd?.status?.conditions?.some((c) => c.type === "Established" && c.status === "True"))
-        return false;
-    }
-    return true;
-  });
-  // Established is not the end: the resource's storage may still be initializing (429) for a moment.
-  await waitFor(`snapshot resources of ${cluster.name} to be served`, async () => {
-    for (const crd of snapshotCrds) {
-      await objects.list(
-        `${crd.spec.group}/v1`,
-        crd.spec.names.kind,
-        crd.spec.scope === "Namespaced" ? "default" : undefined,
-      );
-    }
-    return true;
-  });
-  await applyAll(objects, clusterObjects(cluster.name, cluster.nodeNames));
+  await waitForEstablished(objects, cluster.name, ["clusterexecs.kwok.x-k8s.io", "execs.kwok.x-k8s.io"]);
+  await applyAll(objects, clusterObjects(cluster.nodes, appletsDir));
   // RBAC reaches the authorizer's cache a moment after the binding is written.
   const limited = cluster.kubeConfig("limited").makeApiClient(CoreV1Api);
   await waitFor(`the limited token of ${cluster.name} to be allowed to read pods`, async () => {
@@ -252,6 +307,72 @@ async function bootstrap(cluster: LocalCluster): Promise<void> {
     return true;
   });
   await waitForHostExec(cluster);
+}
+
+/** The upstream snapshot CRDs (read from the storage binary cache), then classes and drivers. */
+async function bootstrapStorage(
+  cluster: LocalCluster,
+  slowSnapshotSeconds: number,
+  snapshotCrdsDir: string,
+): Promise<void> {
+  const objects = KubernetesObjectApi.makeApiClient(cluster.kubeConfig());
+  const crds: V1CustomResourceDefinition[] = [];
+  for (const file of (await readdir(snapshotCrdsDir)).sort()) {
+    for (const document of parseAllDocuments(await readFile(join(snapshotCrdsDir, file), "utf8"))) {
+      const crd = document.toJS() as V1CustomResourceDefinition | null;
+      if (crd?.kind === "CustomResourceDefinition") crds.push(crd);
+    }
+  }
+  await applyAll(objects, crds);
+  await waitForEstablished(
+    objects,
+    cluster.name,
+    crds.map((crd) => crd.metadata?.name as string),
+  );
+  // Established is not the end: the resource's storage may still be initializing (429) for a moment.
+  await waitFor(`snapshot resources of ${cluster.name} to be served`, async () => {
+    for (const crd of crds) {
+      await objects.list(
+        `${crd.spec.group}/v1`,
+        crd.spec.names.kind,
+        crd.spec.scope === "Namespaced" ? "default" : undefined,
+      );
+    }
+    return true;
+  });
+  const localPathDirs = Object.fromEntries(
+    cluster.nodeNames.map((node) => [node, join(storageDir(cluster.workDir), "local-path", node)]),
+  );
+  await applyAll(objects, storageObjects({ clusterName: cluster.name, slowSnapshotSeconds, localPathDirs }));
+}
+
+async function waitForEstablished(objects: KubernetesObjectApi, clusterName: string, names: string[]) {
+  await waitFor(`CRDs of ${clusterName} to be established`, async () => {
+    for (const name of names) {
+      const crd = await objects
+        .read<V1CustomResourceDefinition>({
+          apiVersion: "apiextensions.k8s.io/v1",
+          kind: "CustomResourceDefinition",
+          metadata: { name },
+        })
+        .catch(() => undefined);
+      if (!crd?.status?.conditions?.some((c) => c.type === "Established" && c.status === "True"))
+        return false;
+    }
+    return true;
+  });
+}
+
+function slowSnapshotSecondsFromEnv(): number {
+  const given = process.env.KUBEFERRY_SLOW_SNAPSHOT_SECONDS;
+  if (given === undefined || given === "") return defaultSlowSnapshotSeconds;
+  const seconds = Number(given);
+  if (!Number.isInteger(seconds) || seconds < 0) {
+    throw new Error(
+      `KUBEFERRY_SLOW_SNAPSHOT_SECONDS must be a whole number of seconds (0 or more), got "${given}"`,
+    );
+  }
+  return seconds;
 }
 
 /**

@@ -1,6 +1,7 @@
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { leftoverLoopDevices, leftoverMounts } from "../integration/env/leftover-mounts.ts";
 import { orphanedEnvironmentProcesses } from "../integration/env/leftover-processes.ts";
 
 let runTemp: string | undefined;
@@ -17,8 +18,8 @@ export function setup(): void {
 
 /**
  * After every test file has run: no control plane component of a test environment may be left
- * running, and no temporary folder of kubeferry's may be left behind (each test removes what it
- * created, also when it fails).
+ * running, no volume of one left mounted or attached to a loop device, and no temporary folder of
+ * kubeferry's left behind (each test removes what it created, also when it fails).
  */
 export function teardown(): void {
   try {
@@ -31,11 +32,11 @@ export function teardown(): void {
 }
 
 function checkLeftovers(): void {
-  const left = orphanedEnvironmentProcesses();
+  const left = orphanedEnvironmentProcesses().map((p) => `process ${p.pid} ${p.commandLine}`);
+  left.push(...leftoverMounts().map((path) => `mount ${path}`));
+  left.push(...leftoverLoopDevices().map((device) => `loop device ${device}`));
   if (left.length > 0) {
-    throw new Error(
-      `test environments left ${left.length} processes running:\n${left.map((p) => `${p.pid} ${p.commandLine}`).join("\n")}`,
-    );
+    throw new Error(`test environments left ${left.length} things behind:\n${left.join("\n")}`);
   }
   if (runTemp === undefined) return;
   const leftovers = readdirSync(runTemp).filter((entry) => entry.startsWith("kubeferry-"));

@@ -19,6 +19,11 @@ export interface KwokctlClusterRequest {
   workDir: string;
   tokenFile: string;
   binaries: KubernetesBinaries;
+  /**
+   * PATH of the kwok controller. kwok resolves an exec'd command's argv[0] with its own PATH
+   * (Go's exec.LookPath), not the Exec's env, so this decides which tools pods run.
+   */
+  execPath: string;
 }
 
 /** Creates and starts one cluster with `kwokctl create cluster --runtime binary`. */
@@ -53,11 +58,12 @@ export async function createKwokctlCluster(request: KwokctlClusterRequest): Prom
         etcdBinary: binaries.etcd,
         kwokControllerBinary: binaries.kwok,
         cacheDir: join(workDir, "cache"),
-        // Exec objects written by the storage simulator and tests are read from the API server.
+        // Exec objects written by the node shim and tests are read from the API server.
         enableCRDs: ["Exec", "ClusterExec"],
       },
       componentsPatches: [
         { name: "kube-apiserver", extraArgs: [{ key: "token-auth-file", value: request.tokenFile }] },
+        { name: "kwok-controller", extraEnvs: [{ name: "PATH", value: request.execPath }] },
       ],
     }),
   );

@@ -1,59 +1,20 @@
 import type { KubernetesObject } from "@kubernetes/client-node";
-
-export const simulatedDriver = "sim.csi.kubeferry.dev";
-
-/** Storage and snapshot class names of one cluster; they differ per cluster so mapping is exercised. */
-export interface ClusterClasses {
-  /** Default StorageClass, reclaim policy Delete. */
-  fast: string;
-  /** StorageClass with reclaim policy Retain. */
-  retain: string;
-  /** Default VolumeSnapshotClass, deletion policy Delete. */
-  snapshot: string;
-}
-
-export function classesFor(clusterName: string): ClusterClasses {
-  const prefix = { source: "sim", destination: "dest" }[clusterName] ?? clusterName;
-  return { fast: `${prefix}-fast`, retain: `${prefix}-retain`, snapshot: `${prefix}-snapshots` };
-}
+import { zoneLabel } from "./storage-objects.ts";
 
 export const limitedUser = "kubeferry-limited";
 
-function storageClass(
-  name: string,
-  reclaimPolicy: "Delete" | "Retain",
-  isDefault: boolean,
-): KubernetesObject {
-  return {
-    apiVersion: "storage.k8s.io/v1",
-    kind: "StorageClass",
-    metadata: {
-      name,
-      annotations: isDefault ? { "storageclass.kubernetes.io/is-default-class": "true" } : {},
-    },
-    provisioner: simulatedDriver,
-    reclaimPolicy,
-    volumeBindingMode: "Immediate",
-    allowVolumeExpansion: false,
-  } as KubernetesObject;
+/** A node of the local clusters: kwok plays its kubelet, the node shim its volume side. */
+export interface FakeNode {
+  name: string;
+  zone: string;
 }
 
-/** Objects every local cluster gets once its API server answers (the snapshot CRDs come first). */
-export function clusterObjects(clusterName: string, nodeNames: string[]): KubernetesObject[] {
-  const classes = classesFor(clusterName);
+/**
+ * Objects every local cluster gets once its API server answers. `appletsDir` is the PATH of
+ * commands exec'd into pods: busybox applets only, as in the stock helper image.
+ */
+export function clusterObjects(nodes: FakeNode[], appletsDir: string): KubernetesObject[] {
   return [
-    storageClass(classes.fast, "Delete", true),
-    storageClass(classes.retain, "Retain", false),
-    {
-      apiVersion: "snapshot.storage.k8s.io/v1",
-      kind: "VolumeSnapshotClass",
-      metadata: {
-        name: classes.snapshot,
-        annotations: { "snapshot.storage.kubernetes.io/is-default-class": "true" },
-      },
-      driver: simulatedDriver,
-      deletionPolicy: "Delete",
-    } as KubernetesObject,
     // The limited token may read ordinary workload objects and nothing else: no Secrets, no Nodes,
     // no writes. Spelled out rather than bound to the built-in aggregated "view" role, whose rules
     // the controller manager fills in only some time after start (a race seen in CI).
@@ -92,18 +53,19 @@ export function clusterObjects(clusterName: string, nodeNames: string[]): Kubern
       roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: `${limitedUser}-read` },
       subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: limitedUser }],
     } as KubernetesObject,
-    // Without a more specific Exec (the storage simulator writes those), exec into any pod runs on the host.
+    // Without a more specific Exec (the node shim writes those for pods with volumes), exec into
+    // any pod runs on the host under busybox.
     {
       apiVersion: "kwok.x-k8s.io/v1alpha1",
       kind: "ClusterExec",
       metadata: { name: "run-on-host" },
-      spec: { execs: [{ local: {} }] },
+      spec: { execs: [{ local: { envs: [{ name: "PATH", value: appletsDir }] } }] },
     } as KubernetesObject,
-    ...nodeNames.map((name) => fakeNode(name)),
+    ...nodes.map(fakeNode),
   ];
 }
 
-function fakeNode(name: string): KubernetesObject {
+function fakeNode({ name, zone }: FakeNode): KubernetesObject {
   return {
     apiVersion: "v1",
     kind: "Node",
@@ -115,6 +77,7 @@ function fakeNode(name: string): KubernetesObject {
         "kubernetes.io/hostname": name,
         "kubernetes.io/os": "linux",
         "kubernetes.io/arch": "amd64",
+        [zoneLabel]: zone,
       },
     },
     status: {

@@ -16,9 +16,9 @@ export interface KubeTestEnv {
 }
 
 /** Two real local control planes and an admin client for each. */
-export async function startKubeTestEnv(options: { storageSimulator?: boolean } = {}): Promise<KubeTestEnv> {
+export async function startKubeTestEnv(options: { storage?: boolean } = {}): Promise<KubeTestEnv> {
   const env = await startClusters(["source", "destination"], {
-    storageSimulator: options.storageSimulator ?? true,
+    storage: options.storage ?? true,
   });
   const source = await createClusterClient(env.get("source").kubeConfig(), { name: "source" });
   const destination = await createClusterClient(env.get("destination").kubeConfig(), { name: "destination" });

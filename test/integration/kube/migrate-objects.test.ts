@@ -57,7 +57,7 @@ beforeAll(async () => {
   exported = await exportShop();
 });
 
-/** The storage simulator's kwok Exec objects are test machinery, not part of the app. */
+/** The node shim's kwok Exec objects are test machinery, not part of the app. */
 const exportShop = () =>
   exportResources(test.source, { namespaces: [SHOP], excludeResources: ["*.kwok.x-k8s.io"] });
 

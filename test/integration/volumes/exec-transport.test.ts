@@ -23,7 +23,7 @@ const target: ExecTarget = {
 };
 
 beforeAll(async () => {
-  clusters = await startClusters(["source"], { storageSimulator: false });
+  clusters = await startClusters(["source"], { storage: false });
   client = await createClusterClient(clusters.get("source").kubeConfig(), { name: "source" });
   dir = await mkdtemp(join(tmpdir(), "kf-exec-"));
   await createOrGet(client, paths.pods("default"), {

@@ -27,6 +27,8 @@ export interface MigrationOptions {
   ranges?: RangePlanOptions;
   hooks?: { pre?: ExecHook[]; post?: ExecHook[] };
   snapshotTimeoutSeconds?: number;
+  /** StorageClass of the restored volumes (default: the destination's `-fast`). */
+  destinationStorageClass?: string;
   /** Wrap the transport or the repository, e.g. to count. */
   sourceExec?: PodExec;
   destinationExec?: PodExec;
@@ -133,6 +135,7 @@ export async function restoreAll(
 ): Promise<RestoreRangeOutput[]> {
   const dst = env.destination;
   const exec = options.destinationExec ?? dst.exec;
+  const storageClass = options.destinationStorageClass ?? dst.cluster.classes.fast;
   const outputs: RestoreRangeOutput[] = [];
   let t = performance.now();
   for (const plan of staged.plans) {
@@ -143,7 +146,7 @@ export async function restoreAll(
         runId: options.runId,
         manifest: { runId: options.runId, namespace: source.namespace, pvc: source.pvc },
         source,
-        destination: { namespace: source.namespace, storageClass: dst.cluster.classes.fast },
+        destination: { namespace: source.namespace, storageClass },
       },
     );
     t = mark(`prepare ${source.pvc}`, t);
@@ -160,7 +163,7 @@ export async function restoreAll(
     t = mark(`verify ${source.pvc}`, t);
     await finalizeVolume(
       { client: dst.client, manifests: repository.manifests, clock },
-      { restore, source, storageClass: dst.cluster.classes.fast },
+      { restore, source, storageClass },
     );
     t = mark(`finalize ${source.pvc}`, t);
   }

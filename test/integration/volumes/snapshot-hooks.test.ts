@@ -110,27 +110,29 @@ describe("snapshots and hooks", () => {
     expect(failure?.message).toContain("VolumeSnapshotClass no-such-class does not exist");
   });
 
-  it("times out on a snapshot that never becomes ready, naming the PVC", async () => {
-    // A class of a driver nobody runs: its snapshots are never taken.
-    await createOrGet(env.source.client, "/apis/snapshot.storage.k8s.io/v1/volumesnapshotclasses", {
-      apiVersion: "snapshot.storage.k8s.io/v1",
-      kind: "VolumeSnapshotClass",
-      metadata: { name: "nobody" },
-      driver: "nobody.csi.example.com",
-      deletionPolicy: "Delete",
-    });
+  it("times out on a snapshot that is not ready in time, naming the PVC", async () => {
+    // The -slow class's snapshots become ready minutes after the cut (as a first EBS snapshot).
+    await createVolume(
+      env.source,
+      namespace,
+      "slow-data",
+      16 * MiB,
+      "Block",
+      {},
+      env.source.cluster.classes.slow,
+    );
     const failure = await snapshotNamespace(deps(), {
       runId: "run-never-ready",
       namespace,
-      pvcs: ["data"],
-      snapshotClass: "nobody",
+      pvcs: ["slow-data"],
+      snapshotClass: env.source.cluster.classes.snapshot,
       timeoutSeconds: 3,
     }).then(
       () => undefined,
       (error: Error) => error,
     );
     expect(failure?.name).toBe("SnapshotTimeout");
-    expect(failure?.message).toContain("of PVC hooks/data was not taken after 3s");
+    expect(failure?.message).toContain("of PVC hooks/slow-data was not ready to use after 3s");
     await cleanupRun(deps(), "run-never-ready");
     expect(await temporaryObjects(env.source)).toEqual([]);
   });

@@ -1,6 +1,5 @@
 import { randomBytes } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
-import { join } from "node:path";
 import { CreateKeyCommand, KMSClient } from "@aws-sdk/client-kms";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import type { V1PersistentVolume, V1PersistentVolumeClaim } from "@kubernetes/client-node";
@@ -29,14 +28,12 @@ import {
 import { ChunkBackedRangeParts } from "../../../functions/lib/volumes/range-parts.ts";
 import { type LocalCluster, type LocalClusters, startClusters, waitFor } from "../../env/clusters.ts";
 import { type MotoServer, startMoto } from "../../env/moto.ts";
-import { VolumeFiles } from "../../env/volume-files.ts";
 
 /** One side of the migration: its local cluster, API client and exec transport. */
 export interface Side {
   cluster: LocalCluster;
   client: ClusterClient;
   exec: KubeExec;
-  files: VolumeFiles;
 }
 
 export interface VolumeEnv {
@@ -59,7 +56,6 @@ export async function startVolumeEnv(): Promise<VolumeEnv> {
       cluster,
       client: await createClusterClient(kc, { name }),
       exec: new KubeExec(kc),
-      files: new VolumeFiles(join(cluster.workDir, "volumes")),
     };
   };
   const aws = { endpoint: moto.endpoint, region: moto.region, credentials: moto.credentials };
@@ -159,7 +155,7 @@ export async function createNamespace(side: Side, namespace: string): Promise<vo
   });
 }
 
-/** A bound PVC of the simulated driver; returns the host file holding its bytes. */
+/** A bound PVC of the test CSI driver (block mode); returns the host image file holding its bytes. */
 export async function createVolume(
   side: Side,
   namespace: string,
@@ -167,6 +163,7 @@ export async function createVolume(
   bytes: number,
   volumeMode: "Block" | "Filesystem",
   labels: Record<string, string> = {},
+  storageClassName = side.cluster.classes.fast,
 ): Promise<string> {
   await createOrGet(side.client, paths.pvcs(namespace), {
     apiVersion: "v1",
@@ -175,7 +172,7 @@ export async function createVolume(
     spec: {
       accessModes: ["ReadWriteOnce"],
       volumeMode,
-      storageClassName: side.cluster.classes.fast,
+      storageClassName,
       resources: { requests: { storage: String(bytes) } },
     },
   });
@@ -191,7 +188,7 @@ export async function imageOfClaim(side: Side, namespace: string, name: string):
     return volumeName !== "";
   });
   const pv = await getObject<V1PersistentVolume>(side.client, paths.pv(volumeName));
-  return side.files.imagePath(pv?.spec?.csi?.volumeHandle as string);
+  return side.cluster.volumeImagePath(pv?.spec?.csi?.volumeHandle as string);
 }
 
 /**

@@ -1,0 +1,69 @@
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { chmod, mkdir, mkdtemp, rename, rm } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { kubeferryCacheDir } from "./cache-dir.ts";
+
+/** busybox and a folder holding nothing but its applets: the PATH of commands exec'd into pods. */
+export interface Busybox {
+  binary: string;
+  appletsDir: string;
+}
+
+const debianBinary = "/bin/busybox";
+
+/**
+ * Returns busybox and its applet folder, installing Debian's `busybox-static` first when
+ * /bin/busybox is missing. The stock helper image has busybox only, so pods on the local
+ * clusters must not see the host's GNU tools.
+ */
+export async function ensureBusybox(
+  log: (line: string) => void = (line) => console.error(line),
+): Promise<Busybox> {
+  if (!existsSync(debianBinary)) installBusyboxStatic(log);
+  const version = busyboxVersion();
+  const appletsDir = join(kubeferryCacheDir(), "busybox", version, "bin");
+  if (!existsSync(appletsDir)) await createAppletsDir(appletsDir);
+  return { binary: debianBinary, appletsDir };
+}
+
+function installBusyboxStatic(log: (line: string) => void): void {
+  log("[busybox] /bin/busybox is missing: installing Debian's busybox-static");
+  for (const args of [["update"], ["install", "-y", "busybox-static"]]) {
+    const result = spawnSync("apt-get", args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    if (result.status !== 0) {
+      throw new Error(
+        `apt-get ${args.join(" ")} failed (${result.error?.message ?? `exit ${result.status}`}): ` +
+          `install busybox yourself (apt-get install busybox-static, as root) so that /bin/busybox exists.\n${result.stderr ?? ""}`,
+      );
+    }
+  }
+  if (!existsSync(debianBinary)) {
+    throw new Error(`busybox-static is installed but ${debianBinary} is missing; reinstall the package`);
+  }
+}
+
+function busyboxVersion(): string {
+  const banner = spawnSync(debianBinary, [], { encoding: "utf8" }).stdout ?? "";
+  const version = banner.match(/BusyBox v(\S+)/)?.[1];
+  if (!version) throw new Error(`${debianBinary} printed no "BusyBox v…" banner; is it really busybox?`);
+  return version;
+}
+
+async function createAppletsDir(appletsDir: string): Promise<void> {
+  await mkdir(dirname(appletsDir), { recursive: true });
+  // Fill a staging folder and rename it, so a half-filled folder never passes for the real one.
+  const staging = await mkdtemp(`${appletsDir}.building-`);
+  try {
+    const install = spawnSync(debianBinary, ["--install", "-s", staging], { encoding: "utf8" });
+    if (install.status !== 0) throw new Error(`busybox --install -s ${staging} failed: ${install.stderr}`);
+    await chmod(staging, 0o755);
+    await rename(staging, appletsDir).catch(async (error: NodeJS.ErrnoException) => {
+      if (error.code !== "ENOTEMPTY" && error.code !== "EEXIST") throw error;
+      await rm(staging, { recursive: true, force: true });
+    });
+  } catch (error) {
+    await rm(staging, { recursive: true, force: true });
+    throw error;
+  }
+}
