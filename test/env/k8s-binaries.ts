@@ -1,9 +1,7 @@
-import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, readFile, rename, rm } from "node:fs/promises";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { kubeferryCacheDir } from "./cache-dir.ts";
+import { buildInto, type ModuleBuild, requiredVersion } from "./go-build.ts";
 
 export interface KubernetesBinaries {
   dir: string;
@@ -21,14 +19,6 @@ interface PinnedVersions {
   etcd: string;
   kwok: string;
 }
-
-interface ModuleBuild {
-  module: string;
-  packages: string[];
-  ldflags: string;
-}
-
-const wrapperModulesDir = join(dirname(fileURLToPath(import.meta.url)), "go");
 
 const binaryNames = {
   kubeApiserver: "kube-apiserver",
@@ -56,7 +46,13 @@ export async function ensureKubernetesBinaries(
   if (existsSync(dir)) {
     return checkedBinaries(dir, "the binary cache (delete it to rebuild)");
   }
-  await buildInto(dir, versions, log);
+  await buildInto({
+    dir,
+    builds: moduleBuilds(versions),
+    tag: "[k8s-binaries]",
+    hint: "set KUBEFERRY_K8S_BIN to a folder with prebuilt binaries",
+    log,
+  });
   return checkedBinaries(dir, "the fresh build");
 }
 
@@ -70,35 +66,6 @@ async function readPinnedVersions(): Promise<PinnedVersions> {
     etcd: await requiredVersion("etcd", "go.etcd.io/etcd/server/v3"),
     kwok: await requiredVersion("kwok", "sigs.k8s.io/kwok"),
   };
-}
-
-async function requiredVersion(module: string, path: string): Promise<string> {
-  const goMod = await readFile(join(wrapperModulesDir, module, "go.mod"), "utf8");
-  const escaped = path.replaceAll(".", "\\.");
-  const match = goMod.match(new RegExp(`^\\s*(?:require\\s+)?${escaped} v(\\S+)`, "m"));
-  if (!match?.[1]) {
-    throw new Error(`test/env/go/${module}/go.mod does not require ${path}; restore the require line`);
-  }
-  return match[1];
-}
-
-async function buildInto(dir: string, versions: PinnedVersions, log: (line: string) => void): Promise<void> {
-  await mkdir(dirname(dir), { recursive: true });
-  // Build beside the final folder and rename, so an interrupted build never looks complete.
-  const staging = await mkdtemp(`${dir}.building-`);
-  try {
-    for (const build of moduleBuilds(versions)) {
-      await goBuild(build, staging, log);
-    }
-    await rename(staging, dir).catch(async (error: NodeJS.ErrnoException) => {
-      // Another process finished the same build first; its result is as good as ours.
-      if (error.code !== "ENOTEMPTY" && error.code !== "EEXIST") throw error;
-      await rm(staging, { recursive: true, force: true });
-    });
-  } catch (error) {
-    await rm(staging, { recursive: true, force: true });
-    throw error;
-  }
 }
 
 function moduleBuilds(versions: PinnedVersions): ModuleBuild[] {
@@ -125,53 +92,6 @@ function moduleBuilds(versions: PinnedVersions): ModuleBuild[] {
       ldflags: "-s -w",
     },
   ];
-}
-
-async function goBuild(build: ModuleBuild, outDir: string, log: (line: string) => void): Promise<void> {
-  const started = Date.now();
-  const elapsed = () => `${Math.round((Date.now() - started) / 1000)}s`;
-  log(`[k8s-binaries] building ${build.module} (${build.packages.join(", ")}); a cold build takes minutes`);
-  const ticker = setInterval(
-    () => log(`[k8s-binaries] still building ${build.module} (${elapsed()})`),
-    30_000,
-  );
-  try {
-    const args = ["build", "-trimpath", `-ldflags=${build.ldflags}`, "-o", `${outDir}/`, ...build.packages];
-    const output = await run("go", args, join(wrapperModulesDir, build.module), {
-      ...process.env,
-      GOFLAGS: "-mod=mod -buildvcs=false",
-    });
-    if (output.code !== 0) {
-      throw new Error(
-        `go build of test/env/go/${build.module} failed (exit ${output.code}); fix the wrapper module ` +
-          `or set KUBEFERRY_K8S_BIN to a folder with prebuilt binaries.\n${output.stderr}`,
-      );
-    }
-  } finally {
-    clearInterval(ticker);
-  }
-  log(`[k8s-binaries] built ${build.module} in ${elapsed()}`);
-}
-
-function run(
-  command: string,
-  args: string[],
-  cwd: string,
-  env: NodeJS.ProcessEnv,
-): Promise<{ code: number; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd, env, stdio: ["ignore", "ignore", "pipe"] });
-    let stderr = "";
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
-      stderr += chunk;
-    });
-    child.on("error", (error) =>
-      reject(
-        new Error(`cannot run ${command} (${error.message}); install Go 1.26 or newer and put it on PATH`),
-      ),
-    );
-    child.on("close", (code) => resolve({ code: code ?? 1, stderr }));
-  });
 }
 
 function checkedBinaries(dir: string, origin: string): KubernetesBinaries {
