@@ -23,7 +23,7 @@ import {
   rootStore,
 } from "../../functions/lib/workflow/repository-location.ts";
 import type { StepDeps } from "../../functions/lib/workflow/step-deps.ts";
-import { startVolumeEnv, type VolumeEnv } from "../integration/volumes/volume-env.ts";
+import { startVolumeEnv, type VolumeEnv, type VolumeEnvOptions } from "../integration/volumes/volume-env.ts";
 
 export const PAIR = "onprem-to-west";
 
@@ -51,12 +51,12 @@ export interface WorkflowRun {
 }
 
 /**
- * Two local clusters, moto (S3, KMS, EventBridge with an SQS queue receiving the bus's events),
+ * Two local clusters, MinIO (S3), moto (KMS, EventBridge with an SQS queue receiving the bus's events),
  * the pair registered, and the synthesized workflow run locally with the step dependencies a
  * Lambda would get (S3 repository, KMS-wrapped key, EventBridge).
  */
-export async function startWorkflowEnv(): Promise<WorkflowEnv> {
-  const volumes = await startVolumeEnv();
+export async function startWorkflowEnv(options: VolumeEnvOptions = {}): Promise<WorkflowEnv> {
+  const volumes = await startVolumeEnv(options);
   const aws = {
     endpoint: volumes.moto.endpoint,
     region: volumes.moto.region,

@@ -25,6 +25,8 @@ export interface LinkProxy {
   port: number;
   /** Connections the proxy cut because they were idle, or reset by fault injection. */
   readonly cuts: { idle: number; reset: number };
+  /** Bytes passed on so far, both directions together. */
+  readonly forwardedBytes: number;
   stop(): Promise<void>;
 }
 
@@ -199,6 +201,9 @@ export async function startLinkProxy(
     host: "127.0.0.1",
     port: address.port,
     cuts,
+    get forwardedBytes() {
+      return forwarded;
+    },
     async stop() {
       const closed = new Promise((resolve) => server.close(resolve));
       for (const socket of open) socket.destroy();
