@@ -69,12 +69,15 @@ function versionStamp(version: string): string {
 }
 
 // The server watches the process that started it: an exit hook cannot run when that process is
-// SIGKILLed, and a server left behind would hold its port and data folder.
-const orphanGuard = `"$@" &
+// SIGKILLed, and a server left behind would hold its port and data folder ($1, removed then).
+const orphanGuard = `dir=$1
+shift
+"$@" &
 server=$!
 while kill -0 "$PPID" 2>/dev/null && kill -0 "$server" 2>/dev/null; do sleep 0.5; done
 kill "$server" 2>/dev/null
-wait "$server"`;
+wait "$server"
+kill -0 "$PPID" 2>/dev/null || rm -rf "$dir"`;
 
 /**
  * Starts MinIO on a free loopback port with its own data folder (removed by stop()), fresh root
@@ -94,6 +97,7 @@ export async function startMinio(options: { bucket?: string } = {}): Promise<Min
       "-c",
       orphanGuard,
       "minio-guard",
+      workDir,
       binary,
       "server",
       "--quiet",
