@@ -145,7 +145,8 @@ async function serve(link: string | undefined): Promise<void> {
       server: minio.server,
       bucket: minio.bucket,
       region: minio.region,
-      ...minio.credentials,
+      accessKeyId: minio.credentials.accessKeyId,
+      secretAccessKey: minio.credentials.secretAccessKey,
     },
     aws: { endpoint: moto.endpoint, region: moto.region },
   };

@@ -145,7 +145,10 @@ export async function startMinio(options: { bucket?: string } = {}): Promise<Min
 
   try {
     await waitUntilReady(endpoint, pid, () => stderrTail);
-    await createS3Client({ endpoint, region, credentials }).send(new CreateBucketCommand({ Bucket: bucket }));
+    // A copy: the SDK marks the credentials object it is given.
+    await createS3Client({ endpoint, region, credentials: { ...credentials } }).send(
+      new CreateBucketCommand({ Bucket: bucket }),
+    );
   } catch (error) {
     await stop();
     throw error;
