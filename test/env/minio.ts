@@ -21,6 +21,8 @@ export interface MinioServer {
   credentials: { accessKeyId: string; secretAccessKey: string };
   /** Created at start; every other bucket is the caller's to create. */
   bucket: string;
+  /** The server's own folder (data, certificates, HOME); stop() removes it. */
+  workDir: string;
   stop(): Promise<void>;
 }
 
@@ -153,7 +155,7 @@ export async function startMinio(options: { bucket?: string } = {}): Promise<Min
     await stop();
     throw error;
   }
-  return { server: "minio", endpoint, region, credentials, bucket, stop };
+  return { server: "minio", endpoint, region, credentials, bucket, workDir, stop };
 }
 
 async function waitUntilReady(endpoint: string, pid: number, stderr: () => string): Promise<void> {
