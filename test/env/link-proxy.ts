@@ -90,6 +90,12 @@ class Pacer {
   }
 }
 
+/** The host and port a link proxy forwards to, from a server's URL (https://127.0.0.1:6443). */
+export function targetOf(url: string): { host: string; port: number } {
+  const { hostname, port } = new URL(url);
+  return { host: hostname, port: Number(port) };
+}
+
 /** Starts a TCP proxy on a free loopback port that forwards to `target` through the link. */
 export async function startLinkProxy(
   target: { host: string; port: number },

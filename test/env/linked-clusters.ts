@@ -2,7 +2,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { KubeConfig } from "@kubernetes/client-node";
 import type { LocalCluster, LocalClusters } from "./clusters.ts";
-import { type LinkOptions, type LinkProxy, startLinkProxy } from "./link-proxy.ts";
+import { type LinkOptions, type LinkProxy, startLinkProxy, targetOf } from "./link-proxy.ts";
 
 /**
  * The same clusters, with the named ones reached through a link proxy: their server, kubeconfig
@@ -18,8 +18,7 @@ export async function linkClusters(
   try {
     for (const [name, link] of Object.entries(links)) {
       const cluster = clusters.get(name);
-      const { hostname, port } = new URL(cluster.server);
-      const proxy = await startLinkProxy({ host: hostname, port: Number(port) }, link);
+      const proxy = await startLinkProxy(targetOf(cluster.server), link);
       proxies[name] = proxy;
       linked.set(name, await behind(cluster, `https://${proxy.host}:${proxy.port}`));
     }

@@ -21,6 +21,11 @@ function silentFor(seconds: number) {
   return exec.runCommand(pod, ["sh", "-c", `sleep ${sleep}; echo done`], scaledMs(seconds) + 60_000);
 }
 
+/** Room for the silence itself at the current time scale, plus the exec's own round trips. */
+function testTimeout(silentSeconds: number): number {
+  return scaledMs(silentSeconds) + 30_000;
+}
+
 beforeAll(async () => {
   env = await linkClusters(await startClusters(["destination"]), {
     destination: { idleSeconds: 60, latencyMs: 0 },
@@ -51,17 +56,25 @@ afterAll(async () => {
 });
 
 describe("a link with idle=60", () => {
-  it("cuts an exec silent for 70 s: it ends without an exit status", async () => {
-    // Idle keep-alive connections of the API client are cut too, as a load balancer would.
-    const cutsBefore = env.proxies.destination?.cuts.idle ?? 0;
-    const outcome = await silentFor(70);
-    expect(outcome.exitCode).toBeUndefined();
-    expect(outcome.stdout).toBe("");
-    expect(env.proxies.destination?.cuts.idle).toBeGreaterThan(cutsBefore);
-  });
+  it(
+    "cuts an exec silent for 70 s: it ends without an exit status",
+    async () => {
+      // Idle keep-alive connections of the API client are cut too, as a load balancer would.
+      const cutsBefore = env.proxies.destination?.cuts.idle ?? 0;
+      const outcome = await silentFor(70);
+      expect(outcome.exitCode).toBeUndefined();
+      expect(outcome.stdout).toBe("");
+      expect(env.proxies.destination?.cuts.idle).toBeGreaterThan(cutsBefore);
+    },
+    testTimeout(70),
+  );
 
-  it("lets an exec silent for 50 s finish", async () => {
-    const outcome = await silentFor(50);
-    expect(outcome).toMatchObject({ exitCode: 0, stdout: "done\n" });
-  });
+  it(
+    "lets an exec silent for 50 s finish",
+    async () => {
+      const outcome = await silentFor(50);
+      expect(outcome).toMatchObject({ exitCode: 0, stdout: "done\n" });
+    },
+    testTimeout(50),
+  );
 });

@@ -29,7 +29,7 @@ import {
 } from "../../../functions/lib/volumes/pod-exec.ts";
 import { ChunkBackedRangeParts } from "../../../functions/lib/volumes/range-parts.ts";
 import { type LocalCluster, type LocalClusters, startClusters, waitFor } from "../../env/clusters.ts";
-import { type LinkOptions, type LinkProxy, startLinkProxy } from "../../env/link-proxy.ts";
+import { type LinkOptions, type LinkProxy, startLinkProxy, targetOf } from "../../env/link-proxy.ts";
 import { linkClusters } from "../../env/linked-clusters.ts";
 import { type MinioServer, startMinio } from "../../env/minio.ts";
 import { type MotoServer, startMoto } from "../../env/moto.ts";
@@ -76,7 +76,7 @@ export async function startVolumeEnv(options: VolumeEnvOptions = {}): Promise<Vo
     direct,
     options.link?.destination ? { destination: options.link.destination } : {},
   );
-  const s3Link = options.link?.s3 && (await startLinkProxy(hostAndPort(minio.endpoint), options.link.s3));
+  const s3Link = options.link?.s3 && (await startLinkProxy(targetOf(minio.endpoint), options.link.s3));
   const side = async (name: string): Promise<Side> => {
     const cluster = clusters.get(name);
     const kc = cluster.kubeConfig();
@@ -111,11 +111,6 @@ export async function startVolumeEnv(options: VolumeEnvOptions = {}): Promise<Vo
       await Promise.all([clusters.stop(), moto.stop(), minio.stop()]);
     },
   };
-}
-
-function hostAndPort(endpoint: string): { host: string; port: number } {
-  const url = new URL(endpoint);
-  return { host: url.hostname, port: Number(url.port) };
 }
 
 /** The pair's repository in MinIO's S3, key wrapped by moto's KMS (as a Lambda opens it). */
