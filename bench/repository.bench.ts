@@ -2,6 +2,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { createS3Client } from "../functions/lib/aws/clients.ts";
+import type { BlobStore } from "../functions/lib/repository/blob-store.ts";
 import { FilesystemBlobStore } from "../functions/lib/repository/filesystem-blob-store.ts";
 import { fileImageSource } from "../functions/lib/repository/image-file-source.ts";
 import type { ImageManifest } from "../functions/lib/repository/image-manifest.ts";
@@ -9,7 +11,9 @@ import { restoreImageToFile } from "../functions/lib/repository/image-reader.ts"
 import { writeImage } from "../functions/lib/repository/image-writer.ts";
 import { LocalKeyProvider } from "../functions/lib/repository/local-key-provider.ts";
 import { openRepository, type Repository } from "../functions/lib/repository/repository.ts";
+import { S3BlobStore } from "../functions/lib/repository/s3-blob-store.ts";
 import { WorkerContentCrypto } from "../functions/lib/repository/worker-content-crypto.ts";
+import { startMinio } from "../test/env/minio.ts";
 import { ddReadMiBPerSecond, opensslMiBPerSecond } from "./ceilings.ts";
 import { generateImage, imageSize, overwriteOnePercent } from "./image-file.ts";
 import {
@@ -23,11 +27,13 @@ import {
   timed,
 } from "./measure.ts";
 import { ensureRestic, ResticRepository } from "./restic.ts";
+import { measureS3Ceiling } from "./s3-ceiling.ts";
 
 /**
  * kubeferry's chunk repository against restic and against the machine's ceilings, on one
- * generated 1 GiB image, everything on local disk. `--json` prints one JSON object on stdout
- * (progress goes to stderr); `--rounds N` sets how many times each full measurement runs.
+ * generated 1 GiB image, everything on local disk; then once into MinIO's S3, beside the PUT/GET
+ * rate MinIO allows for 4 MiB objects measured in the same run. `--json` prints one JSON object
+ * on stdout (progress goes to stderr); `--rounds N` sets how many times each full measurement runs.
  */
 
 const { values: options } = parseArgs({
@@ -131,6 +137,25 @@ async function benchmark(work: string) {
   await measure("restic incremental backup", () => restic.backup(image));
   const speed = (name: string) => mibPerSecond(imageSize, median(seconds[name] ?? []));
 
+  progress("starting MinIO for the S3 figures");
+  const minio = await startMinio({ bucket: "bench" });
+  let s3Ceiling: Awaited<ReturnType<typeof measureS3Ceiling>>;
+  try {
+    const s3 = createS3Client(minio);
+    const s3Repository = await kubeferryRepository(
+      join(work, "s3"),
+      new S3BlobStore({ client: s3, bucket: minio.bucket, prefix: "kubeferry/bench/" }),
+    );
+    const s3Staged = await measure("S3 stage", () => stageImage(s3Repository.repository, image, 4 * MiB));
+    await measure("S3 restore", () =>
+      restoreImage(s3Repository.repository, s3Staged.manifest, join(work, "restored")),
+    );
+    progress("S3 ceiling: parallel PUTs and GETs of 4 MiB objects");
+    s3Ceiling = await measureS3Ceiling(s3, minio.bucket);
+  } finally {
+    await minio.stop();
+  }
+
   const results = {
     image_mib: imageSize / MiB,
     image_layout: "1/2 random, 1/4 zeros, 1/4 a repeated 64 KiB block, in 64 MiB stretches",
@@ -157,6 +182,15 @@ async function benchmark(work: string) {
     },
     objects: staged.objects,
     incr_new_objects: incremental.newChunks,
+    s3: {
+      server: minio.server,
+      stage_mib_s: speed("S3 stage"),
+      restore_mib_s: speed("S3 restore"),
+      put_ceiling_mib_s: s3Ceiling.put_mib_s,
+      get_ceiling_mib_s: s3Ceiling.get_mib_s,
+      stage_vs_put_ceiling: round(speed("S3 stage") / s3Ceiling.put_mib_s),
+      restore_vs_get_ceiling: round(speed("S3 restore") / s3Ceiling.get_mib_s),
+    },
     aes_gcm_mib_s: aesGcm,
     sha256_mib_s: sha256,
     disk_read_mib_s: diskRead,
@@ -181,10 +215,11 @@ async function benchmark(work: string) {
   };
 }
 
-async function kubeferryRepository(root: string) {
+/** A repository with a local key; its chunks on disk under `root` unless another store is given. */
+async function kubeferryRepository(root: string, store: BlobStore = new FilesystemBlobStore(root)) {
   const repository = await openRepository({
     name: "bench",
-    store: new FilesystemBlobStore(root),
+    store,
     keyProvider: new LocalKeyProvider(`${root}.key`),
     crypto: (keys) => new WorkerContentCrypto(keys),
   });

@@ -10,20 +10,22 @@ import {
 } from "../test/integration/volumes/volume-env.ts";
 import { generateImage, imageSize, overwriteOnePercent } from "./image-file.ts";
 import { MiB, mibPerSecond, progress, round, timed } from "./measure.ts";
+import { measureS3Ceiling } from "./s3-ceiling.ts";
 
 /**
- * The volume data path on the local clusters and moto: a 1 GiB Block volume (the foundation
+ * The volume data path on the local clusters and MinIO: a 1 GiB Block volume (the foundation
  * bench's image) snapshotted, staged through the Kubernetes exec API into the repository in
- * moto's S3, restored into the destination cluster, then 1% of it changed and the whole run
- * repeated as a standby rerun. `--json` prints one JSON object on stdout; progress goes to stderr.
- * The transport ceiling (one dd streamed through exec, and one in-pod hash pass) is measured too.
+ * MinIO's S3 (key wrapped by moto's KMS), restored into the destination cluster, then 1% of it
+ * changed and the whole run repeated as a standby rerun. `--json` prints one JSON object on
+ * stdout; progress goes to stderr. Two ceilings frame the figures: one exec stream reading 256 MiB
+ * out of a pod, and MinIO's own PUT/GET rate for 4 MiB objects through the AWS SDK.
  */
 
 const { values: options } = parseArgs({ options: { json: { type: "boolean", default: false } } });
 const namespace = "bench";
 const pvc = "data";
 
-progress("starting the local clusters and moto");
+progress("starting the local clusters, MinIO and moto");
 const env = await startVolumeEnv();
 try {
   await createNamespace(env.source, namespace);
@@ -40,6 +42,8 @@ try {
   const restore = await timed(() => restoreAll(env, repository, first, stage.result));
   const ceiling = await transportCeiling(stage.result.plans[0]?.target);
   await cleanupBoth(env, first.runId);
+  progress("S3 ceiling: parallel PUTs and GETs of 4 MiB objects");
+  const s3Ceiling = await measureS3Ceiling(env.s3, env.bucket);
 
   const changed = await overwriteOnePercent(hostImage);
   progress("rerun after 1% changed: stage");
@@ -58,6 +62,9 @@ try {
     rerun_restore_s: round(rerunRestore.seconds),
     rerun_streamed_bytes: rerunStage.result.ranges.reduce((n, r) => n + r.streamedBytes, 0),
     exec_read_ceiling_mib_s: ceiling,
+    s3_server: env.minio.server,
+    s3_put_ceiling_mib_s: s3Ceiling.put_mib_s,
+    s3_get_ceiling_mib_s: s3Ceiling.get_mib_s,
   };
   if (options.json) process.stdout.write(`${JSON.stringify(result)}\n`);
   else console.table(result);

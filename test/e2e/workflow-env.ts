@@ -26,7 +26,7 @@ import {
   rootStore,
 } from "../../functions/lib/workflow/repository-location.ts";
 import type { StepDeps } from "../../functions/lib/workflow/step-deps.ts";
-import { startVolumeEnv, type VolumeEnv } from "../integration/volumes/volume-env.ts";
+import { startVolumeEnv, type VolumeEnv, type VolumeEnvOptions } from "../integration/volumes/volume-env.ts";
 
 export const PAIR = "onprem-to-west";
 
@@ -57,13 +57,13 @@ export interface WorkflowRun {
 }
 
 /**
- * Two local clusters registered in Secrets Manager, moto (S3, KMS, Secrets Manager, EventBridge
- * with an SQS queue receiving the bus's events), the pair registered, and the synthesized
- * workflow run locally on the deployed bundles, their environment pointing the AWS SDK at the
- * local servers as a Lambda's points at AWS.
+ * Two local clusters registered in Secrets Manager, MinIO (S3), moto (KMS, Secrets Manager,
+ * EventBridge with an SQS queue receiving the bus's events), the pair registered, and the
+ * synthesized workflow run locally on the deployed bundles, their environment pointing the AWS
+ * SDK at the local servers as a Lambda's points at AWS.
  */
-export async function startWorkflowEnv(): Promise<WorkflowEnv> {
-  const volumes = await startVolumeEnv();
+export async function startWorkflowEnv(options: VolumeEnvOptions = {}): Promise<WorkflowEnv> {
+  const volumes = await startVolumeEnv(options);
   const aws = {
     endpoint: volumes.moto.endpoint,
     region: volumes.moto.region,

@@ -4,6 +4,7 @@ import { synthesizedAssembly } from "../../cli/cloud-assembly-cache.ts";
 import { ensureBusybox } from "./busybox.ts";
 import { ensureCsiDriverBinary, ensureCsiSanityBinary } from "./csi-driver-binary.ts";
 import { ensureKubernetesBinaries } from "./k8s-binaries.ts";
+import { ensureMinioBinary } from "./minio.ts";
 import { ensureMotoEnv } from "./moto.ts";
 import { ensureStorageBinaries } from "./storage-binaries.ts";
 
@@ -13,6 +14,8 @@ const busybox = await ensureBusybox();
 console.error(`[env:prepare] busybox applets: ${busybox.appletsDir}`);
 const storage = await ensureStorageBinaries();
 console.error(`[env:prepare] storage sidecars and local-path-provisioner: ${storage.dir}`);
+const minio = await ensureMinioBinary();
+console.error(`[env:prepare] MinIO: ${minio}`);
 const motoEnv = await ensureMotoEnv();
 console.error(`[env:prepare] moto virtual environment: ${motoEnv}`);
 console.error(`[env:prepare] test CSI driver: ${await ensureCsiDriverBinary()}`);

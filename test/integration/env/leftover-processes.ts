@@ -24,15 +24,17 @@ export function processesMentioning(path: string): HostProcess[] {
 }
 
 /**
- * Processes of test environments that no longer exist: a control plane component whose
- * environment folder (a `kubeferry-env-*` folder under the temp dir, deleted by `stop()`) is gone
- * has been left behind by a test.
+ * Processes of test environments that no longer exist: a control plane component or a MinIO server
+ * whose folder (a `kubeferry-env-*` or `kubeferry-minio-*` folder under the temp dir, deleted by
+ * `stop()`) is gone has been left behind by a test.
  */
 export function orphanedEnvironmentProcesses(): HostProcess[] {
-  const prefix = join(tmpdir(), "kubeferry-env-");
-  return processesMentioning(prefix).filter((candidate) => {
-    const rest = candidate.commandLine.slice(candidate.commandLine.indexOf(prefix) + prefix.length);
-    const envDir = prefix + rest.split(/[/\s]/)[0];
-    return !existsSync(envDir);
+  return ["kubeferry-env-", "kubeferry-minio-"].flatMap((name) => {
+    const prefix = join(tmpdir(), name);
+    return processesMentioning(prefix).filter((candidate) => {
+      const rest = candidate.commandLine.slice(candidate.commandLine.indexOf(prefix) + prefix.length);
+      const envDir = prefix + rest.split(/[/\s]/)[0];
+      return !existsSync(envDir);
+    });
   });
 }

@@ -1,7 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { buffer } from "node:stream/consumers";
 import { CreateKeyCommand } from "@aws-sdk/client-kms";
-import { CreateBucketCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createKmsClient, createS3Client } from "../../../functions/lib/aws/clients.ts";
 import { chunkKey } from "../../../functions/lib/repository/content-store.ts";
@@ -14,26 +13,32 @@ import { acquireLock, repositoryLockName } from "../../../functions/lib/reposito
 import { openRepository, type Repository } from "../../../functions/lib/repository/repository.ts";
 import { RetryingBlobStore } from "../../../functions/lib/repository/retrying-blob-store.ts";
 import { S3BlobStore } from "../../../functions/lib/repository/s3-blob-store.ts";
+import { type MinioServer, startMinio } from "../../env/minio.ts";
 import { type MotoServer, startMoto } from "../../env/moto.ts";
 
-/** The whole stack as a Lambda would build it: S3 + retries + KMS-wrapped key, on moto. */
+/** The whole stack as a Lambda would build it: S3 (MinIO) + retries + KMS-wrapped key (moto). */
 let moto: MotoServer;
+let minio: MinioServer;
 let repository: Repository;
 let store: S3BlobStore;
+let tests = 0;
 
 beforeAll(async () => {
-  moto = await startMoto();
+  [moto, minio] = await Promise.all([startMoto(), startMinio()]);
 });
 afterAll(async () => {
-  await moto?.stop();
+  await Promise.all([moto?.stop(), minio?.stop()]);
 });
 beforeEach(async () => {
   await moto.reset();
-  const s3 = createS3Client(moto);
   const kms = createKmsClient(moto);
-  await s3.send(new CreateBucketCommand({ Bucket: "staging" }));
   const keyId = (await kms.send(new CreateKeyCommand({}))).KeyMetadata?.KeyId ?? "";
-  store = new S3BlobStore({ client: s3, bucket: "staging", prefix: "kubeferry/pair-a/" });
+  // A repository of its own per test: MinIO has no reset, and a prefix is all a repository is.
+  store = new S3BlobStore({
+    client: createS3Client(minio),
+    bucket: minio.bucket,
+    prefix: `kubeferry/pair-${++tests}/`,
+  });
   const retrying = new RetryingBlobStore(store);
   repository = await openRepository({
     name: "pair-a",
@@ -42,7 +47,7 @@ beforeEach(async () => {
   });
 });
 
-describe("repository on S3 (moto)", () => {
+describe("repository on S3 (MinIO)", () => {
   it("writes and reads back an image with holes and a short last chunk, twice without new chunks", async () => {
     const chunkSize = 256 * 1024;
     const data = Buffer.concat([randomBytes(chunkSize), Buffer.alloc(chunkSize), randomBytes(1000)]);

@@ -62,7 +62,8 @@ describe("staging killed half-way", () => {
     // The worker process stages all ranges; it is killed once it has put 30 chunks.
     const workerInput: StageWorkerInput = {
       kubeconfigPath: src.cluster.kubeconfigPath,
-      aws: { endpoint: env.moto.endpoint, region: env.moto.region, credentials: env.moto.credentials },
+      s3: env.minio,
+      kms: env.moto,
       bucket: env.bucket,
       repository: "killed",
       kmsKeyId: env.kmsKeyId,

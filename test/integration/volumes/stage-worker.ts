@@ -3,9 +3,8 @@
  * chunk it puts, so a test can kill it mid-way (SIGKILL: the process aborted) and check what a
  * rerun does. Input: one JSON argument (see StageWorkerInput).
  */
-import { KMSClient } from "@aws-sdk/client-kms";
-import { S3Client } from "@aws-sdk/client-s3";
 import { KubeConfig } from "@kubernetes/client-node";
+import { type AwsTarget, createKmsClient, createS3Client } from "../../../functions/lib/aws/clients.ts";
 import { KmsKeyProvider } from "../../../functions/lib/repository/kms-key-provider.ts";
 import { openRepository } from "../../../functions/lib/repository/repository.ts";
 import { S3BlobStore } from "../../../functions/lib/repository/s3-blob-store.ts";
@@ -16,7 +15,9 @@ import { stageRange } from "../../../functions/lib/volumes/stage-range.ts";
 
 export interface StageWorkerInput {
   kubeconfigPath: string;
-  aws: { endpoint: string; region: string; credentials: { accessKeyId: string; secretAccessKey: string } };
+  /** S3 (MinIO) and KMS (moto) are different servers with different credentials. */
+  s3: AwsTarget;
+  kms: AwsTarget;
   bucket: string;
   repository: string;
   kmsKeyId: string;
@@ -28,7 +29,7 @@ const input = JSON.parse(process.argv[2] as string) as StageWorkerInput;
 const kc = new KubeConfig();
 kc.loadFromFile(input.kubeconfigPath);
 const store = new S3BlobStore({
-  client: new S3Client({ ...input.aws, forcePathStyle: true }),
+  client: createS3Client(input.s3),
   bucket: input.bucket,
   prefix: `kubeferry/${input.repository}/`,
 });
@@ -36,7 +37,7 @@ const repository = await openRepository({
   name: input.repository,
   store,
   keyProvider: new KmsKeyProvider({
-    kms: new KMSClient(input.aws),
+    kms: createKmsClient(input.kms),
     keyId: input.kmsKeyId,
     repository: input.repository,
     store,

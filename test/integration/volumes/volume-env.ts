@@ -1,8 +1,9 @@
 import { randomBytes } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
-import { CreateKeyCommand, KMSClient } from "@aws-sdk/client-kms";
-import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
+import { CreateKeyCommand } from "@aws-sdk/client-kms";
+import type { S3Client } from "@aws-sdk/client-s3";
 import type { V1PersistentVolume, V1PersistentVolumeClaim } from "@kubernetes/client-node";
+import { createKmsClient, createS3Client } from "../../../functions/lib/aws/clients.ts";
 import {
   type ClusterClient,
   createClusterClient,
@@ -27,6 +28,9 @@ import {
 } from "../../../functions/lib/volumes/pod-exec.ts";
 import { ChunkBackedRangeParts } from "../../../functions/lib/volumes/range-parts.ts";
 import { type LocalCluster, type LocalClusters, startClusters, waitFor } from "../../env/clusters.ts";
+import { type LinkOptions, type LinkProxy, startLinkProxy, targetOf } from "../../env/link-proxy.ts";
+import { linkClusters } from "../../env/linked-clusters.ts";
+import { type MinioServer, startMinio } from "../../env/minio.ts";
 import { type MotoServer, startMoto } from "../../env/moto.ts";
 
 /** One side of the migration: its local cluster, API client and exec transport. */
@@ -37,18 +41,39 @@ export interface Side {
 }
 
 export interface VolumeEnv {
+  /** The clusters as the product reaches them: the destination through its link, when there is one. */
   clusters: LocalClusters;
+  /** KMS (and the other AWS services but S3). */
   moto: MotoServer;
+  /** S3: the staging bucket lives here. */
+  minio: MinioServer;
   source: Side;
   destination: Side;
+  /** A client of MinIO, through the S3 link when there is one. */
   s3: S3Client;
   bucket: string;
   kmsKeyId: string;
+  /** The proxies in front of the destination API server and of S3, when asked for. */
+  links: { destination?: LinkProxy; s3?: LinkProxy };
   stop(): Promise<void>;
 }
 
-export async function startVolumeEnv(): Promise<VolumeEnv> {
-  const [clusters, moto] = await Promise.all([startClusters(["source", "destination"]), startMoto()]);
+export interface VolumeEnvOptions {
+  /** Put a link like a WAN's in front of the destination cluster's API server and/or of S3. */
+  link?: { destination?: LinkOptions; s3?: LinkOptions };
+}
+
+export async function startVolumeEnv(options: VolumeEnvOptions = {}): Promise<VolumeEnv> {
+  const [direct, moto, minio] = await Promise.all([
+    startClusters(["source", "destination"]),
+    startMoto(),
+    startMinio({ bucket: "kubeferry-volumes-test" }),
+  ]);
+  const clusters = await linkClusters(
+    direct,
+    options.link?.destination ? { destination: options.link.destination } : {},
+  );
+  const s3Link = options.link?.s3 && (await startLinkProxy(targetOf(minio.endpoint), options.link.s3));
   const side = async (name: string): Promise<Side> => {
     const cluster = clusters.get(name);
     const kc = cluster.kubeConfig();
@@ -58,37 +83,36 @@ export async function startVolumeEnv(): Promise<VolumeEnv> {
       exec: new KubeExec(kc),
     };
   };
-  const aws = { endpoint: moto.endpoint, region: moto.region, credentials: moto.credentials };
-  const s3 = new S3Client({ ...aws, forcePathStyle: true });
-  const kms = new KMSClient(aws);
-  const bucket = "kubeferry-volumes-test";
-  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  const s3 = createS3Client({
+    ...minio,
+    endpoint: s3Link ? `http://${s3Link.host}:${s3Link.port}` : minio.endpoint,
+  });
+  const kms = createKmsClient(moto);
   const key = await kms.send(new CreateKeyCommand({}));
   const [source, destination] = await Promise.all([side("source"), side("destination")]);
   return {
     clusters,
     moto,
+    minio,
     source,
     destination,
     s3,
-    bucket,
+    bucket: minio.bucket,
     kmsKeyId: key.KeyMetadata?.KeyId as string,
+    links: { destination: clusters.proxies.destination, s3: s3Link },
     async stop() {
       source.client.close();
       destination.client.close();
-      await Promise.all([clusters.stop(), moto.stop()]);
+      await s3Link?.stop();
+      await Promise.all([clusters.stop(), moto.stop(), minio.stop()]);
     },
   };
 }
 
-/** The pair's repository in moto's S3, key wrapped by moto's KMS (as a Lambda opens it). */
+/** The pair's repository in MinIO's S3, key wrapped by moto's KMS (as a Lambda opens it). */
 export async function openTestRepository(env: VolumeEnv, name: string): Promise<Repository> {
   const store = new S3BlobStore({ client: env.s3, bucket: env.bucket, prefix: `kubeferry/${name}/` });
-  const kms = new KMSClient({
-    endpoint: env.moto.endpoint,
-    region: env.moto.region,
-    credentials: env.moto.credentials,
-  });
+  const kms = createKmsClient(env.moto);
   return openRepository({
     name,
     store,
