@@ -136,6 +136,22 @@ describe("with an S3 store, clusters are Secrets Manager secrets", () => {
   });
 });
 
+/** `kubeferry migrate --remote` of the shop namespace against a state machine on moto. */
+function migrateRemotely(stateMachineArn: string) {
+  return run([
+    "migrate",
+    "--pair",
+    "onprem-to-west",
+    "-n",
+    "shop",
+    "--remote",
+    "--state-machine",
+    stateMachineArn,
+    "-o",
+    "json",
+  ]);
+}
+
 describe("migrate --remote", () => {
   it("starts the deployed workflow, follows its states and reports what it published", async () => {
     // moto executes state machines once asked to; this one publishes a result as PublishResult would.
@@ -168,18 +184,7 @@ describe("migrate --remote", () => {
         }),
       }),
     );
-    const remote = await run([
-      "migrate",
-      "--pair",
-      "onprem-to-west",
-      "-n",
-      "shop",
-      "--remote",
-      "--state-machine",
-      machine.stateMachineArn as string,
-      "-o",
-      "json",
-    ]);
+    const remote = await migrateRemotely(machine.stateMachineArn as string);
     expect(remote.code, remote.stderr).toBe(0);
     expect(JSON.parse(remote.stdout)).toEqual(result);
     expect(remote.stderr).toContain("▸ PublishResult");
@@ -211,18 +216,7 @@ describe("migrate --remote", () => {
         definition: JSON.stringify({ StartAt: "Step0", States: states }),
       }),
     );
-    const remote = await run([
-      "migrate",
-      "--pair",
-      "onprem-to-west",
-      "-n",
-      "shop",
-      "--remote",
-      "--state-machine",
-      machine.stateMachineArn as string,
-      "-o",
-      "json",
-    ]);
+    const remote = await migrateRemotely(machine.stateMachineArn as string);
     expect(remote.code, remote.stderr).toBe(0);
     expect(JSON.parse(remote.stdout)).toEqual(result);
     expect(remote.stderr).toContain("▸ Step599");

@@ -26,6 +26,7 @@ import {
   rootStore,
 } from "../../functions/lib/workflow/repository-location.ts";
 import type { StepDeps } from "../../functions/lib/workflow/step-deps.ts";
+import { collectRun } from "../faithful/local-machine.ts";
 import { startVolumeEnv, type VolumeEnv, type VolumeEnvOptions } from "../integration/volumes/volume-env.ts";
 
 export const PAIR = "onprem-to-west";
@@ -172,16 +173,10 @@ export async function startWorkflowEnv(options: VolumeEnvOptions = {}): Promise<
         environment: functionEnvironment,
         ...options,
       });
-      const events: ExecutionEvent[] = [];
-      const collecting = (async () => {
-        for await (const event of execution.events) events.push(event);
-      })();
-      const outcome = await execution.result;
-      await collecting;
+      const collected = await collectRun(execution);
+      const { outcome } = collected;
       return {
-        outcome,
-        events,
-        entered: events.filter((e) => e.type === "StateEntered").map((e) => e.state as string),
+        ...collected,
         ...(outcome.status === "SUCCEEDED"
           ? { output: outcome.output as Record<string, any> }
           : {

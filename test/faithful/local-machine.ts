@@ -64,17 +64,20 @@ export function runMachine(
     { timeScale: options.timeScale },
   );
   options.onStart?.(execution);
-  return (async () => {
-    const events: ExecutionEvent[] = [];
-    const collecting = (async () => {
-      for await (const event of execution.events) events.push(event);
-    })();
-    const outcome = await execution.result;
-    await collecting;
-    return {
-      outcome,
-      events,
-      entered: events.filter((event) => event.type === "StateEntered").map((event) => event.state as string),
-    };
+  return collectRun(execution);
+}
+
+/** Waits for an execution's end, with every event it had and the states it entered, in order. */
+export async function collectRun(execution: LocalExecution): Promise<FaithfulRun> {
+  const events: ExecutionEvent[] = [];
+  const collecting = (async () => {
+    for await (const event of execution.events) events.push(event);
   })();
+  const outcome = await execution.result;
+  await collecting;
+  return {
+    outcome,
+    events,
+    entered: events.filter((event) => event.type === "StateEntered").map((event) => event.state as string),
+  };
 }
