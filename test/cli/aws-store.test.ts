@@ -101,7 +101,9 @@ describe("with an S3 store, clusters are Secrets Manager secrets", () => {
     ],
     ["an auth-provider", { "auth-provider": { name: "oidc", config: { "id-token": "t" } } }],
   ])("refuses a kubeconfig whose user needs %s, naming the alternatives", async (_what, user) => {
-    const kubeconfig = join(mkdtempSync(join(tmpdir(), "kubeferry-kc-")), "config");
+    const kubeconfigDir = mkdtempSync(join(tmpdir(), "kubeferry-kc-"));
+    onTestFinished(() => rmSync(kubeconfigDir, { recursive: true, force: true }));
+    const kubeconfig = join(kubeconfigDir, "config");
     writeFileSync(
       kubeconfig,
       JSON.stringify({

@@ -35,12 +35,18 @@ vi.setConfig({ testTimeout: 900_000 });
 let env: WorkflowEnv;
 const sourceImages: Record<string, string> = {};
 
-/** The shop app of the objects issue, its StatefulSet's two claims made small enough to move quickly. */
+/**
+ * The shop app of the objects issue, its StatefulSet's two claims made small enough to move
+ * quickly, and raw block devices: the test writes byte patterns into them, which a mounted
+ * filesystem would overwrite with its own metadata (the node shim formats and mounts Filesystem
+ * claims as kubelet does).
+ */
 function shopWithSmallVolumes(): KubeObject[] {
   return shopObjects("sim-fast").map((object) => {
     if (object.kind !== "StatefulSet") return object;
     const copy = structuredClone(object) as any;
     copy.spec.volumeClaimTemplates[0].spec.resources.requests.storage = String(VOLUME_BYTES);
+    copy.spec.volumeClaimTemplates[0].spec.volumeMode = "Block";
     return copy;
   });
 }

@@ -109,8 +109,9 @@ export async function startWorkflowEnv(options: VolumeEnvOptions = {}): Promise<
     KUBEFERRY_KMS_KEY_ARN: volumes.kmsKeyId,
     KUBEFERRY_EVENT_BUS: "kubeferry",
     AWS_REGION: aws.region,
-    AWS_ACCESS_KEY_ID: aws.credentials.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: aws.credentials.secretAccessKey,
+    // One identity for every service, as a Lambda role has: MinIO checks it, moto accepts any.
+    AWS_ACCESS_KEY_ID: volumes.minio.credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: volumes.minio.credentials.secretAccessKey,
     // The SDK reads per-service endpoints first: S3 may be another server than the rest of AWS.
     AWS_ENDPOINT_URL: aws.endpoint,
     ...(s3Endpoint && {
