@@ -1,24 +1,32 @@
+import { randomInt } from "node:crypto";
 import { createServer, type Server } from "node:net";
 
+// Below the kernel's ephemeral range (32768–60999 by default): listen(0) hands out ports from
+// that range, so two test workers asking at once can both be given a port the other just
+// released, and every outgoing connection takes one too. A random port down here collides with
+// another worker's only by chance, and one taken already is skipped.
+const lowestPort = 10_000;
+const highestPort = 32_000;
+
 /**
- * Asks the kernel for `count` distinct free loopback ports. All are held open until every one is
- * chosen, so the same port is never handed out twice in one call.
+ * Finds `count` distinct free loopback ports. All are held open until every one is chosen, so
+ * the same port is never handed out twice in one call.
  */
 export async function freeLoopbackPorts(count: number): Promise<number[]> {
   const servers: Server[] = [];
   try {
     const ports: number[] = [];
-    for (let i = 0; i < count; i++) {
+    while (ports.length < count) {
+      const port = randomInt(lowestPort, highestPort);
+      if (ports.includes(port)) continue;
       const server = createServer();
-      servers.push(server);
-      await new Promise<void>((resolve, reject) => {
-        server.once("error", reject);
-        server.listen(0, "127.0.0.1", resolve);
+      const listening = await new Promise<boolean>((resolve) => {
+        server.once("error", () => resolve(false));
+        server.listen(port, "127.0.0.1", () => resolve(true));
       });
-      const address = server.address();
-      if (address === null || typeof address === "string")
-        throw new Error("no TCP address for a listening socket");
-      ports.push(address.port);
+      if (!listening) continue;
+      servers.push(server);
+      ports.push(port);
     }
     return ports;
   } finally {
