@@ -140,9 +140,12 @@ export async function startClusters(
   const allPids = () => clusterDirs.flatMap(componentPids);
   const removeExitCleanup = onProcessExit(() => {
     killProcessGroupsNow(allPids());
-    // Mounted volume images must be let go before their folders can be deleted.
-    if (csiDriverBinary) cleanupDriverRootsNow(csiDriverBinary, drivers);
-    if (!keepWorkDir) rmSync(workDir, { recursive: true, force: true });
+    try {
+      // Mounted volume images must be let go before their folders can be deleted.
+      if (csiDriverBinary) cleanupDriverRootsNow(csiDriverBinary, drivers);
+    } finally {
+      if (!keepWorkDir) rmSync(workDir, { recursive: true, force: true });
+    }
   });
   let stopped = false;
   const stop = async () => {

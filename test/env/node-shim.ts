@@ -68,8 +68,10 @@ export async function startNodeShim(request: NodeShimRequest): Promise<NodeShim>
 export function cleanupDriverRootsNow(csiDriverBinary: string, drivers: CsiDriverRoot[]): void {
   for (const driver of drivers) {
     if (!existsSync(driver.root)) continue;
+    // Bounded: this also runs on the way out of an interrupted process, which must not hang.
     const result = spawnSync(csiDriverBinary, ["node-cleanup", `--root=${driver.root}`], {
       encoding: "utf8",
+      timeout: 30_000,
     });
     if (result.status !== 0) {
       throw new Error(`node-cleanup of ${driver.root} failed: ${result.stderr || result.error?.message}`);
