@@ -1,5 +1,6 @@
 import type { V1PersistentVolumeClaim } from "@kubernetes/client-node";
 import { SnapshotClassMissing, SnapshotTimeout, ValidationError } from "../errors.ts";
+import { claimStorageClass } from "../kube/claim-storage-class.ts";
 import type { ClusterClient } from "../kube/client/cluster-client.ts";
 import { type ExecHook, type HookOutcome, withHooks } from "./hooks.ts";
 import { type Clock, createOrGet, getObject, paths, pollUntil, recentWarnings } from "./kube-calls.ts";
@@ -220,10 +221,19 @@ export async function waitForSnapshot(
   );
 }
 
+/**
+ * The snapshot's restore size, unless it says nothing useful: drivers that do not know it report
+ * "0" (the CSI spec allows size_bytes 0 for "unknown"), and the claim's capacity is the size then.
+ */
+function restoreBytes(snapshot: VolumeSnapshot): string | undefined {
+  const reported = snapshot.status?.restoreSize;
+  return reported === undefined || quantityToBytes(String(reported)) === 0 ? undefined : String(reported);
+}
+
 function describeSource(claim: V1PersistentVolumeClaim, snapshot: VolumeSnapshot): SourceVolume {
   const meta = claim.metadata ?? {};
   const spec = claim.spec ?? {};
-  const size = snapshot.status?.restoreSize ?? claim.status?.capacity?.storage;
+  const size = restoreBytes(snapshot) ?? claim.status?.capacity?.storage;
   if (size === undefined) {
     throw new ValidationError(
       `VolumeSnapshot ${meta.namespace}/${snapshot.metadata.name} reports no restore size and PVC ${meta.namespace}/${meta.name} no capacity; the CSI driver must report one`,
@@ -235,7 +245,7 @@ function describeSource(claim: V1PersistentVolumeClaim, snapshot: VolumeSnapshot
     snapshot: snapshot.metadata.name,
     volumeBytes: quantityToBytes(String(size)),
     volumeMode: spec.volumeMode === "Block" ? "Block" : "Filesystem",
-    storageClass: spec.storageClassName ?? "",
+    storageClass: claimStorageClass(claim) ?? "",
     accessModes: spec.accessModes ?? ["ReadWriteOnce"],
     requestedStorage: String(spec.resources?.requests?.storage ?? size),
     labels: meta.labels ?? {},
