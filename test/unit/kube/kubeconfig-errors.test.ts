@@ -21,7 +21,7 @@ describe("a malformed kubeconfig", () => {
   it("given as text is refused with the fault's position, never the lines around it", async () => {
     const load = loadKubeConfig({ kind: "kubeconfig", text: malformed }, {}, "onprem");
     await expect(load).rejects.toBeInstanceOf(ValidationError);
-    const error = await load.catch((caught: Error) => caught);
+    const error = (await load.catch((caught: unknown) => caught)) as Error;
     expect(error.message).toMatch(
       /^cluster onprem: the given kubeconfig is not a valid kubeconfig: .* at line 6, column 5$/,
     );
@@ -33,9 +33,9 @@ describe("a malformed kubeconfig", () => {
     try {
       const path = join(dir, "config");
       await writeFile(path, malformed);
-      const error = await loadKubeConfig({ kind: "kubeconfigFile", path }, {}, "onprem").catch(
-        (caught: Error) => caught,
-      );
+      const error = (await loadKubeConfig({ kind: "kubeconfigFile", path }, {}, "onprem").catch(
+        (caught: unknown) => caught,
+      )) as Error;
       expect(error).toBeInstanceOf(ValidationError);
       expect(error.message).toContain(`kubeconfig ${path} is not a valid kubeconfig`);
       expect(error.message).not.toContain(sentinel);
