@@ -1,4 +1,4 @@
-import type { V1PersistentVolumeClaim } from "@kubernetes/client-node";
+import type { V1PersistentVolume, V1PersistentVolumeClaim } from "@kubernetes/client-node";
 import { SnapshotClassMissing, SnapshotTimeout, ValidationError } from "../errors.ts";
 import { claimStorageClass } from "../kube/claim-storage-class.ts";
 import type { ClusterClient } from "../kube/client/cluster-client.ts";
@@ -7,6 +7,9 @@ import { type Clock, createOrGet, getObject, paths, pollUntil, recentWarnings } 
 import { runLabels, temporaryName } from "./names.ts";
 import type { CommandExec } from "./pod-exec.ts";
 import { quantityToBytes } from "./storage-quantity.ts";
+
+/** The StorageClass parameter through which external-provisioner gives a volume its filesystem. */
+export const FSTYPE_PARAMETER = "csi.storage.k8s.io/fstype";
 
 /** What later steps need to know about a snapshotted source volume; small JSON. */
 export interface SourceVolume {
@@ -22,6 +25,11 @@ export interface SourceVolume {
   /** The PVC's requested storage, e.g. "256Mi", given to the destination PVC. */
   requestedStorage: string;
   labels: Record<string, string>;
+  /**
+   * The filesystem on a Filesystem volume (its PV's `csi.fsType`, else its class's
+   * `csi.storage.k8s.io/fstype`): the bytes carry it, so the destination PV must name the same one.
+   */
+  fsType?: string;
 }
 
 export interface SnapshotNamespaceInput {
@@ -145,7 +153,7 @@ export async function readySnapshots(
         timeoutSeconds * 1000,
         "ready",
       );
-      return describeSource(claim, ready);
+      return describeSource(claim, ready, await sourceFsType(deps.client, claim));
     }),
   );
 }
@@ -230,7 +238,28 @@ function restoreBytes(snapshot: VolumeSnapshot): string | undefined {
   return reported === undefined || quantityToBytes(String(reported)) === 0 ? undefined : String(reported);
 }
 
-function describeSource(claim: V1PersistentVolumeClaim, snapshot: VolumeSnapshot): SourceVolume {
+/** Where the filesystem type of a source volume is written: its PV, else its storage class. */
+async function sourceFsType(
+  client: ClusterClient,
+  claim: V1PersistentVolumeClaim,
+): Promise<string | undefined> {
+  if (claim.spec?.volumeMode === "Block") return undefined;
+  const pv = await getObject<V1PersistentVolume>(client, paths.pv(claim.spec?.volumeName ?? ""));
+  if (pv?.spec?.csi?.fsType) return pv.spec.csi.fsType;
+  const storageClass = claimStorageClass(claim);
+  if (!storageClass) return undefined;
+  const classObject = await getObject<{ parameters?: Record<string, string> }>(
+    client,
+    `/apis/storage.k8s.io/v1/storageclasses/${storageClass}`,
+  );
+  return classObject?.parameters?.[FSTYPE_PARAMETER];
+}
+
+function describeSource(
+  claim: V1PersistentVolumeClaim,
+  snapshot: VolumeSnapshot,
+  fsType: string | undefined,
+): SourceVolume {
   const meta = claim.metadata ?? {};
   const spec = claim.spec ?? {};
   const size = restoreBytes(snapshot) ?? claim.status?.capacity?.storage;
@@ -249,5 +278,6 @@ function describeSource(claim: V1PersistentVolumeClaim, snapshot: VolumeSnapshot
     accessModes: spec.accessModes ?? ["ReadWriteOnce"],
     requestedStorage: String(spec.resources?.requests?.storage ?? size),
     labels: meta.labels ?? {},
+    ...(fsType ? { fsType } : {}),
   };
 }
