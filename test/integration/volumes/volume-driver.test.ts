@@ -13,6 +13,7 @@ import {
 } from "../../../functions/lib/volumes/kube-calls.ts";
 import { snapshotClassFor } from "../../../functions/lib/volumes/snapshot-class.ts";
 import { cutSnapshots } from "../../../functions/lib/volumes/snapshots.ts";
+import { volumeTransports } from "../../../functions/lib/volumes/volume-transport.ts";
 import { type LocalClusters, startClusters, waitFor } from "../../env/clusters.ts";
 import { blockDriver } from "../../env/manifests/storage-objects.ts";
 
@@ -136,5 +137,59 @@ describe("the CSI driver of a volume", () => {
       return claim?.status?.phase === "Bound";
     });
     expect(await snapshotClassFor(client, namespace, "intree")).toBe(clusters.get("source").classes.snapshot);
+  }, 120_000);
+
+  it("decides each selected volume's transport before anything moves, with the reason when there is none", async () => {
+    // A bound local-path volume (k3s' default: no snapshots) and a claim nothing consumes yet.
+    await createOrGet(client, paths.pvs(), {
+      metadata: { name: "host-folder" },
+      spec: {
+        accessModes: ["ReadWriteOnce"],
+        capacity: { storage: "1Gi" },
+        storageClassName: "local-path",
+        hostPath: { path: "/var/lib/kubeferry-test/host-folder" },
+        claimRef: { namespace, name: "cache" },
+      },
+    });
+    for (const [name, volumeName] of [
+      ["cache", "host-folder"],
+      ["later", undefined],
+    ] as const) {
+      await createOrGet(client, paths.pvcs(namespace), {
+        metadata: { name, namespace },
+        spec: {
+          accessModes: ["ReadWriteOnce"],
+          storageClassName: "local-path",
+          ...(volumeName ? { volumeName } : {}),
+          resources: { requests: { storage: "1Gi" } },
+        },
+      });
+    }
+    await waitFor("claim cache to bind", async () => {
+      const claim = await getObject<V1PersistentVolumeClaim>(client, paths.pvc(namespace, "cache"));
+      return claim?.status?.phase === "Bound";
+    });
+    const transports = await volumeTransports(client, [
+      { namespace, pvc: "data" },
+      { namespace, pvc: "cache" },
+      { namespace, pvc: "later" },
+    ]);
+    expect(transports).toEqual([
+      {
+        namespace,
+        pvc: "data",
+        transport: "block-snapshot",
+        snapshotClass: clusters.get("source").classes.snapshot,
+      },
+      {
+        namespace,
+        pvc: "cache",
+        transport: "none",
+        reason: expect.stringMatching(
+          /^storage class local-path: .*no VolumeSnapshotClass for driver rancher.io\/local-path/,
+        ),
+      },
+      { namespace, pvc: "later", transport: "none", reason: "it is Pending, not Bound" },
+    ]);
   }, 120_000);
 });
