@@ -149,7 +149,7 @@ export class KubeExec implements PodExec, CommandExec {
     const stdout = new Collector();
     const stderr = new Collector();
     let status: V1Status | undefined;
-    const stdin = stdinData === undefined ? null : Readable.from(frames(stdinData));
+    const stdin = stdinData === undefined ? null : unendedStdin(stdinData);
     let socket: Awaited<ReturnType<Exec["exec"]>>;
     try {
       socket = await this.exec.exec(
@@ -175,12 +175,24 @@ export class KubeExec implements PodExec, CommandExec {
       }, timeoutMs);
       socket.on("close", () => {
         clearTimeout(timer);
+        stdin?.destroy();
         resolve();
       });
     });
     if (status === undefined) throw new StreamDropped("the stream closed without an exit status");
     return { status, stdout: stdout.buffer(), stderr: stderr.buffer() };
   }
+}
+
+/**
+ * The script's stdin: its bytes, and no end. Ending stdin is a half-close only on
+ * v5.channel.k8s.io; on v4 (API servers before 1.30, many proxies) the client closes the whole
+ * WebSocket, and the exit status never arrives. Scripts stop on exact byte counts instead.
+ */
+function unendedStdin(data: Uint8Array): Readable {
+  const stdin = new Readable({ read() {} });
+  for (const frame of frames(data)) stdin.push(frame);
+  return stdin;
 }
 
 function* frames(data: Uint8Array): Generator<Buffer> {

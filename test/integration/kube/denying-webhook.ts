@@ -1,7 +1,7 @@
 import { createServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import type { KubeObject } from "../../../functions/lib/kube/objects.ts";
-import { selfSignedCertificate } from "../../unit/kube/self-signed-certificate.ts";
+import { selfSignedCertificate } from "../../env/self-signed-certificate.ts";
 
 export interface DenyingWebhook {
   /** A ValidatingWebhookConfiguration sending ConfigMaps of `namespace` to this server. */

@@ -10,6 +10,7 @@ import {
 import { createOrGet, getObject, paths } from "../../../functions/lib/volumes/kube-calls.ts";
 import { type ExecTarget, KubeExec } from "../../../functions/lib/volumes/pod-exec.ts";
 import { type LocalClusters, startClusters, waitFor } from "../../env/clusters.ts";
+import { startV4ExecProxy, type V4ExecProxy } from "../../env/v4-exec-proxy.ts";
 
 let clusters: LocalClusters;
 let client: ClusterClient;
@@ -97,5 +98,39 @@ describe("the exec transport", () => {
   it("reports an application command's exit status and output without retrying it", async () => {
     const outcome = await exec().runCommand(target, ["sh", "-c", "echo out; echo err >&2; exit 4"], 10_000);
     expect(outcome).toEqual({ exitCode: 4, stdout: "out\n", stderr: "err\n" });
+  });
+});
+
+describe("the exec transport through an API server front that speaks only v4.channel.k8s.io", () => {
+  let proxy: V4ExecProxy;
+  beforeAll(async () => {
+    proxy = await startV4ExecProxy(clusters.get("source"));
+  });
+  afterAll(async () => {
+    await proxy?.stop();
+  });
+
+  it("feeds exact stdin bytes and still gets the exit status (stdin is never ended: v4 has no half-close)", async () => {
+    const data = Buffer.alloc(2 * 1024 * 1024 + 5, 3);
+    const out = await new KubeExec(proxy.kubeConfig, { attempts: 1, baseDelayMs: 50 }).run(target, {
+      script: `dd iflag=fullblock,count_bytes bs=65536 count=${data.length} status=none | wc -c`,
+      what: "stdin over v4",
+      stdin: data,
+    });
+    expect(out.toString().trim()).toBe(String(data.length));
+    expect(proxy.offeredProtocols).toContain("v4.channel.k8s.io");
+    expect(proxy.offeredProtocols).not.toContain("v5.channel.k8s.io");
+  });
+
+  it("reports a failing script's exit status over v4 too", async () => {
+    const failure = await failureOf(
+      new KubeExec(proxy.kubeConfig, { attempts: 1, baseDelayMs: 50 }).run(target, {
+        script: "exit 4",
+        what: "exit over v4",
+        stdin: Buffer.from("x"),
+      }),
+    );
+    expect(failure?.name).toBe("ExecFailed");
+    expect(failure?.message).toContain("exit status 4");
   });
 });

@@ -5,7 +5,7 @@ import { ValidationError } from "../../../functions/lib/errors.ts";
 import { createClusterClient } from "../../../functions/lib/kube/client/cluster-client.ts";
 import { loadKubeConfig } from "../../../functions/lib/kube/client/cluster-source.ts";
 import { eksTokenSource, mintEksToken } from "../../../functions/lib/kube/client/eks-token.ts";
-import { selfSignedCertificate } from "./self-signed-certificate.ts";
+import { selfSignedCertificate } from "../../env/self-signed-certificate.ts";
 
 const credentials = async () => ({ accessKeyId: "AKIDEXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG" });
 const start = new Date("2026-11-26T05:00:00Z");
