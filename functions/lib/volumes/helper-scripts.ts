@@ -11,8 +11,14 @@
 /** dd transfer block for byte-addressed reads and writes; offsets and lengths stay exact. */
 const IO_BLOCK = 1024 * 1024;
 
-// biome-ignore lint/suspicious/noTemplateCurlyInString: a shell parameter expansion, not a template.
-const PRELUDE = 'set -eu\nd="${KUBEFERRY_DEVICE:?is not set in the helper pod}"\n';
+/**
+ * pipefail where the shell has it (busybox ash, bash; not dash, which the local host tools use):
+ * a dd killed mid-pipeline (OOM, a signal) prints nothing on stderr, and without pipefail the
+ * pipeline would succeed with a digest of what it read before it died.
+ */
+const PRELUDE =
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell parameter expansion, not a template.
+  'set -eu\n(set -o pipefail) 2>/dev/null && set -o pipefail\nd="${KUBEFERRY_DEVICE:?is not set in the helper pod}"\n';
 
 function assertByteCount(value: number, what: string): void {
   if (!Number.isSafeInteger(value) || value < 0) {

@@ -1,6 +1,17 @@
 import { spawn, spawnSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -44,6 +55,61 @@ function run(shell: string[], path: string, device: string | undefined, script: 
   const r = spawnSync(cmd, [...args, "-c", script], { env, input: stdin, maxBuffer: 64 << 20 });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr.toString() };
 }
+
+/** The processes below `pid` that have `path` open (busybox runs dd as a forked applet: no own cmdline). */
+function descendantsHolding(pid: number, path: string): number[] {
+  const children = (parent: number): number[] =>
+    spawnSync("pgrep", ["-P", String(parent)])
+      .stdout.toString()
+      .split("\n")
+      .filter(Boolean)
+      .map(Number)
+      .flatMap((child) => [child, ...children(child)]);
+  return children(pid).filter((candidate) => {
+    try {
+      return readdirSync(`/proc/${candidate}/fd`).some(
+        (fd) => readlinkSync(`/proc/${candidate}/fd/${fd}`) === path,
+      );
+    } catch {
+      return false;
+    }
+  });
+}
+
+describe.runIf(busybox)("helper scripts under busybox, with a dd that gets killed", () => {
+  it("fail instead of hashing what the dead dd read (pipefail)", async () => {
+    // A device nobody writes to: dd blocks on it until it is killed, which prints nothing on stderr.
+    const device = join(dir, "dev-fifo");
+    spawnSync("mkfifo", [device]);
+    // Held open for writing (O_RDWR does not block on a FIFO), so dd's open returns and its read blocks.
+    const writer = openSync(device, "r+");
+    const child = spawn(join(dir, "busybox-bin", "sh"), ["-c", hashChunksScript(0, 2, chunk, 2 * chunk)], {
+      env: { PATH: join(dir, "busybox-bin"), KUBEFERRY_DEVICE: device },
+    });
+    let stderr = "";
+    child.stderr.on("data", (data: Buffer) => {
+      stderr += data.toString();
+    });
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    let killed = 0;
+    // Without pipefail the loop goes on to the next chunk, whose dd blocks again: kill that one too.
+    const killer = setInterval(() => {
+      for (const pid of descendantsHolding(child.pid as number, device)) {
+        process.kill(pid, "SIGKILL");
+        killed++;
+      }
+      if (killed >= 2) child.kill("SIGKILL");
+    }, 100);
+    const code = await exited.finally(() => {
+      clearInterval(killer);
+      closeSync(writer);
+    });
+    expect(killed).toBe(1);
+    // Both the exit status (pipefail) and busybox's "Killed" on stderr make the transport fail it.
+    expect(code).not.toBe(0);
+    expect(stderr).toContain("Killed");
+  });
+});
 
 describe.each(shells)("helper scripts under %s", (name, shell, path) => {
   // 5 whole chunks and a partial one: random, zero, repeated data.
