@@ -58,7 +58,7 @@ describe("migrating Block and Filesystem volumes", () => {
       namespace,
       pvcs: ["db-block", "db-files"],
       chunkBytes,
-      ranges: { minRangeBytes: 64 * MiB },
+      ranges: { rangeBytes: 64 * MiB },
     };
     const staged = await snapshotAndStage(env, repository, options);
     expect(staged.plans.map((p) => p.ranges.length)).toEqual([4, 4]);
@@ -115,7 +115,7 @@ describe("migrating Block and Filesystem volumes", () => {
       namespace,
       pvcs: ["db-block", "db-files"],
       chunkBytes,
-      ranges: { minRangeBytes: 64 * MiB },
+      ranges: { rangeBytes: 64 * MiB },
       chunks,
       sourceExec,
       destinationExec,
