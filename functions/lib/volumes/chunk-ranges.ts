@@ -1,8 +1,8 @@
 /**
  * Planning a volume as ranges of whole chunks. Each range is one Map item of the workflow (stage
  * or restore), the unit of work of one invocation; a range's size is bounded by the time it takes
- * at the slowest supported link, never by how many ranges a volume gets (plans live in the
- * repository, not in the state).
+ * at the slowest supported link, never by how many ranges a volume gets (keeping many range
+ * items out of the workflow state is the workflow's job, not the plan's).
  */
 
 const MiB = 1024 * 1024;
