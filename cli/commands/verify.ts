@@ -1,60 +1,45 @@
-import { mapBounded } from "../../functions/lib/bounded-map.ts";
+import { randomBytes } from "node:crypto";
+import { verifyRun } from "../../functions/lib/repository/verify-run.ts";
 import { type Command, requiredOption, stringOption, UsageError } from "../command.ts";
 import { table } from "../output.ts";
 
 /**
- * Re-reads what a run staged, like `restic check --read-data`: every manifest decrypts and
- * validates, and every chunk (or a random sample) authenticates and hashes to its id.
+ * Re-reads what a run staged (functions/lib/repository/verify-run.ts). A sample is chosen by a
+ * seed, printed with the result, so that `--seed` repeats exactly the same check.
  */
 export const verify: Command = {
   path: ["verify"],
-  summary: "re-check a run's staged manifests and chunks (all, or a random --sample fraction)",
-  usage: "--run RUN --pair PAIR [--sample 0.1]",
-  options: { run: { type: "string" }, pair: { type: "string" }, sample: { type: "string" } },
+  summary: "re-check a run's staged manifests and chunks (all, or a seeded --sample fraction)",
+  usage: "--run RUN --pair PAIR [--sample 0.1 [--seed SEED]]",
+  options: {
+    run: { type: "string" },
+    pair: { type: "string" },
+    sample: { type: "string" },
+    seed: { type: "string" },
+  },
   examples: [
     "kubeferry verify --run kf-20261126-101500-a1b2c3 --pair onprem-to-west",
-    "kubeferry verify --run kf-20261126-101500-a1b2c3 --pair onprem-to-west --sample 0.05 -o json",
+    "kubeferry verify --run kf-20261126-101500-a1b2c3 --pair onprem-to-west --sample 0.05 --seed 7 -o json",
   ],
   async run(invocation, context) {
     const runId = requiredOption(invocation, "run");
     const pair = requiredOption(invocation, "pair");
     const sample = Number(stringOption(invocation, "sample") ?? "1");
     if (!(sample > 0 && sample <= 1)) throw new UsageError("--sample must be a fraction in (0, 1]");
+    const seed = stringOption(invocation, "seed") ?? randomBytes(4).toString("hex");
     const repository = await context.deps.openRepository(pair);
-    await repository.manifests.readRunRecord(runId);
-    const problems: string[] = [];
-    await repository.manifests
-      .readResourceBundle(runId)
-      .catch((error: Error) => problems.push(error.message));
-    const rows = [];
-    for await (const manifest of repository.manifests.volumeManifests(runId)) {
-      const ids = [...new Set(manifest.image.chunks.filter((id): id is string => id !== null))];
-      const picked = sample < 1 ? ids.filter(() => Math.random() < sample) : ids;
-      let bad = 0;
-      await mapBounded(picked, 8, async (id) => {
-        try {
-          await repository.content.getChunk(id);
-        } catch (error) {
-          bad++;
-          problems.push(`${manifest.namespace}/${manifest.name}: ${(error as Error).message}`);
-        }
-      });
-      rows.push({
-        volume: `${manifest.namespace}/${manifest.name}`,
-        chunks: ids.length,
-        checked: picked.length,
-        bad,
-      });
-    }
+    const { volumes, problems } = await verifyRun(repository, runId, { sample, seed });
     const ok = problems.length === 0;
+    const checked = volumes.reduce((sum, volume) => sum + volume.checked, 0);
     context.output.result(
-      { runId, pair, ok, volumes: rows, problems },
+      { runId, pair, ok, sample, seed, checked, volumes, problems },
       [
         table(
           ["VOLUME", "CHUNKS", "CHECKED", "BAD"],
-          rows.map((r) => [r.volume, r.chunks, r.checked, r.bad]),
+          volumes.map((r) => [r.volume, r.chunks, r.checked, r.bad]),
         ),
         "",
+        `checked ${checked} chunks (sample ${sample}, seed ${seed})`,
         ok ? `run ${runId}: every manifest and checked chunk is intact` : problems.join("\n"),
       ].join("\n"),
     );

@@ -3,6 +3,7 @@ import { existsSync } from "node:fs";
 import { chmod, mkdir, mkdtemp, rename, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { kubeferryCacheDir } from "./cache-dir.ts";
+import { ensureDebianPackage } from "./debian-packages.ts";
 
 /** busybox and a folder holding nothing but its applets: the PATH of commands exec'd into pods. */
 export interface Busybox {
@@ -20,27 +21,11 @@ const debianBinary = "/bin/busybox";
 export async function ensureBusybox(
   log: (line: string) => void = (line) => console.error(line),
 ): Promise<Busybox> {
-  if (!existsSync(debianBinary)) installBusyboxStatic(log);
+  ensureDebianPackage("busybox-static", debianBinary, log);
   const version = busyboxVersion();
   const appletsDir = join(kubeferryCacheDir(), "busybox", version, "bin");
   if (!existsSync(appletsDir)) await createAppletsDir(appletsDir);
   return { binary: debianBinary, appletsDir };
-}
-
-function installBusyboxStatic(log: (line: string) => void): void {
-  log("[busybox] /bin/busybox is missing: installing Debian's busybox-static");
-  for (const args of [["update"], ["install", "-y", "busybox-static"]]) {
-    const result = spawnSync("apt-get", args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
-    if (result.status !== 0) {
-      throw new Error(
-        `apt-get ${args.join(" ")} failed (${result.error?.message ?? `exit ${result.status}`}): ` +
-          `install busybox yourself (apt-get install busybox-static, as root) so that /bin/busybox exists.\n${result.stderr ?? ""}`,
-      );
-    }
-  }
-  if (!existsSync(debianBinary)) {
-    throw new Error(`busybox-static is installed but ${debianBinary} is missing; reinstall the package`);
-  }
 }
 
 function busyboxVersion(): string {

@@ -3,6 +3,7 @@ import { existsSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { kubeferryCacheDir } from "./cache-dir.ts";
+import { ensureDebianPackage } from "./debian-packages.ts";
 import { buildInto, requiredVersion, wrapperModulesDir } from "./go-build.ts";
 
 // The test CSI driver (test/env/go/csi-driver) and csi-sanity, the CSI conformance suite that
@@ -19,6 +20,9 @@ const csiTestModule = "github.com/kubernetes-csi/csi-test/v5";
 export async function ensureCsiDriverBinary(
   log: (line: string) => void = (line) => console.error(line),
 ): Promise<string> {
+  // The driver formats Filesystem volumes with the host's mkfs: ext3/ext4 come with e2fsprogs,
+  // xfs (EKS and RHEL users' default) needs its own package.
+  ensureDebianPackage("xfsprogs", "/usr/sbin/mkfs.xfs", log);
   const dir = join(kubeferryCacheDir(), "bin", `csi-driver-${await driverSourceHash()}`);
   return ensureBuilt(dir, driverModule, "kubeferry-csi-driver", ".", log);
 }

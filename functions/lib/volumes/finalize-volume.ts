@@ -26,7 +26,7 @@ import type { SourceVolume } from "./snapshots.ts";
 export interface FinalizeVolumeInput {
   restore: RestoreTarget;
   /** The source PVC's shape, given to the final PVC. */
-  source: Pick<SourceVolume, "volumeMode" | "accessModes" | "requestedStorage" | "labels">;
+  source: Pick<SourceVolume, "volumeMode" | "accessModes" | "requestedStorage" | "labels" | "fsType">;
   /** The mapped storage class. */
   storageClass: string;
   /** How long each wait (pod gone, PVC gone, PVC bound) may take (default 5 minutes). */
@@ -116,7 +116,7 @@ export async function finalizeVolume(
       metadata: {
         name: pvName,
         labels: { [RUN_LABEL]: runLabels(restore.runId)[RUN_LABEL] as string },
-        annotations: { [RECLAIM_ANNOTATION]: original },
+        annotations: { ...provisionerAnnotations(tempPv), [RECLAIM_ANNOTATION]: original },
       },
       spec: {
         capacity: spec.capacity,
@@ -124,7 +124,7 @@ export async function finalizeVolume(
         volumeMode: input.source.volumeMode,
         persistentVolumeReclaimPolicy: "Retain",
         storageClassName: input.storageClass,
-        csi: spec.csi,
+        csi: finalCsiSource(spec.csi, input.source),
         ...(spec.mountOptions ? { mountOptions: spec.mountOptions } : {}),
         ...(spec.nodeAffinity ? { nodeAffinity: spec.nodeAffinity } : {}),
         claimRef: { apiVersion: "v1", kind: "PersistentVolumeClaim", namespace, name },
@@ -177,4 +177,32 @@ export async function finalizeVolume(
     spec: { persistentVolumeReclaimPolicy: original },
   });
   return { pvc: restore.finalPvc, pv: pvName };
+}
+
+/**
+ * What the provisioner wrote on the volume it made and needs to find again when the claim is
+ * deleted: without `pv.kubernetes.io/provisioned-by` (and the deletion-secret references of classes
+ * that have them) the external-provisioner never deletes the volume once the policy is Delete.
+ */
+function provisionerAnnotations(pv: V1PersistentVolume): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(pv.metadata?.annotations ?? {}).filter(
+      ([key]) =>
+        key === "pv.kubernetes.io/provisioned-by" ||
+        key.startsWith("volume.kubernetes.io/provisioner-deletion-secret-"),
+    ),
+  );
+}
+
+/**
+ * The temporary volume was provisioned in Block mode, so its CSI block names no filesystem; a
+ * Filesystem volume gets the source's, which its bytes hold (an XFS volume mounted as the driver's
+ * default ext4 would not mount).
+ */
+function finalCsiSource(
+  csi: NonNullable<V1PersistentVolume["spec"]>["csi"],
+  source: Pick<SourceVolume, "volumeMode" | "fsType">,
+): NonNullable<V1PersistentVolume["spec"]>["csi"] {
+  if (csi === undefined || source.volumeMode !== "Filesystem" || source.fsType === undefined) return csi;
+  return { ...csi, fsType: source.fsType };
 }

@@ -33,6 +33,7 @@ export interface HookOutcome {
 
 interface PodSummary {
   metadata: { name: string };
+  spec?: { containers?: { name: string }[] };
   status?: { phase?: string };
 }
 
@@ -40,6 +41,8 @@ const OUTPUT_LIMIT = 4000;
 
 /**
  * Runs each hook in every matching Running pod, in order; throws ExecFailed on a failing "fail" hook.
+ * A hook that finds no Running pod, or a pod without its container, has failed: a freeze that
+ * silently ran nowhere would make the snapshot crash-consistent while the run says otherwise.
  * `deadline` (epoch ms) bounds the whole phase: each command gets at most the time left, so a phase
  * of many hooks and pods fails with a clear error instead of outliving its Lambda invocation.
  */
@@ -52,10 +55,32 @@ export async function runHooks(
   deadline = Number.POSITIVE_INFINITY,
 ): Promise<HookOutcome[]> {
   const outcomes: HookOutcome[] = [];
+  const record = (hook: ExecHook, outcome: HookOutcome, failure: string) => {
+    outcomes.push(outcome);
+    if (!outcome.succeeded && (hook.onError ?? "fail") === "fail") {
+      throw new ExecFailed(
+        `cluster ${client.name}: ${phase} hook ${failure}; ` +
+          'fix the hook or the application, or set onError: "continue" for this hook',
+      );
+    }
+  };
   for (const hook of hooks) {
     const pods = (await listObjects<PodSummary>(client, paths.pods(namespace), hook.podSelector)).filter(
       (pod) => pod.status?.phase === "Running",
     );
+    const notRun = (pod: string, problem: string): HookOutcome => ({
+      phase,
+      pod,
+      container: hook.container,
+      command: hook.command,
+      succeeded: false,
+      output: "",
+      problem,
+    });
+    if (pods.length === 0) {
+      const problem = `no Running pod in namespace ${namespace} matches podSelector "${hook.podSelector}"`;
+      record(hook, notRun("", problem), `command ${JSON.stringify(hook.command)}: ${problem}`);
+    }
     for (const pod of pods) {
       const left = deadline - Date.now();
       if (left <= 0) {
@@ -64,32 +89,39 @@ export async function runHooks(
             `could run in pod ${namespace}/${pod.metadata.name}; use fewer or faster hooks, or narrow podSelector`,
         );
       }
+      const containers = (pod.spec?.containers ?? []).map((container) => container.name);
+      if (!containers.includes(hook.container)) {
+        const problem = `pod ${namespace}/${pod.metadata.name} has no container ${hook.container} (it has: ${containers.join(", ") || "none"})`;
+        record(
+          hook,
+          notRun(pod.metadata.name, problem),
+          `command ${JSON.stringify(hook.command)}: ${problem}`,
+        );
+        continue;
+      }
       const result = await exec.runCommand(
         { cluster: client.name, namespace, pod: pod.metadata.name, container: hook.container },
         hook.command,
         Math.min((hook.timeoutSeconds ?? 60) * 1000, left),
       );
       const output = `${result.stdout}${result.stderr}`.slice(-OUTPUT_LIMIT);
-      const outcome: HookOutcome = {
-        phase,
-        pod: pod.metadata.name,
-        container: hook.container,
-        command: hook.command,
-        succeeded: result.exitCode === 0,
-        output,
-        ...(result.exitCode === undefined ? {} : { exitCode: result.exitCode }),
-        ...(result.problem === undefined ? {} : { problem: result.problem }),
-      };
-      outcomes.push(outcome);
-      if (!outcome.succeeded && (hook.onError ?? "fail") === "fail") {
-        const how =
-          result.exitCode === undefined ? `did not finish (${result.problem})` : `exited ${result.exitCode}`;
-        throw new ExecFailed(
-          `cluster ${client.name}: ${phase} hook in pod ${namespace}/${pod.metadata.name} container ${hook.container}: ` +
-            `command ${JSON.stringify(hook.command)} ${how}; output: ${output.trim() || "(none)"}; ` +
-            'fix the command or the application, or set onError: "continue" for this hook',
-        );
-      }
+      const how =
+        result.exitCode === undefined ? `did not finish (${result.problem})` : `exited ${result.exitCode}`;
+      record(
+        hook,
+        {
+          phase,
+          pod: pod.metadata.name,
+          container: hook.container,
+          command: hook.command,
+          succeeded: result.exitCode === 0,
+          output,
+          ...(result.exitCode === undefined ? {} : { exitCode: result.exitCode }),
+          ...(result.problem === undefined ? {} : { problem: result.problem }),
+        },
+        `in pod ${namespace}/${pod.metadata.name} container ${hook.container}: command ${JSON.stringify(hook.command)} ` +
+          `${how}; output: ${output.trim() || "(none)"}`,
+      );
     }
   }
   return outcomes;

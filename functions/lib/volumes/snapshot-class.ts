@@ -1,6 +1,9 @@
+import type { V1PersistentVolumeClaim } from "@kubernetes/client-node";
 import { SnapshotClassMissing } from "../errors.ts";
+import { claimStorageClass } from "../kube/claim-storage-class.ts";
 import type { ClusterClient } from "../kube/client/cluster-client.ts";
 import { getObject, listObjects, paths } from "./kube-calls.ts";
+import { volumeDriver } from "./volume-driver.ts";
 
 const DEFAULT_CLASS_ANNOTATION = "snapshot.storage.kubernetes.io/is-default-class";
 
@@ -10,25 +13,18 @@ interface SnapshotClass {
 }
 
 /**
- * The VolumeSnapshotClass for a PVC: the one of its CSI driver (the storage class's
- * provisioner), the driver's default class when it has several, as the snapshot controller
- * itself chooses when a snapshot names no class.
+ * The VolumeSnapshotClass for a PVC: the one of the CSI driver serving its volume, the driver's
+ * default class when it has several, as the snapshot controller itself chooses when a snapshot
+ * names no class.
  */
 export async function snapshotClassFor(
   client: ClusterClient,
   namespace: string,
   pvc: string,
 ): Promise<string> {
-  const claim = await getObject<{ spec?: { storageClassName?: string } }>(client, paths.pvc(namespace, pvc));
-  const storageClass = claim?.spec?.storageClassName;
-  const driver = storageClass
-    ? (
-        await getObject<{ provisioner?: string }>(
-          client,
-          `/apis/storage.k8s.io/v1/storageclasses/${storageClass}`,
-        )
-      )?.provisioner
-    : undefined;
+  const claim = await getObject<V1PersistentVolumeClaim>(client, paths.pvc(namespace, pvc));
+  const storageClass = claimStorageClass(claim);
+  const driver = claim ? await volumeDriver(client, claim, storageClass) : undefined;
   const classes = (
     await listObjects<SnapshotClass>(client, "/apis/snapshot.storage.k8s.io/v1/volumesnapshotclasses")
   ).filter((candidate) => candidate.driver === driver);

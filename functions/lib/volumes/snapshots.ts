@@ -1,11 +1,15 @@
-import type { V1PersistentVolumeClaim } from "@kubernetes/client-node";
+import type { V1PersistentVolume, V1PersistentVolumeClaim } from "@kubernetes/client-node";
 import { SnapshotClassMissing, SnapshotTimeout, ValidationError } from "../errors.ts";
+import { claimStorageClass } from "../kube/claim-storage-class.ts";
 import type { ClusterClient } from "../kube/client/cluster-client.ts";
 import { type ExecHook, type HookOutcome, withHooks } from "./hooks.ts";
 import { type Clock, createOrGet, getObject, paths, pollUntil, recentWarnings } from "./kube-calls.ts";
 import { runLabels, temporaryName } from "./names.ts";
 import type { CommandExec } from "./pod-exec.ts";
 import { quantityToBytes } from "./storage-quantity.ts";
+
+/** The StorageClass parameter through which external-provisioner gives a volume its filesystem. */
+export const FSTYPE_PARAMETER = "csi.storage.k8s.io/fstype";
 
 /** What later steps need to know about a snapshotted source volume; small JSON. */
 export interface SourceVolume {
@@ -21,6 +25,11 @@ export interface SourceVolume {
   /** The PVC's requested storage, e.g. "256Mi", given to the destination PVC. */
   requestedStorage: string;
   labels: Record<string, string>;
+  /**
+   * The filesystem on a Filesystem volume (its PV's `csi.fsType`, else its class's
+   * `csi.storage.k8s.io/fstype`): the bytes carry it, so the destination PV must name the same one.
+   */
+  fsType?: string;
 }
 
 export interface SnapshotNamespaceInput {
@@ -144,7 +153,7 @@ export async function readySnapshots(
         timeoutSeconds * 1000,
         "ready",
       );
-      return describeSource(claim, ready);
+      return describeSource(claim, ready, await sourceFsType(deps.client, claim));
     }),
   );
 }
@@ -220,10 +229,40 @@ export async function waitForSnapshot(
   );
 }
 
-function describeSource(claim: V1PersistentVolumeClaim, snapshot: VolumeSnapshot): SourceVolume {
+/**
+ * The snapshot's restore size, unless it says nothing useful: drivers that do not know it report
+ * "0" (the CSI spec allows size_bytes 0 for "unknown"), and the claim's capacity is the size then.
+ */
+function restoreBytes(snapshot: VolumeSnapshot): string | undefined {
+  const reported = snapshot.status?.restoreSize;
+  return reported === undefined || quantityToBytes(String(reported)) === 0 ? undefined : String(reported);
+}
+
+/** Where the filesystem type of a source volume is written: its PV, else its storage class. */
+async function sourceFsType(
+  client: ClusterClient,
+  claim: V1PersistentVolumeClaim,
+): Promise<string | undefined> {
+  if (claim.spec?.volumeMode === "Block") return undefined;
+  const pv = await getObject<V1PersistentVolume>(client, paths.pv(claim.spec?.volumeName ?? ""));
+  if (pv?.spec?.csi?.fsType) return pv.spec.csi.fsType;
+  const storageClass = claimStorageClass(claim);
+  if (!storageClass) return undefined;
+  const classObject = await getObject<{ parameters?: Record<string, string> }>(
+    client,
+    `/apis/storage.k8s.io/v1/storageclasses/${storageClass}`,
+  );
+  return classObject?.parameters?.[FSTYPE_PARAMETER];
+}
+
+function describeSource(
+  claim: V1PersistentVolumeClaim,
+  snapshot: VolumeSnapshot,
+  fsType: string | undefined,
+): SourceVolume {
   const meta = claim.metadata ?? {};
   const spec = claim.spec ?? {};
-  const size = snapshot.status?.restoreSize ?? claim.status?.capacity?.storage;
+  const size = restoreBytes(snapshot) ?? claim.status?.capacity?.storage;
   if (size === undefined) {
     throw new ValidationError(
       `VolumeSnapshot ${meta.namespace}/${snapshot.metadata.name} reports no restore size and PVC ${meta.namespace}/${meta.name} no capacity; the CSI driver must report one`,
@@ -235,9 +274,10 @@ function describeSource(claim: V1PersistentVolumeClaim, snapshot: VolumeSnapshot
     snapshot: snapshot.metadata.name,
     volumeBytes: quantityToBytes(String(size)),
     volumeMode: spec.volumeMode === "Block" ? "Block" : "Filesystem",
-    storageClass: spec.storageClassName ?? "",
+    storageClass: claimStorageClass(claim) ?? "",
     accessModes: spec.accessModes ?? ["ReadWriteOnce"],
     requestedStorage: String(spec.resources?.requests?.storage ?? size),
     labels: meta.labels ?? {},
+    ...(fsType ? { fsType } : {}),
   };
 }

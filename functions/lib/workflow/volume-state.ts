@@ -21,6 +21,7 @@ export const sourceVolumeSchema = z.object({
   accessModes: z.array(z.string()),
   requestedStorage: z.string(),
   labels: z.record(z.string(), z.string()),
+  fsType: z.string().optional(),
 }) satisfies z.ZodType<SourceVolume>;
 
 export const execTargetSchema = z.object({

@@ -49,6 +49,15 @@ async function stopRunningFixtures(): Promise<void> {
   }
 }
 
+async function expectCleanedUp(workDir: string): Promise<void> {
+  await waitFor(
+    "the cluster processes to be gone",
+    async () => processesMentioning(workDir).length === 0,
+    10_000,
+  );
+  expect(existsSync(workDir)).toBe(false);
+}
+
 describe("process hygiene", () => {
   afterEach(stopRunningFixtures);
 
@@ -72,12 +81,7 @@ describe("process hygiene", () => {
       expect(processesMentioning(workDir).length).toBeGreaterThanOrEqual(5);
       fixtureRun.child.kill(signal);
       await fixtureRun.exited;
-      await waitFor(
-        "the cluster processes to be gone",
-        async () => processesMentioning(workDir).length === 0,
-        10_000,
-      );
-      expect(existsSync(workDir)).toBe(false);
+      await expectCleanedUp(workDir);
     },
     fixtureTestTimeoutMs,
   );
@@ -88,12 +92,7 @@ describe("process hygiene", () => {
       const fixtureRun = startFixture("exit");
       const workDir = await fixtureRun.workDir;
       await fixtureRun.exited;
-      await waitFor(
-        "the cluster processes to be gone",
-        async () => processesMentioning(workDir).length === 0,
-        10_000,
-      );
-      expect(existsSync(workDir)).toBe(false);
+      await expectCleanedUp(workDir);
     },
     fixtureTestTimeoutMs,
   );

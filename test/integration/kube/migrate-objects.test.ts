@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ConflictError } from "../../../functions/lib/errors.ts";
+import { ConflictError, ValidationError } from "../../../functions/lib/errors.ts";
 import { setActivation } from "../../../functions/lib/kube/activate/activation.ts";
 import { type ApplyOptions, applyResources } from "../../../functions/lib/kube/apply/apply-resources.ts";
 import { withoutNodePorts } from "../../../functions/lib/kube/apply/node-ports.ts";
@@ -121,6 +121,18 @@ describe("export", () => {
       "v1 Namespace shop",
     ]);
   });
+
+  it.each([
+    ["includeResources", "includeResourceTypes", "widget.example.com"],
+    ["excludeResources", "excludeResourceTypes", "deployment.apps"],
+  ] as const)(
+    "refuses a %s entry that matches no served type, naming the field and the entry",
+    async (option, field, typo) => {
+      const run = exportResources(test.source, { namespaces: [SHOP], [option]: ["configmaps", typo] });
+      await expect(run).rejects.toBeInstanceOf(ValidationError);
+      await expect(run).rejects.toThrow(`${field}: "${typo}" matches no resource type cluster`);
+    },
+  );
 
   it("lists with the label selector", async () => {
     const web = await exportResources(test.source, {

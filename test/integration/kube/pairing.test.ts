@@ -4,15 +4,19 @@ import { join } from "node:path";
 import { CreateSecretCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { KubeConfig } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parse } from "yaml";
 import { PairingError, ValidationError } from "../../../functions/lib/errors.ts";
 import {
   type ClusterClient,
   createClusterClient,
 } from "../../../functions/lib/kube/client/cluster-client.ts";
 import { connectCluster } from "../../../functions/lib/kube/client/cluster-source.ts";
+import type { KubeObject } from "../../../functions/lib/kube/objects.ts";
 import { checkPair, createPair, PairStore } from "../../../functions/lib/kube/pairing/pairs.ts";
+import { SOURCE_PERMISSIONS } from "../../../functions/lib/kube/pairing/required-permissions.ts";
 import { FilesystemBlobStore } from "../../../functions/lib/repository/filesystem-blob-store.ts";
 import { freeLoopbackPorts } from "../../env/free-ports.ts";
+import { limitedUser } from "../../env/manifests/cluster-objects.ts";
 import { type MotoServer, startMoto } from "../../env/moto.ts";
 import { type KubeTestEnv, seed, startKubeTestEnv } from "./kube-test-env.ts";
 
@@ -226,6 +230,43 @@ describe("pairs", () => {
         })),
       );
     }
+  });
+});
+
+describe("the roles in deploy/rbac", () => {
+  /** Binds a deploy/rbac ClusterRole to the cluster's limited user, the identity of a real registration. */
+  async function bindRole(side: "source" | "destination") {
+    const role = parse(
+      await readFile(
+        join(import.meta.dirname, "..", "..", "..", "deploy", "rbac", `kubeferry-${side}.yaml`),
+        "utf8",
+      ),
+    ) as KubeObject;
+    const client = side === "source" ? test.source : test.destination;
+    await seed(client, [
+      role,
+      {
+        apiVersion: "rbac.authorization.k8s.io/v1",
+        kind: "ClusterRoleBinding",
+        metadata: { name: `kubeferry-${side}` },
+        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: role.metadata.name },
+        subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: limitedUser }],
+      },
+    ]);
+    const cluster = test.env.get(side);
+    return clientWith(side, cluster.server, cluster.caCertPath, cluster.limitedToken);
+  }
+
+  it("grant every permission the pairing checks ask for, exec as get and as create included", async () => {
+    const clients = { source: await bindRole("source"), destination: await bindRole("destination") };
+    expect(SOURCE_PERMISSIONS).toContainEqual(expect.objectContaining({ verb: "get", subresource: "exec" }));
+    const pair = await createPair(
+      pairs,
+      { name: "least-privilege", source: "source", destination: "destination", storageClassMapping: mapping },
+      clients,
+      now,
+    );
+    expect(pair.checks.filter((check) => !check.passed)).toEqual([]);
   });
 });
 

@@ -1,6 +1,8 @@
 import { randomBytes } from "node:crypto";
+import { Readable } from "node:stream";
 import { buffer } from "node:stream/consumers";
 import { CreateKeyCommand } from "@aws-sdk/client-kms";
+import { HttpResponse } from "@smithy/protocol-http";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createKmsClient, createS3Client } from "../../../functions/lib/aws/clients.ts";
 import { chunkKey } from "../../../functions/lib/repository/content-store.ts";
@@ -13,6 +15,7 @@ import { acquireLock, repositoryLockName } from "../../../functions/lib/reposito
 import { openRepository, type Repository } from "../../../functions/lib/repository/repository.ts";
 import { RetryingBlobStore } from "../../../functions/lib/repository/retrying-blob-store.ts";
 import { S3BlobStore } from "../../../functions/lib/repository/s3-blob-store.ts";
+import { repositoryOpener } from "../../../functions/lib/workflow/repository-location.ts";
 import { type MinioServer, startMinio } from "../../env/minio.ts";
 import { type MotoServer, startMoto } from "../../env/moto.ts";
 
@@ -73,6 +76,54 @@ describe("repository on S3 (MinIO)", () => {
     await expect(repository.content.getChunk(id)).rejects.toThrow(ChunkCorrupt);
     await store.put(chunkKey(id), object.subarray(0, 9000));
     await expect(repository.content.getChunk(id)).rejects.toThrow(new RegExp(`chunk ${id} is corrupt`));
+  });
+
+  it("retries injected PutObject failures (503 SlowDown) on the production path, and the data reads back", async () => {
+    const failures = 7;
+    const s3 = createS3Client(minio);
+    let failed = 0;
+    let chunkPuts = 0;
+    // After the SDK's own retries (3 attempts) give up, the repository's retrying store goes on.
+    s3.middlewareStack.add(
+      (next) => async (args) => {
+        const request = args.request as { method?: string; path?: string };
+        if (request.method === "PUT" && request.path?.includes("/chunks/")) {
+          chunkPuts++;
+          if (failed < failures) {
+            failed++;
+            return {
+              response: new HttpResponse({
+                statusCode: 503,
+                headers: { "content-type": "application/xml" },
+                body: Readable.from([
+                  "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>",
+                ]),
+              }),
+              output: undefined as never,
+            };
+          }
+        }
+        return next(args);
+      },
+      { step: "deserialize", name: "injectSlowDown", priority: "low" },
+    );
+    const kms = createKmsClient(moto);
+    const kmsKeyId = (await kms.send(new CreateKeyCommand({}))).KeyMetadata?.KeyId ?? "";
+    const open = repositoryOpener({
+      kind: "s3",
+      s3,
+      bucket: minio.bucket,
+      prefix: `faults-${++tests}`,
+      kms,
+      kmsKeyId,
+    });
+    const faulty = await open("pair-faults");
+    const data = randomBytes(100_000);
+    const { id, created } = await faulty.content.putChunk(data);
+    expect(created).toBe(true);
+    expect(failed).toBe(failures);
+    expect(chunkPuts).toBe(failures + 1);
+    expect((await faulty.content.getChunk(id)).equals(data)).toBe(true);
   });
 
   it("keeps garbage collection out while a run holds the lock", async () => {

@@ -1,10 +1,16 @@
+import { execFileSync } from "node:child_process";
 import { createHash, randomFillSync as randomFill } from "node:crypto";
 import { existsSync } from "node:fs";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { V1PersistentVolume, V1PersistentVolumeClaim } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { deleteIfPresent, getObject, paths } from "../../../functions/lib/volumes/kube-calls.ts";
+import { createOrGet, deleteIfPresent, getObject, paths } from "../../../functions/lib/volumes/kube-calls.ts";
 import { RESTORED_ANNOTATION } from "../../../functions/lib/volumes/names.ts";
+import { FSTYPE_PARAMETER } from "../../../functions/lib/volumes/snapshots.ts";
 import { waitFor } from "../../env/clusters.ts";
+import { blockDriver } from "../../env/manifests/storage-objects.ts";
 import { createRestrictedNamespace } from "../../env/namespaces.ts";
 import { cleanupBoth, restoreAll, snapshotAndStage } from "./migrate.ts";
 import {
@@ -23,6 +29,18 @@ import {
 } from "./volume-env.ts";
 
 const MiB = 1024 * 1024;
+
+/** Mounts a volume image on the host (as root) for `work`, then unmounts it. */
+async function withMounted<T>(image: string, fsType: string, work: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(join(tmpdir(), "kubeferry-mount-"));
+  execFileSync("mount", ["-t", fsType, "-o", "loop", image, dir]);
+  try {
+    return await work(dir);
+  } finally {
+    execFileSync("umount", ["-d", dir]);
+    await rm(dir, { recursive: true, force: true });
+  }
+}
 const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 
 let env: VolumeEnv;
@@ -187,6 +205,58 @@ describe("migrating Block and Filesystem volumes", () => {
       30_000,
     );
   }, 120_000);
+
+  it("keeps a Filesystem volume's XFS on the destination PV, and its files mount there", async () => {
+    const xfsNamespace = "shop-xfs";
+    const xfsClass = "sim-xfs";
+    await createOrGet(env.source.client, "/apis/storage.k8s.io/v1/storageclasses", {
+      apiVersion: "storage.k8s.io/v1",
+      kind: "StorageClass",
+      metadata: { name: xfsClass },
+      provisioner: blockDriver,
+      parameters: { [FSTYPE_PARAMETER]: "xfs" },
+      reclaimPolicy: "Delete",
+      volumeBindingMode: "Immediate",
+    });
+    await createNamespace(env.source, xfsNamespace);
+    // xfsprogs 6 makes no filesystem smaller than 300 MiB.
+    const bytes = 320 * MiB;
+    const sourceImage = await createVolume(
+      env.source,
+      xfsNamespace,
+      "journal",
+      bytes,
+      "Filesystem",
+      {},
+      xfsClass,
+    );
+    await withMounted(sourceImage, "xfs", (dir) => writeFile(join(dir, "entry.txt"), "committed\n"));
+    const repository = await openTestRepository(env, "volumes");
+    const options = { runId: "run-xfs", namespace: xfsNamespace, pvcs: ["journal"], chunkBytes: 4 * MiB };
+    const staged = await snapshotAndStage(env, repository, options);
+    await createNamespace(env.destination, xfsNamespace);
+    try {
+      await restoreAll(env, repository, options, staged);
+      const claim = await getObject<V1PersistentVolumeClaim>(
+        env.destination.client,
+        paths.pvc(xfsNamespace, "journal"),
+      );
+      const pv = await getObject<V1PersistentVolume>(
+        env.destination.client,
+        paths.pv(claim?.spec?.volumeName ?? ""),
+      );
+      expect(pv?.spec?.csi?.fsType).toBe("xfs");
+      expect(pv?.metadata?.annotations?.["pv.kubernetes.io/provisioned-by"]).toBe(blockDriver);
+      // Mounted as the PV says, the way the node plugin mounts it for the application's pod.
+      const destinationImage = await imageOfClaim(env.destination, xfsNamespace, "journal");
+      const text = await withMounted(destinationImage, pv?.spec?.csi?.fsType ?? "ext4", (dir) =>
+        readFile(join(dir, "entry.txt"), "utf8"),
+      );
+      expect(text).toBe("committed\n");
+    } finally {
+      await cleanupBoth(env, "run-xfs");
+    }
+  }, 600_000);
 
   // Restore hashes the holes it does not write and zeroes those that hold a thick volume's leftovers.
   it("migrates a volume with holes onto a thick destination class", async () => {

@@ -127,6 +127,34 @@ describe("applyStorageClassMapping", () => {
   ])("%s", (_, input, expectedSpec) => {
     expect(applyStorageClassMapping(classes, input).spec).toEqual(expectedSpec);
   });
+
+  it("maps a class named by the beta annotation, in a PVC and in a claim template (the cassandra example's form)", () => {
+    const beta = { "volume.beta.kubernetes.io/storage-class": "fast" };
+    const claim: KubeObject = {
+      apiVersion: "v1",
+      kind: "PersistentVolumeClaim",
+      metadata: { name: "d", annotations: { ...beta, team: "db" } },
+      spec: {},
+    };
+    expect(applyStorageClassMapping(classes, claim).metadata.annotations).toEqual({
+      "volume.beta.kubernetes.io/storage-class": "gp3",
+      team: "db",
+    });
+    const statefulSet: KubeObject = {
+      apiVersion: "apps/v1",
+      kind: "StatefulSet",
+      metadata: { name: "cassandra" },
+      spec: { volumeClaimTemplates: [{ metadata: { name: "data", annotations: beta }, spec: {} }] },
+    };
+    expect(applyStorageClassMapping(classes, statefulSet).spec).toEqual({
+      volumeClaimTemplates: [
+        {
+          metadata: { name: "data", annotations: { "volume.beta.kubernetes.io/storage-class": "gp3" } },
+          spec: {},
+        },
+      ],
+    });
+  });
 });
 
 describe("applyStandbyMode", () => {

@@ -6,6 +6,7 @@ import type { CommandExec } from "../../../functions/lib/volumes/pod-exec.ts";
 
 const runningPods = ["db-0", "db-1", "db-2"].map((name) => ({
   metadata: { name },
+  spec: { containers: [{ name: "db" }, { name: "metrics" }] },
   status: { phase: "Running" },
 }));
 const client = {

@@ -60,9 +60,10 @@ export async function loadKubeConfig(
       if (!existsSync(source.path)) {
         throw new ValidationError(`cluster ${name}: kubeconfig file ${source.path} does not exist`);
       }
-      const kubeConfig = new KubeConfig();
-      kubeConfig.loadFromFile(source.path);
-      return selectContext(kubeConfig, source.context, `cluster ${name}: kubeconfig ${source.path}`);
+      const where = `cluster ${name}: kubeconfig ${source.path}`;
+      // From the file, so that relative certificate paths resolve against its folder.
+      const kubeConfig = parseKubeConfig(where, (config) => config.loadFromFile(source.path));
+      return selectContext(kubeConfig, source.context, where);
     }
     case "kubeconfig":
       return kubeConfigFromText(source.text, source.context, `cluster ${name}: the given kubeconfig`);
@@ -128,13 +129,33 @@ async function eksKubeConfig(cluster: string, region: string, deps: ClusterConne
 }
 
 function kubeConfigFromText(text: string, context: string | undefined, where: string): KubeConfig {
+  return selectContext(
+    parseKubeConfig(where, (config) => config.loadFromString(text)),
+    context,
+    where,
+  );
+}
+
+function parseKubeConfig(where: string, load: (kubeConfig: KubeConfig) => void): KubeConfig {
   const kubeConfig = new KubeConfig();
   try {
-    kubeConfig.loadFromString(text);
+    load(kubeConfig);
   } catch (error) {
-    throw new ValidationError(`${where} is not a valid kubeconfig: ${(error as Error).message}`);
+    throw new ValidationError(`${where} is not a valid kubeconfig: ${withoutQuotedSource(error)}`);
   }
-  return selectContext(kubeConfig, context, where);
+  return kubeConfig;
+}
+
+/**
+ * A YAML parser's message quotes the lines around the fault, and in a kubeconfig those lines are
+ * tokens and keys; only the reason and the position are kept.
+ */
+function withoutQuotedSource(error: unknown): string {
+  const { reason, mark } = error as { reason?: unknown; mark?: { line?: unknown; column?: unknown } };
+  if (typeof reason === "string" && typeof mark?.line === "number" && typeof mark.column === "number") {
+    return `${reason} at line ${mark.line + 1}, column ${mark.column + 1}`;
+  }
+  return (error as Error).message;
 }
 
 function selectContext(kubeConfig: KubeConfig, context: string | undefined, where: string): KubeConfig {

@@ -54,7 +54,9 @@ export async function exportResources(client: ClusterClient, options: ExportOpti
   const namespaces = await Promise.all(
     options.namespaces.map((namespace) => getNamespace(client, namespace)),
   );
-  const types = exportableTypes(await discoverResources(client), options);
+  const discovered = await discoverResources(client);
+  checkTypeFilters(client, discovered, options);
+  const types = exportableTypes(discovered, options);
   const lists = await mapBounded(
     options.namespaces.flatMap((namespace) => types.map((type) => ({ namespace, type }))),
     options.parallelism ?? 8,
@@ -80,6 +82,31 @@ export async function exportResources(client: ClusterClient, options: ExportOpti
     result.summary[type] = (result.summary[type] ?? 0) + 1;
   }
   return result;
+}
+
+/**
+ * A filter entry that matches no type the source serves is a typo or a missing CRD: silently
+ * matching nothing would end the run Successful having moved nothing (or everything) of that kind.
+ */
+function checkTypeFilters(
+  client: ClusterClient,
+  resources: DiscoveredResource[],
+  options: ExportOptions,
+): void {
+  const served = [...new Set(resources.map(groupResource))];
+  for (const [field, globs] of [
+    ["includeResourceTypes", options.includeResources ?? []],
+    ["excludeResourceTypes", options.excludeResources ?? []],
+  ] as const) {
+    const unmatched = globs.filter((glob) => !served.some((type) => matchesGlob(glob, type)));
+    if (unmatched.length > 0) {
+      throw new ValidationError(
+        `${field}: ${unmatched.map((glob) => JSON.stringify(glob)).join(", ")} matches no resource type cluster ` +
+          `${client.name} serves; write types as "resource.group" (e.g. "deployments.apps", "configmaps"), ` +
+          "or install the CRD first",
+      );
+    }
+  }
 }
 
 function exportableTypes(resources: DiscoveredResource[], options: ExportOptions): KubeResource[] {

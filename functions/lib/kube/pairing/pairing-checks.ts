@@ -1,4 +1,5 @@
 import { mapBounded } from "../../bounded-map.ts";
+import { claimStorageClass } from "../claim-storage-class.ts";
 import type { ClusterClient } from "../client/cluster-client.ts";
 import { KubeApiError } from "../client/kube-api-error.ts";
 import type { StorageClassMapping } from "../transform/storage-class-mapping.ts";
@@ -251,7 +252,7 @@ async function storageClassesMapped(
     const [claims, classes] = await Promise.all([
       source.request<{
         items?: Array<{
-          metadata?: { namespace?: string; name?: string };
+          metadata?: { namespace?: string; name?: string; annotations?: Record<string, string> };
           spec?: { storageClassName?: string };
         }>;
       }>({
@@ -266,7 +267,7 @@ async function storageClassesMapped(
     const available = new Set((classes.body.items ?? []).map((item) => item.metadata?.name));
     const inUse = new Map<string, string>();
     for (const claim of claims.body.items ?? []) {
-      const storageClass = claim.spec?.storageClassName;
+      const storageClass = claimStorageClass(claim);
       if (storageClass && !inUse.has(storageClass))
         inUse.set(storageClass, `${claim.metadata?.namespace}/${claim.metadata?.name}`);
     }

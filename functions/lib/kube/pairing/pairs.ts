@@ -6,6 +6,23 @@ import { runPairingChecks } from "./pairing-checks.ts";
 
 const dnsLabel = z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, "must be a DNS-1123 label");
 const nameMapping = z.record(z.string().min(1), z.string().min(1));
+/**
+ * Two source namespaces sent to one destination namespace would have each run replace the other's
+ * objects and volumes of the same names, so such a mapping is refused.
+ */
+const namespaceMapping = nameMapping.superRefine((mapping, context) => {
+  const sources = new Map<string, string>();
+  for (const [source, destination] of Object.entries(mapping)) {
+    const other = sources.get(destination);
+    if (other !== undefined) {
+      context.addIssue({
+        code: "custom",
+        message: `${other} and ${source} both map to ${destination}; give each source namespace its own destination namespace`,
+      });
+    }
+    sources.set(destination, source);
+  }
+});
 
 /** What a person chooses when creating a pair; clusters are referred to by their registered names. */
 export const pairSpecSchema = z.strictObject({
@@ -13,7 +30,7 @@ export const pairSpecSchema = z.strictObject({
   source: z.string().min(1),
   destination: z.string().min(1),
   storageClassMapping: nameMapping.default({}),
-  namespaceMapping: nameMapping.default({}),
+  namespaceMapping: namespaceMapping.default({}),
   /** Image of the helper pods that read and write volumes (default busybox, set by the volume steps). */
   helperImage: z.string().min(1).optional(),
 });

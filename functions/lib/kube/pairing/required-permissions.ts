@@ -15,13 +15,17 @@ const read = (group: string, resource: string, why: string): Permission[] =>
 const helperPodPermissions = (use: "reading" | "writing"): Permission[] => [
   { verb: "create", group: "", resource: "pods", why: "helper pods" },
   { verb: "delete", group: "", resource: "pods", why: "cleanup of helper pods" },
-  {
-    verb: "create",
-    group: "",
-    resource: "pods",
-    subresource: "exec",
-    why: `${use} volumes through helper pods`,
-  },
+  // API servers before 1.35 authorize a WebSocket exec as `get`, 1.35 and later as `create`
+  // (kubernetes PR #134577): a role that works on both needs both.
+  ...["get", "create"].map(
+    (verb): Permission => ({
+      verb,
+      group: "",
+      resource: "pods",
+      subresource: "exec",
+      why: `${use} volumes through helper pods`,
+    }),
+  ),
 ];
 
 /**

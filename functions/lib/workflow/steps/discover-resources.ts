@@ -1,5 +1,7 @@
 import { z } from "zod";
+import { ValidationError } from "../../errors.ts";
 import { exportResources } from "../../kube/export/export-resources.ts";
+import { type VolumeTransport, volumeTransports } from "../../volumes/volume-transport.ts";
 import { loadPair, withClients } from "../pair-access.ts";
 import { migrationRunSchema } from "../run.ts";
 import { defineStep } from "../step.ts";
@@ -15,14 +17,24 @@ export const discoverResources = defineStep({
     const { request } = run;
     const pair = await loadPair(deps, request.pair);
     const source = await deps.connectCluster(pair.source);
-    const exported = await withClients([source], () =>
-      exportResources(source, {
+    const { exported, volumes } = await withClients([source], async () => {
+      const exported = await exportResources(source, {
         namespaces: request.namespaces,
         ...(request.selector ? { selector: request.selector } : {}),
         includeResources: request.includeResourceTypes,
         excludeResources: request.excludeResourceTypes,
-      }),
-    );
+      });
+      const volumes = request.includeVolumes
+        ? exported.objects
+            .filter((object) => object.kind === "PersistentVolumeClaim" && object.apiVersion === "v1")
+            .map((object) => ({
+              namespace: object.metadata?.namespace ?? "",
+              pvc: object.metadata?.name ?? "",
+            }))
+        : [];
+      refuseUnmovable(await volumeTransports(source, volumes));
+      return { exported, volumes };
+    });
     const repository = await deps.openRepository(request.pair);
     await repository.manifests.writeResourceBundle({
       version: 1,
@@ -30,14 +42,6 @@ export const discoverResources = defineStep({
       objects: exported.objects,
       summary: exported.summary,
     });
-    const volumes = request.includeVolumes
-      ? exported.objects
-          .filter((object) => object.kind === "PersistentVolumeClaim" && object.apiVersion === "v1")
-          .map((object) => ({
-            namespace: object.metadata?.namespace ?? "",
-            pvc: object.metadata?.name ?? "",
-          }))
-      : [];
     return {
       objects: exported.objects.length,
       skipped: exported.skipped.length,
@@ -46,3 +50,13 @@ export const discoverResources = defineStep({
     };
   },
 });
+
+/** Every selected volume must have a way to move: say which do not, and why, before the hooks run. */
+function refuseUnmovable(transports: readonly VolumeTransport[]): void {
+  const unmovable = transports.filter((volume) => volume.transport === "none");
+  if (unmovable.length === 0) return;
+  throw new ValidationError(
+    `no transport for ${unmovable.map((v) => `PVC ${v.namespace}/${v.pvc} (${v.reason})`).join("; ")}; ` +
+      "fix each, or leave them out with a selector or includeVolumes: false",
+  );
+}
