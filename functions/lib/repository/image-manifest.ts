@@ -7,7 +7,11 @@ export const imageManifestSchema = z
   .object({
     chunkSize: z.number().int().positive(),
     size: z.number().int().nonnegative(),
-    /** Hex SHA-256 of the whole image. */
+    /**
+     * Hex digest of the whole image. Volumes staged from helper pods carry the volume digest of
+     * volumes/volume-digest.ts (SHA-256 over the geometry and the ordered chunk SHA-256s); images
+     * written by writeImage still carry the SHA-256 of their bytes (readImage checks that one).
+     */
     sha256: z.string().regex(/^[0-9a-f]{64}$/),
     chunks: z.array(
       z

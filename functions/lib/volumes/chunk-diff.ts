@@ -1,8 +1,8 @@
 /**
  * Which chunks a restore writes, given what the device holds:
- * - "fresh": a newly provisioned volume. Every chunk with data is written, holes are skipped:
- *   CSI drivers hand out volumes that read as zeros (the whole-volume digest check catches one
- *   that does not).
+ * - "fresh": a newly provisioned volume. Every chunk with data is written, holes are not: most
+ *   CSI drivers hand out volumes that read as zeros (restoreRange hashes the holes and zeroes
+ *   the ones that do not, as on a thick volume).
  * - "restored": a standby volume holding the manifest last restored into it. Only chunks whose
  *   ids differ are written — plus, when restores into it were interrupted, every chunk those
  *   may have half-written — and zeros for data that became a hole.

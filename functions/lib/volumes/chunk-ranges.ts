@@ -1,11 +1,19 @@
 /**
- * Planning a volume as coarse ranges of whole chunks. Each range becomes one Map item of the
- * workflow (stage or restore), so ranges must be few per volume (the item list stays small)
- * and small enough that one finishes well inside a Lambda's 15 minutes.
+ * Planning a volume as ranges of whole chunks. Each range is one Map item of the workflow (stage
+ * or restore), the unit of work of one invocation; a range's size is bounded by the time it takes
+ * at the slowest supported link, never by how many ranges a volume gets (keeping many range
+ * items out of the workflow state is the workflow's job, not the plan's).
  */
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
+
+/**
+ * The slowest link kubeferry supports moves 20 MiB/s; a range must finish in 10 minutes there
+ * (well inside a Lambda's 15): 10 GiB takes 512 s, which leaves room for the exec round trips,
+ * the hash pass and the repository's puts.
+ */
+export const DEFAULT_RANGE_BYTES = 10 * GiB;
 
 export interface ChunkRange {
   /** Position of the range in the volume's plan, 0-based. */
@@ -20,16 +28,11 @@ export interface ChunkRange {
 }
 
 export interface RangePlanOptions {
-  /** Aim for at most this many ranges per volume (default 256). */
-  targetRanges?: number;
-  /** Never plan ranges smaller than this, so small volumes are not split into tiny items (default 256 MiB). */
-  minRangeBytes?: number;
   /**
-   * Never plan ranges larger than this (default 8 GiB: about 7 minutes at 20 MiB/s, the slowest
-   * first-run rate seen through exec). Volumes over targetRanges × maxRangeBytes (2 TiB by
-   * default) therefore get more than targetRanges ranges.
+   * The most bytes in one range (default DEFAULT_RANGE_BYTES), rounded down to whole chunks; a
+   * range holds at least one chunk.
    */
-  maxRangeBytes?: number;
+  rangeBytes?: number;
 }
 
 export function chunkCountOf(volumeBytes: number, chunkBytes: number): number {
@@ -54,18 +57,18 @@ export function planChunkRanges(
   chunkBytes: number,
   options: RangePlanOptions = {},
 ): ChunkRange[] {
-  const targetRanges = options.targetRanges ?? 256;
-  const minRangeBytes = options.minRangeBytes ?? 256 * MiB;
-  const maxRangeBytes = options.maxRangeBytes ?? 8 * GiB;
+  const rangeBytes = options.rangeBytes ?? DEFAULT_RANGE_BYTES;
   if (!Number.isSafeInteger(volumeBytes) || volumeBytes <= 0) {
     throw new RangeError(`volume size must be a positive integer of bytes, got ${volumeBytes}`);
   }
   if (!Number.isSafeInteger(chunkBytes) || chunkBytes <= 0) {
     throw new RangeError(`chunk size must be a positive integer of bytes, got ${chunkBytes}`);
   }
+  if (!Number.isSafeInteger(rangeBytes) || rangeBytes <= 0) {
+    throw new RangeError(`range size must be a positive integer of bytes, got ${rangeBytes}`);
+  }
   const totalChunks = chunkCountOf(volumeBytes, chunkBytes);
-  const wantedBytes = Math.min(Math.max(Math.ceil(volumeBytes / targetRanges), minRangeBytes), maxRangeBytes);
-  const chunksPerRange = Math.max(1, Math.ceil(wantedBytes / chunkBytes));
+  const chunksPerRange = Math.max(1, Math.floor(rangeBytes / chunkBytes));
   const ranges: ChunkRange[] = [];
   for (let firstChunk = 0; firstChunk < totalChunks; firstChunk += chunksPerRange) {
     const chunkCount = Math.min(chunksPerRange, totalChunks - firstChunk);

@@ -38,15 +38,3 @@ export function parseHashLines(
     return match[2] as string;
   });
 }
-
-/** Parses the single-digest output of the whole-volume digest script. */
-export function parseVolumeDigest(output: string, where: string): string {
-  const match = /^([0-9a-f]{64})\n$/.exec(output);
-  if (!match) {
-    throw new ExecFailed(
-      `${where}: whole-volume digest output is malformed (${JSON.stringify(output.slice(0, 100))}); ` +
-        "check the helper image",
-    );
-  }
-  return match[1] as string;
-}

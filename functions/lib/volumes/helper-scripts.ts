@@ -110,11 +110,6 @@ export function writeZerosScript(offset: number, length: number, verify: Written
   return write + hashChunksBody(verify);
 }
 
-/** Prints the SHA-256 of the device's first `volumeBytes` bytes (the whole-volume digest). */
-export function volumeDigestScript(volumeBytes: number): string {
-  return `${PRELUDE}h=$(${readDd(0, volumeBytes)} | sha256sum)\necho "\${h%% *}"\n`;
-}
-
 /**
  * Fails (on stderr) unless the device holds at least `volumeBytes` bytes, by reading its byte
  * at volumeBytes-1: a device shorter than planned would otherwise hash short reads silently.

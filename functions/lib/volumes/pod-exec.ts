@@ -2,6 +2,7 @@ import { Readable, Writable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Exec, type KubeConfig, type V1Status } from "@kubernetes/client-node";
 import { ExecFailed } from "../errors.ts";
+import { DEFAULT_PROGRESS_SECONDS, withoutProgress, withProgress } from "./exec-progress.ts";
 
 /** A container to run helper scripts in, and the volume it serves (for error messages). */
 export interface ExecTarget {
@@ -61,21 +62,30 @@ export interface ExecRetry {
   baseDelayMs: number;
 }
 
+export interface KubeExecOptions {
+  /** Default: 4 attempts from 250 ms. */
+  retry?: ExecRetry;
+  /** How often a running script prints a progress line (default DEFAULT_PROGRESS_SECONDS). */
+  progressSeconds?: number;
+}
+
 /**
  * The exec transport over the Kubernetes API (`sh -c <script>` in the helper container).
  * Success means exit status 0 and empty stderr (helper scripts keep dd quiet with status=none,
  * so anything on stderr is a failure a pipeline's exit status may have hidden). A non-zero exit
  * is not retried: scripts are deterministic, so it would fail again. A stream that ends without
- * an exit status is retried with jittered backoff: every script is idempotent.
+ * an exit status is retried with jittered backoff: every script is idempotent. Scripts run with a
+ * progress loop (exec-progress.ts), so no idle timeout on the way cuts a long pass.
  */
 export class KubeExec implements PodExec, CommandExec {
   private readonly exec: Exec;
+  private readonly retry: ExecRetry;
+  private readonly progressSeconds: number;
 
-  constructor(
-    kubeConfig: KubeConfig,
-    private readonly retry: ExecRetry = { attempts: 4, baseDelayMs: 250 },
-  ) {
+  constructor(kubeConfig: KubeConfig, options: KubeExecOptions = {}) {
     this.exec = new Exec(kubeConfig);
+    this.retry = options.retry ?? { attempts: 4, baseDelayMs: 250 };
+    this.progressSeconds = options.progressSeconds ?? DEFAULT_PROGRESS_SECONDS;
   }
 
   async run(target: ExecTarget, run: ScriptRun): Promise<Buffer> {
@@ -124,11 +134,11 @@ export class KubeExec implements PodExec, CommandExec {
   private async once(target: ExecTarget, run: ScriptRun): Promise<Buffer> {
     const { status, stdout, stderr } = await this.stream(
       target,
-      ["sh", "-c", run.script],
+      ["sh", "-c", withProgress(run.script, this.progressSeconds)],
       run.stdin,
       run.timeoutMs ?? 600_000,
     );
-    const errText = stderr.toString("utf8").trim();
+    const errText = withoutProgress(stderr.toString("utf8")).trim();
     if (status.status !== "Success" || errText !== "") {
       throw new ExecFailed(
         `${describeTarget(target)}, ${run.what}: the helper command failed (${exitOf(status)})` +

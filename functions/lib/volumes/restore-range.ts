@@ -6,10 +6,11 @@ import { type ChunkLayout, type ChunkWrite, chunksToWrite, type DeviceContents }
 import { type ChunkRange, chunkExtent, describeBytes } from "./chunk-ranges.ts";
 import { type ChunkRepository, readManifest, type VolumeManifests } from "./chunk-repository.ts";
 import { parseHashLines } from "./hash-lines.ts";
-import { writeBytesScript, writeZerosScript } from "./helper-scripts.ts";
+import { hashChunksScript, writeBytesScript, writeZerosScript } from "./helper-scripts.ts";
 import { describeTarget, type PodExec } from "./pod-exec.ts";
-import { describeManifest, type RestoreTarget } from "./restore-target.ts";
-import { bytesOf, contiguousRuns } from "./stage-range.ts";
+import type { RestoredPartStore } from "./range-parts.ts";
+import { describeManifest, type RestoreTarget, restoredPartsKey } from "./restore-target.ts";
+import { bytesOf, contiguousRuns, HASH_BATCH_CHUNKS } from "./stage-range.ts";
 import { zeroDigest } from "./zero-digest.ts";
 
 /** Contiguous chunks written per exec; bounds memory to about podConcurrency × this × chunk size. */
@@ -26,35 +27,70 @@ export interface RestoreRangeOutput {
   rangeIndex: number;
   /** Chunks downloaded and written. */
   writtenChunks: number;
-  /** Chunks zeroed in the pod (data that became a hole on a standby). */
+  /** Chunks zeroed in the pod (holes the device did not read as zeros). */
   zeroedChunks: number;
   /** Chunk bytes that crossed the exec stream. */
   streamedBytes: number;
 }
 
 /**
- * Writes one range of a volume on the destination: the chunks that differ from what the device
- * holds (all data chunks on a fresh volume) are downloaded, verified by the repository, and
- * written at their offsets with exact lengths; the pod then hashes what it wrote, which must
- * match. Zero chunks are written in the pod from /dev/zero. Rewriting a chunk is harmless, so
- * the range is idempotent.
+ * Writes one range of a volume on the destination. The chunks the device is known to hold
+ * already (holes of a fresh volume, unchanged chunks of a standby) are hashed in the pod first,
+ * and any that differ — a thick volume's leftovers, a standby changed behind our back — join the
+ * chunks to write. Those are downloaded, verified by the repository and written at their offsets
+ * with exact lengths (zeros from /dev/zero in the pod); the pod then hashes what it wrote, which
+ * must match. The range's part records the digest of every chunk as read from the device, which
+ * verification combines into the whole-volume digest. Rewriting a chunk is harmless, so the range
+ * is idempotent.
  */
 export async function restoreRange(
-  deps: { exec: PodExec; chunks: ChunkRepository; manifests: VolumeManifests },
+  deps: { exec: PodExec; chunks: ChunkRepository; manifests: VolumeManifests; restored: RestoredPartStore },
   input: RestoreRangeInput,
 ): Promise<RestoreRangeOutput> {
   const { exec, chunks } = deps;
   const { restore, range } = input;
+  const concurrency = input.podConcurrency ?? 2;
   const target = (await readManifest(deps.manifests, restore.manifest)).image;
   const layout = toLayout(target);
   const device = await deviceContents(deps.manifests, restore.device);
   const end = range.firstChunk + range.chunkCount;
-  const writes = chunksToWrite(layout, device).filter((w) => w.index >= range.firstChunk && w.index < end);
+  const planned = chunksToWrite(layout, device).filter((w) => w.index >= range.firstChunk && w.index < end);
   const volume = `${describeManifest(restore.manifest)} into ${describeTarget(restore.target)}`;
+  const digests: string[] = new Array(range.chunkCount).fill("");
+  const record = (index: number, digest: string) => {
+    digests[index - range.firstChunk] = digest;
+  };
+  const kindOf = (index: number): ChunkWrite["kind"] => (target.chunks[index] === null ? "zero" : "data");
+
+  const plannedIndexes = new Set(planned.map((w) => w.index));
+  const kept = indexes({ first: range.firstChunk, count: range.chunkCount }).filter(
+    (i) => !plannedIndexes.has(i),
+  );
+  const differing: ChunkWrite[] = [];
+  await mapBounded(contiguousRuns(kept, HASH_BATCH_CHUNKS), concurrency, async (run) => {
+    const bytes = bytesOf(run.first, run.count, target.chunkSize, target.size);
+    const what = `hash pass, chunks ${run.first}-${run.first + run.count - 1} (${describeBytes(bytes.offset, bytes.length)})`;
+    const output = await exec.run(restore.target, {
+      script: hashChunksScript(run.first, run.count, target.chunkSize, target.size),
+      what,
+    });
+    const found = parseHashLines(
+      output.toString("utf8"),
+      run.first,
+      run.count,
+      `${describeTarget(restore.target)}, ${what}`,
+    );
+    found.forEach((digest, k) => {
+      const index = run.first + k;
+      if (holds(chunks, target, index, digest)) record(index, digest);
+      else differing.push({ index, kind: kindOf(index) });
+    });
+  });
+
+  const writes = [...planned, ...differing].sort((a, b) => a.index - b.index);
   const batches = [...runsOf(writes, "data"), ...runsOf(writes, "zero")];
   let streamedBytes = 0;
-
-  await mapBounded(batches, input.podConcurrency ?? 2, async (batch) => {
+  await mapBounded(batches, concurrency, async (batch) => {
     const bytes = bytesOf(batch.first, batch.count, target.chunkSize, target.size);
     const what = `write pass, chunks ${batch.first}-${batch.first + batch.count - 1} (${describeBytes(bytes.offset, bytes.length)})`;
     const verify = {
@@ -96,7 +132,15 @@ export async function restoreRange(
             `SHA-256 ${digest} after writing, expected ${expected[k]}; the device did not keep the write — check the volume, then rerun the range`,
         );
       }
+      record(batch.first + k, digest);
     });
+  });
+
+  await deps.restored.write(restoredPartsKey(restore), {
+    version: 1,
+    rangeIndex: range.index,
+    firstChunk: range.firstChunk,
+    digests,
   });
   return {
     rangeIndex: range.index,
@@ -104,6 +148,20 @@ export async function restoreRange(
     zeroedChunks: writes.filter((w) => w.kind === "zero").length,
     streamedBytes,
   };
+}
+
+/** Whether a chunk the device already holds, hashed in the pod, is the manifest's chunk. */
+function holds(
+  chunks: ChunkRepository,
+  image: VolumeManifest["image"],
+  index: number,
+  digest: string,
+): boolean {
+  const id = image.chunks[index];
+  if (id === null || id === undefined) {
+    return digest === zeroDigest(chunkExtent(index, image.size, image.chunkSize).length);
+  }
+  return chunks.chunkIdForDigest(Buffer.from(digest, "hex")) === id;
 }
 
 async function fetchChunk(

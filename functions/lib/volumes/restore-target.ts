@@ -1,5 +1,6 @@
 import type { ManifestRef } from "./chunk-repository.ts";
 import type { ExecTarget } from "./pod-exec.ts";
+import type { VolumeKey } from "./range-parts.ts";
 
 /** Where and how a volume is restored; produced by prepareRestore, passed to the later steps. */
 export interface RestoreTarget {
@@ -31,4 +32,9 @@ export function describeManifest(ref: ManifestRef): string {
 
 export function sameManifest(a: ManifestRef, b: ManifestRef): boolean {
   return a.runId === b.runId && a.namespace === b.namespace && a.pvc === b.pvc;
+}
+
+/** Where a restore's per-range parts live: under the restoring run, by the final PVC. */
+export function restoredPartsKey(restore: RestoreTarget): VolumeKey {
+  return { runId: restore.runId, namespace: restore.finalPvc.namespace, pvc: restore.finalPvc.name };
 }

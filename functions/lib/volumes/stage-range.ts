@@ -13,7 +13,7 @@ import { zeroDigest } from "./zero-digest.ts";
  * Chunks hashed per exec (64 MiB at the default chunk size): long enough to amortize the exec,
  * short enough that batches pipeline and a retry is cheap.
  */
-const HASH_BATCH_CHUNKS = 16;
+export const HASH_BATCH_CHUNKS = 16;
 /** Contiguous chunks read per exec; bounds memory to about podConcurrency × this × chunk size. */
 const READ_BATCH_CHUNKS = 8;
 /** Chunks of one read being hashed, encrypted and uploaded at once. */
@@ -65,7 +65,7 @@ export async function stageRange(
   const key = { runId: input.runId, namespace: input.namespace, pvc: input.pvc };
   const concurrency = input.podConcurrency ?? 2;
 
-  const existing = await parts.readRangePart(key, range.index);
+  const existing = await parts.read(key, range.index);
   if (existing !== undefined) {
     return {
       rangeIndex: range.index,
@@ -87,6 +87,7 @@ export async function stageRange(
     batches.push({ first, count: Math.min(HASH_BATCH_CHUNKS, end - first) });
   }
   const ids: (string | null)[] = new Array(range.chunkCount).fill(null);
+  const rangeDigests: string[] = new Array(range.chunkCount).fill("");
   // Ids some batch has taken on to read: a chunk repeated within the range is read once.
   const claimed = new Set<string>();
   const totals = { streamedBytes: 0, digestBytes: 0, newChunks: 0, storedBytes: 0 };
@@ -107,6 +108,7 @@ export async function stageRange(
     );
     digests.forEach((digest, k) => {
       const { length } = chunkExtent(first + k, volumeBytes, chunkBytes);
+      rangeDigests[first + k - range.firstChunk] = digest;
       ids[first + k - range.firstChunk] =
         digest === zeroDigest(length) ? null : chunks.chunkIdForDigest(Buffer.from(digest, "hex"));
     });
@@ -154,11 +156,12 @@ export async function stageRange(
   });
 
   const holes = ids.filter((id) => id === null).length;
-  await parts.writeRangePart(key, {
-    version: 1,
+  await parts.write(key, {
+    version: 2,
     rangeIndex: range.index,
     firstChunk: range.firstChunk,
     chunks: ids,
+    digests: rangeDigests,
     stats: { holes, newChunks: totals.newChunks, storedBytes: totals.storedBytes },
   });
   return {

@@ -46,7 +46,7 @@ afterAll(async () => {
 });
 
 const exec = (attempts = 3) =>
-  new KubeExec(clusters.get("source").kubeConfig(), { attempts, baseDelayMs: 50 });
+  new KubeExec(clusters.get("source").kubeConfig(), { retry: { attempts, baseDelayMs: 50 } });
 const failureOf = (promise: Promise<unknown>) =>
   promise.then(
     () => undefined,

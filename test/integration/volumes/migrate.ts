@@ -12,7 +12,7 @@ import { type RestoreRangeOutput, restoreRange } from "../../../functions/lib/vo
 import { type SourceVolume, snapshotNamespace } from "../../../functions/lib/volumes/snapshots.ts";
 import { type StageRangeOutput, stageRange } from "../../../functions/lib/volumes/stage-range.ts";
 import { verifyRestoredVolume } from "../../../functions/lib/volumes/verify-volume.ts";
-import { clock, partsOf, type VolumeEnv } from "./volume-env.ts";
+import { clock, partsOf, restoredPartsOf, type VolumeEnv } from "./volume-env.ts";
 
 /**
  * The volume steps in workflow order, as the Step Functions Map items would call them (one
@@ -84,12 +84,11 @@ export async function snapshotAndStage(
     ranges.push(...(await stagePlan(plan, repository, options, exec)));
     t = mark(`stage ${source.pvc}`, t);
     await commitVolume(
-      { exec, parts: partsOf(repository), manifests: repository.manifests, clock },
+      { parts: partsOf(repository), manifests: repository.manifests, clock },
       {
         runId: options.runId,
         namespace: source.namespace,
         pvc: source.pvc,
-        target: plan.target,
         volumeBytes: source.volumeBytes,
         chunkBytes: plan.chunkBytes,
         rangeCount: plan.ranges.length,
@@ -153,13 +152,21 @@ export async function restoreAll(
     for (const range of plan.ranges) {
       outputs.push(
         await restoreRange(
-          { exec, chunks: options.chunks ?? repository.content, manifests: repository.manifests },
+          {
+            exec,
+            chunks: options.chunks ?? repository.content,
+            manifests: repository.manifests,
+            restored: restoredPartsOf(repository),
+          },
           { restore, range },
         ),
       );
     }
     t = mark(`restore ${source.pvc}`, t);
-    await verifyRestoredVolume({ client: dst.client, exec, manifests: repository.manifests }, restore);
+    await verifyRestoredVolume(
+      { client: dst.client, manifests: repository.manifests, restored: restoredPartsOf(repository) },
+      restore,
+    );
     t = mark(`verify ${source.pvc}`, t);
     await finalizeVolume(
       { client: dst.client, manifests: repository.manifests, clock },

@@ -55,7 +55,7 @@ describe("staging killed half-way", () => {
     );
     const plan = await planVolume(
       { client: src.client, exec: src.exec, clock },
-      { runId, source: volumes[0] as (typeof volumes)[0], chunkBytes, ranges: { minRangeBytes: 32 * MiB } },
+      { runId, source: volumes[0] as (typeof volumes)[0], chunkBytes, ranges: { rangeBytes: 32 * MiB } },
     );
     expect(plan.ranges).toHaveLength(4);
 
@@ -104,12 +104,11 @@ describe("staging killed half-way", () => {
     expect(outputs.reduce((n, o) => n + o.streamedBytes, 0)).toBe(chunks.putIds.length * chunkBytes);
 
     await commitVolume(
-      { exec: src.exec, parts: partsOf(repository), manifests: repository.manifests, clock },
+      { parts: partsOf(repository), manifests: repository.manifests, clock },
       {
         runId,
         namespace,
         pvc: "journal",
-        target: plan.target,
         volumeBytes: size,
         chunkBytes,
         rangeCount: plan.ranges.length,

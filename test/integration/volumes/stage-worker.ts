@@ -10,7 +10,7 @@ import { openRepository } from "../../../functions/lib/repository/repository.ts"
 import { S3BlobStore } from "../../../functions/lib/repository/s3-blob-store.ts";
 import type { VolumePlan } from "../../../functions/lib/volumes/plan-volume.ts";
 import { KubeExec } from "../../../functions/lib/volumes/pod-exec.ts";
-import { ChunkBackedRangeParts } from "../../../functions/lib/volumes/range-parts.ts";
+import { ChunkBackedParts, stagedParts } from "../../../functions/lib/volumes/range-parts.ts";
 import { stageRange } from "../../../functions/lib/volumes/stage-range.ts";
 
 export interface StageWorkerInput {
@@ -58,7 +58,7 @@ const chunks = {
 const { plan } = input;
 for (const range of plan.ranges) {
   await stageRange(
-    { exec: new KubeExec(kc), chunks, parts: new ChunkBackedRangeParts(store, content) },
+    { exec: new KubeExec(kc), chunks, parts: new ChunkBackedParts(store, content, stagedParts) },
     {
       runId: input.runId,
       namespace: plan.source.namespace,

@@ -26,7 +26,13 @@ import {
   type PodExec,
   type ScriptRun,
 } from "../../../functions/lib/volumes/pod-exec.ts";
-import { ChunkBackedRangeParts } from "../../../functions/lib/volumes/range-parts.ts";
+import {
+  ChunkBackedParts,
+  type RangePartStore,
+  type RestoredPartStore,
+  restoredParts,
+  stagedParts,
+} from "../../../functions/lib/volumes/range-parts.ts";
 import { type LocalCluster, type LocalClusters, startClusters, waitFor } from "../../env/clusters.ts";
 import { type LinkOptions, type LinkProxy, startLinkProxy, targetOf } from "../../env/link-proxy.ts";
 import { linkClusters } from "../../env/linked-clusters.ts";
@@ -120,8 +126,12 @@ export async function openTestRepository(env: VolumeEnv, name: string): Promise<
   });
 }
 
-export function partsOf(repository: Repository): ChunkBackedRangeParts {
-  return new ChunkBackedRangeParts(repository.store, repository.content);
+export function partsOf(repository: Repository): RangePartStore {
+  return new ChunkBackedParts(repository.store, repository.content, stagedParts);
+}
+
+export function restoredPartsOf(repository: Repository): RestoredPartStore {
+  return new ChunkBackedParts(repository.store, repository.content, restoredParts);
 }
 
 /** Wraps the repository's chunks to record which ids each call put and whether it created them. */

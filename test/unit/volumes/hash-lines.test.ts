@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ExecFailed } from "../../../functions/lib/errors.ts";
-import { parseHashLines, parseVolumeDigest } from "../../../functions/lib/volumes/hash-lines.ts";
+import { parseHashLines } from "../../../functions/lib/volumes/hash-lines.ts";
 
 const a = "a".repeat(64);
 const b = "0123456789abcdef".repeat(4);
@@ -27,13 +27,5 @@ describe("parseHashLines", () => {
     expect(parse).toThrow(ExecFailed);
     expect(parse).toThrow(message);
     expect(parse).toThrow(/pod ns\/p, bytes 0-9/);
-  });
-});
-
-describe("parseVolumeDigest", () => {
-  it("accepts exactly one digest line", () => {
-    expect(parseVolumeDigest(`${a}\n`, "w")).toBe(a);
-    expect(() => parseVolumeDigest(`${a}\n${a}\n`, "w")).toThrow(ExecFailed);
-    expect(() => parseVolumeDigest("", "w")).toThrow(/malformed/);
   });
 });

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { finalizeVolume } from "../../volumes/finalize-volume.ts";
 import { systemClock } from "../../volumes/kube-calls.ts";
-import { KubeExec } from "../../volumes/pod-exec.ts";
+import { ChunkBackedParts, restoredParts } from "../../volumes/range-parts.ts";
 import { verifyRestoredVolume } from "../../volumes/verify-volume.ts";
 import { loadPair, withClients } from "../pair-access.ts";
 import { migrationRunSchema } from "../run.ts";
@@ -17,9 +17,9 @@ const restoredRangeSchema = z.object({
 });
 
 /**
- * Verifies each restored volume (whole-volume SHA-256 in the destination pod against the
- * manifest) and only then makes it the application's PVC; a mismatch fails the run with
- * VerifyFailed and leaves the final PVC unbound.
+ * Verifies each restored volume (the whole-volume digest combined from what its restore ranges
+ * read back, against the manifest's) and only then makes it the application's PVC; a mismatch
+ * fails the run with VerifyFailed and leaves the final PVC unbound.
  */
 export const finalizeVolumes = defineStep({
   task: "FinalizeVolumes",
@@ -35,11 +35,14 @@ export const finalizeVolumes = defineStep({
       deps.connectCluster(pair.destination),
       deps.openRepository(run.request.pair),
     ]);
-    const exec = new KubeExec(destination.kubeConfig);
+    const restoredRanges = new ChunkBackedParts(repository.store, repository.content, restoredParts);
     const volumes = await withClients([destination], () =>
       Promise.all(
         restorePlan.volumes.map(async ({ restore, source, storageClass }, index) => {
-          await verifyRestoredVolume({ client: destination, exec, manifests: repository.manifests }, restore);
+          await verifyRestoredVolume(
+            { client: destination, manifests: repository.manifests, restored: restoredRanges },
+            restore,
+          );
           await finalizeVolume(
             { client: destination, manifests: repository.manifests, clock: systemClock },
             { restore, source, storageClass },

@@ -1,4 +1,5 @@
 import { KubeExec } from "../../volumes/pod-exec.ts";
+import { ChunkBackedParts, restoredParts } from "../../volumes/range-parts.ts";
 import { restoreRange as restoreVolumeRange } from "../../volumes/restore-range.ts";
 import { loadPair, withClients } from "../pair-access.ts";
 import { migrationRunSchema } from "../run.ts";
@@ -26,6 +27,7 @@ export const restoreRange = defineStep({
           exec: new KubeExec(destination.kubeConfig),
           chunks: repository.content,
           manifests: repository.manifests,
+          restored: new ChunkBackedParts(repository.store, repository.content, restoredParts),
         },
         { restore: volume.restore, range: item.range },
       ),

@@ -1,5 +1,5 @@
 import { KubeExec } from "../../volumes/pod-exec.ts";
-import { ChunkBackedRangeParts } from "../../volumes/range-parts.ts";
+import { ChunkBackedParts, stagedParts } from "../../volumes/range-parts.ts";
 import { stageRange as stageVolumeRange } from "../../volumes/stage-range.ts";
 import { loadPair, withClients } from "../pair-access.ts";
 import { migrationRunSchema } from "../run.ts";
@@ -26,7 +26,7 @@ export const stageRange = defineStep({
         {
           exec: new KubeExec(source.kubeConfig),
           chunks: repository.content,
-          parts: new ChunkBackedRangeParts(repository.store, repository.content),
+          parts: new ChunkBackedParts(repository.store, repository.content, stagedParts),
         },
         {
           runId: run.id,
