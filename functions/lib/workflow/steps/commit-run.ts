@@ -6,9 +6,10 @@ import { KubeExec } from "../../volumes/pod-exec.ts";
 import { ChunkBackedRangeParts } from "../../volumes/range-parts.ts";
 import { loadPair, withClients } from "../pair-access.ts";
 import { migrationRunSchema } from "../run.ts";
+import { readStagePlan } from "../run-plans.ts";
 import type { CommitOutcome } from "../run-result.ts";
 import { defineStep } from "../step.ts";
-import { stagePlanSchema } from "../volume-state.ts";
+import { planSummarySchema } from "../volume-state.ts";
 
 /**
  * Once every range is staged: writes each volume's manifest (with the whole-volume digest the
@@ -18,7 +19,7 @@ export const commitRun = defineStep({
   task: "CommitRun",
   input: z.object({
     run: migrationRunSchema,
-    plan: stagePlanSchema,
+    plan: planSummarySchema,
     resources: z.object({ objects: z.number().int() }),
   }),
   async run({ run, plan, resources }, deps): Promise<CommitOutcome> {
@@ -27,9 +28,10 @@ export const commitRun = defineStep({
     const source = await deps.connectCluster(pair.source);
     const exec = new KubeExec(source.kubeConfig);
     const parts = new ChunkBackedRangeParts(repository.store, repository.content);
+    const staged = await readStagePlan(repository.store, plan.plan);
     const committed = await withClients([source], async () => {
       const results = [];
-      for (const volume of plan.volumes) {
+      for (const volume of staged.volumes) {
         const stats = await commitVolume(
           { exec, parts, manifests: repository.manifests, clock: systemClock },
           {
