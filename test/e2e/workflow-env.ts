@@ -174,6 +174,7 @@ export async function startWorkflowEnv(options: VolumeEnvOptions = {}): Promise<
     async run(workflow, input, name, options = {}) {
       const execution = await startWorkflow(workflow, input, name, {
         environment: functionEnvironment,
+        location,
         ...options,
       });
       const collected = await collectRun(execution);

@@ -85,7 +85,9 @@ describe.each(aslFiles)("%s", (file) => {
 describe("migrate.asl.json range maps", () => {
   it("run as Distributed Maps with bounded concurrency and no tolerated failures", () => {
     const maps = allStates(readAsl("migrate.asl.json")).filter(([, state]) => state.Type === "Map");
-    const distributed = maps.filter(([, state]) => state.ItemProcessor.ProcessorConfig.Mode === "DISTRIBUTED");
+    const distributed = maps.filter(
+      ([, state]) => state.ItemProcessor.ProcessorConfig.Mode === "DISTRIBUTED",
+    );
     expect(distributed.map(([name]) => name).sort()).toEqual(["RestoreRanges", "StageRanges"]);
     for (const [, map] of distributed) {
       expect(map.ItemProcessor.ProcessorConfig.Mode).toBe("DISTRIBUTED");
