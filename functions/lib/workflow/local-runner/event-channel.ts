@@ -4,7 +4,9 @@
  * the channel is closed and drained.
  */
 export class EventChannel<Value> implements AsyncIterable<Value> {
-  private readonly queue: Value[] = [];
+  private queue: Value[] = [];
+  // Array.shift is linear: with a slow reader and 100,000s of queued events that turns quadratic.
+  private head = 0;
   private closed = false;
   private wake: (() => void) | undefined;
 
@@ -21,8 +23,12 @@ export class EventChannel<Value> implements AsyncIterable<Value> {
 
   async *[Symbol.asyncIterator](): AsyncIterator<Value> {
     while (true) {
-      const value = this.queue.shift();
-      if (value !== undefined) {
+      if (this.head < this.queue.length) {
+        const value = this.queue[this.head++] as Value;
+        if (this.head >= 1024 && this.head * 2 >= this.queue.length) {
+          this.queue = this.queue.slice(this.head);
+          this.head = 0;
+        }
         yield value;
         continue;
       }
