@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import type { BlobStore } from "../functions/lib/repository/blob-store.ts";
 import { defaultChunkSize } from "../functions/lib/repository/image-manifest.ts";
 import { planChunkRanges } from "../functions/lib/volumes/chunk-ranges.ts";
 import { localFunctionArn } from "../functions/lib/workflow/local-runner/cloud-assembly.ts";
@@ -94,7 +95,15 @@ const rangeBytes = (length: number) => {
 };
 
 /** The Tasks as fakes; the plan steps' parts that shape the state are the real ones. */
-async function invoke(task: string, payload: any): Promise<unknown> {
+/** The fields of Task payloads the fakes read without a step's schema. */
+interface Payload {
+  execution?: string;
+  startedAt?: string;
+  request?: unknown;
+  outcome?: string;
+}
+
+async function invoke(task: string, payload: Payload): Promise<unknown> {
   switch (task) {
     case "ValidateRequest":
       return {
@@ -135,7 +144,7 @@ async function invoke(task: string, payload: any): Promise<unknown> {
     }
     case "StageRange": {
       const { run, plan, item } = stageRange.input.parse(payload);
-      planVolumeOf(await cachedStagePlan(run.request.pair, plan), item, task);
+      planVolumeOf(await cachedPlan(run.request.pair, plan, readStagePlan), item, task);
       rangeBytes(item.range.length);
       const chunks = item.range.chunkCount;
       return {
@@ -183,7 +192,7 @@ async function invoke(task: string, payload: any): Promise<unknown> {
     }
     case "RestoreRange": {
       const { run, plan, item } = restoreRange.input.parse(payload);
-      planVolumeOf(await cachedRestorePlan(run.request.pair, plan), item, task);
+      planVolumeOf(await cachedPlan(run.request.pair, plan, readRestorePlan), item, task);
       rangeBytes(item.range.length);
       return {
         volume: item.volume,
@@ -222,22 +231,18 @@ async function invoke(task: string, payload: any): Promise<unknown> {
 }
 
 // Each real range invocation reads its plan once; a fake reading it 260,000 times would only time the disk.
-const plans = new Map<string, Promise<any>>();
-async function cachedStagePlan(pair: string, key: string) {
-  if (!plans.has(key))
-    plans.set(
-      key,
-      deps.openRepository(pair).then((r) => readStagePlan(r.store, key)),
-    );
-  return plans.get(key);
-}
-async function cachedRestorePlan(pair: string, key: string) {
-  if (!plans.has(key))
-    plans.set(
-      key,
-      deps.openRepository(pair).then((r) => readRestorePlan(r.store, key)),
-    );
-  return plans.get(key);
+const plans = new Map<string, Promise<{ volumes: unknown[] }>>();
+function cachedPlan(
+  pair: string,
+  key: string,
+  read: (store: BlobStore, key: string) => Promise<{ volumes: unknown[] }>,
+): Promise<{ volumes: unknown[] }> {
+  let plan = plans.get(key);
+  if (plan === undefined) {
+    plan = deps.openRepository(pair).then((repository) => read(repository.store, key));
+    plans.set(key, plan);
+  }
+  return plan;
 }
 
 const rangeTasks = new Set(["StageRange", "RestoreRange"]);
@@ -248,7 +253,7 @@ try {
   const execution = startLocalExecution(
     definition(),
     { pair: "bench", namespaces: ["bench"] },
-    invoke,
+    (task, payload) => invoke(task, payload as Payload),
     "bench-run",
     { items },
   );
