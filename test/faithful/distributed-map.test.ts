@@ -113,8 +113,9 @@ describe("Distributed Map with ItemReader and ItemBatcher on the local runner", 
     );
     expect(run.outcome.status).toBe("SUCCEEDED");
     expect(run.entered).toContain("Caught");
-    const output = (run.outcome as { output: { error: { Error: string } } }).output;
+    const output = (run.outcome as { output: { error: { Error: string; Cause: string } } }).output;
     expect(output.error.Error).toBe("States.ExceedToleratedFailureThreshold");
+    expect(output.error.Cause).not.toContain("cannot pair");
     expect(run.events.some((event) => event.type === "StateFailed" && event.error === "PairingError")).toBe(
       true,
     );

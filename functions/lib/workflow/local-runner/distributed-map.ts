@@ -1,4 +1,4 @@
-import { ExecutionAbortedError, ExecutionError, StateMachine } from "aws-local-stepfunctions";
+import { ExecutionAbortedError, StateMachine } from "aws-local-stepfunctions";
 import type { BlobStore } from "../../repository/blob-store.ts";
 import { checkPayload, DataLimitExceeded, maxPayloadBytes, payloadBytes } from "./payload-limit.ts";
 import { resolveReferencePath, StatesRuntimeError } from "./reference-path.ts";
@@ -233,12 +233,9 @@ export async function runDistributedMap(run: DistributedMapRun, input: unknown):
 const defaultConcurrency = 40;
 
 function mapRunFailure(error: unknown): Error {
-  if (error instanceof DataLimitExceeded) return error;
-  if (error instanceof ExecutionAbortedError) return error;
-  const cause = error instanceof ExecutionError ? error.cause : error;
-  return new ExceedToleratedFailureThreshold(
-    `The specified tolerated failure threshold was exceeded: a child execution failed (${cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause)})`,
-  );
+  if (error instanceof DataLimitExceeded || error instanceof ExecutionAbortedError) return error;
+  // As in AWS, the Map's error names the threshold, not the child's error: that is in the child's history (its events).
+  return new ExceedToleratedFailureThreshold("The specified tolerated failure threshold was exceeded");
 }
 
 async function readItems(run: DistributedMapRun, input: unknown): Promise<unknown[]> {
