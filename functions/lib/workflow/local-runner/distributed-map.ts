@@ -101,12 +101,6 @@ export function checkSupported(name: string, state: AslState): void {
   const size = batcher?.MaxItemsPerBatch;
   if (!Number.isInteger(size) || (size as number) < 1) refuse("ItemBatcher.MaxItemsPerBatch", `${size}`);
   checkTemplate(name, "ItemBatcher.BatchInput", (batcher?.BatchInput ?? {}) as Record<string, unknown>);
-  const processor = state.ItemProcessor as AslDefinition | undefined;
-  for (const [inner, innerState] of Object.entries(processor?.States ?? {})) {
-    if (innerState.ItemReader !== undefined || innerState.ItemBatcher !== undefined) {
-      refuse(`ItemProcessor.${inner}`, "a reading Map inside a reading Map");
-    }
-  }
 }
 
 /** Payload templates here are values and reference paths into the Map's input: no `$$`, no intrinsic functions. */
