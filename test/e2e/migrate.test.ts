@@ -195,8 +195,10 @@ describe("the synthesized workflow, run locally", () => {
     });
     expect(skipped.entered).not.toContain("PairClusters");
 
-    const releaseSoon = new Promise((resolve) => setTimeout(resolve, 3_000)).then(() => other.release());
-    // WaitForLock's 30 s last 3 s; every timeout shrinks alike (a 60 s function has 6 s).
+    // WaitForLock's 30 s last 3 s; every timeout shrinks alike (a 60 s function has 6 s). Cold
+    // sandboxes on a loaded machine reach AcquireLock's first answer after about 3.3 s (measured),
+    // so the lock goes at 5 s: after that first attempt, before the one after the wait.
+    const releaseSoon = new Promise((resolve) => setTimeout(resolve, 5_000)).then(() => other.release());
     const waited = await env.run("migrate", { ...request, lockPolicy: "wait" }, "run-5", { timeScale: 0.1 });
     await releaseSoon;
     expect(waited.error, failures(waited)).toBeUndefined();
