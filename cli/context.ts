@@ -10,6 +10,7 @@ import { type LocalConfig, readLocalConfig } from "../functions/lib/workflow/loc
 import { localStepDeps } from "../functions/lib/workflow/local-step-deps.ts";
 import {
   type RepositoryLocation,
+  repositoryObjectKey,
   repositoryOpener,
   rootStore,
 } from "../functions/lib/workflow/repository-location.ts";
@@ -79,6 +80,7 @@ function s3StepDeps(location: Extract<RepositoryLocation, { kind: "s3" }>, log: 
   const connectDeps = awsClusterConnectDeps();
   return {
     openRepository: repositoryOpener(location),
+    repositoryObjectKey: (pair, key) => repositoryObjectKey(location, pair, key),
     pairs: new PairStore(rootStore(location)),
     connectCluster: (name) =>
       connectCluster({ kind: "secret", secretId: `${clusterSecretPrefix}${name}` }, connectDeps, { name }),

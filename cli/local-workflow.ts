@@ -6,6 +6,7 @@ import {
 import { LambdaSandboxes } from "../functions/lib/workflow/local-runner/lambda-sandboxes.ts";
 import { timeScaleFrom } from "../functions/lib/workflow/local-runner/time-scale.ts";
 import { type LocalExecution, startLocalExecution } from "../functions/lib/workflow/local-runner.ts";
+import { bucketStore, type RepositoryLocation } from "../functions/lib/workflow/repository-location.ts";
 import { synthesizedAssembly } from "./cloud-assembly-cache.ts";
 
 export type WorkflowName = "migrate" | "activate";
@@ -20,6 +21,8 @@ export interface WorkflowOptions {
   environment: Record<string, string | null>;
   /** Default: KUBEFERRY_TIME_SCALE, else 1. */
   timeScale?: number;
+  /** Where the repositories are: a Map's ItemReader reads the run's plans from there. */
+  location: RepositoryLocation;
   /** Where the functions' own output (their JSON logs) goes; dropped by default, as nobody reads CloudWatch here. */
   log?: Writable;
 }
@@ -35,7 +38,10 @@ export async function startWorkflow(
   options: WorkflowOptions,
 ): Promise<LocalExecution> {
   const assembly = await synthesizedAssembly();
-  const { stateMachines, functions } = readCloudAssembly(assembly.dir, assembly.stackName);
+  const items = bucketStore(options.location);
+  const { stateMachines, functions } = readCloudAssembly(assembly.dir, assembly.stackName, {
+    StagingBucketName: items.bucket,
+  });
   const machine = stateMachines.find((m) => m.logicalId.startsWith(machinePrefixes[workflow]));
   if (!machine) throw new Error(`the synthesized stack has no ${machinePrefixes[workflow]} state machine`);
   const timeScale = options.timeScale ?? timeScaleFrom();
@@ -53,7 +59,7 @@ export async function startWorkflow(
     input,
     (name, payload) => sandboxes.invoke(name, payload),
     executionName,
-    { timeScale },
+    { timeScale, items },
   );
   // Steps still running after the end (a timed-out Task) stop with the execution's sandboxes.
   return { ...execution, result: execution.result.finally(() => sandboxes.close()) };

@@ -4,30 +4,45 @@ import type { Output } from "./output.ts";
 
 type Phase = "stage" | "restore";
 
-interface VolumeProgress {
-  name: string;
+interface PhaseProgress {
   bytes: number;
+  ranges: number;
+  volumes: number;
   done: number;
+  rangesDone: number;
   chunks: number;
 }
 
-interface RangeItem {
-  volumes: Array<{ source: { namespace: string; pvc: string; volumeBytes: number } }>;
+/** What a range Task receives: its range (the volume is named by index; its plan is in the repository). */
+interface RangeTaskInput {
   item: { volume: number; range: { length: number } };
 }
 
-/** Range Map item states and the phase their progress belongs to. */
+/** The sums PlanRanges and PrepareVolumes put in the state (their plans live in the repository). */
+interface PlanSums {
+  volumes: number;
+  ranges: number;
+  bytes: number;
+}
+
+/** Range Task states and the phase their progress belongs to. */
 const rangeStates: Record<string, Phase> = { StageRange: "stage", RestoreRange: "restore" };
 /** The Map states whose start is the start of a phase. */
 const phaseStates: Record<string, Phase> = { StageRanges: "stage", RestoreRanges: "restore" };
+/** The states whose output holds a phase's sums, and where. */
+const planStates: Record<string, [Phase, "plan" | "restorePlan"]> = {
+  PlanRanges: ["stage", "plan"],
+  PrepareVolumes: ["restore", "restorePlan"],
+};
 
 /**
  * Turns the workflow's event log into progress a person can watch: each state as it starts,
- * and per volume the bytes staged or restored, chunks, rate and time left. On a terminal one
- * status line is redrawn; elsewhere (CI, pipes) every step and finished range is a plain line.
+ * and per phase the bytes staged or restored of the plan's total, ranges, chunks, rate and time
+ * left. On a terminal one status line is redrawn; elsewhere (CI, pipes) every step and finished
+ * range is a plain line.
  */
 export class ProgressReporter {
-  private readonly volumes = new Map<string, VolumeProgress>();
+  private readonly phases: Partial<Record<Phase, PhaseProgress>> = {};
   private readonly phaseStartedAt: Partial<Record<Phase, number>> = {};
 
   constructor(private readonly output: Output) {}
@@ -38,9 +53,13 @@ export class ProgressReporter {
       const starting = phaseStates[event.state];
       if (starting) this.phaseStartedAt[starting] = event.timestamp;
       this.output.line(`▸ ${event.state}`);
+    } else if (event.type === "StateExited" && event.state && planStates[event.state]) {
+      const [planned, field] = planStates[event.state] as [Phase, "plan" | "restorePlan"];
+      const sums = (event.output as Record<string, PlanSums | undefined> | undefined)?.[field];
+      if (sums) this.phases[planned] = { ...sums, done: 0, rangesDone: 0, chunks: 0 };
     } else if (event.type === "StateExited" && phase) {
       const output = event.output as { chunks?: number; writtenChunks?: number };
-      this.rangeDone(phase, event.timestamp, event.input as RangeItem, output);
+      this.rangeDone(phase, event.timestamp, event.input as RangeTaskInput, output);
     } else if (event.type === "StateFailed" && event.state) {
       this.output.line(`✗ ${event.state}: ${event.error ?? "failed"} ${event.cause ?? ""}`.trimEnd());
     }
@@ -49,22 +68,22 @@ export class ProgressReporter {
   private rangeDone(
     phase: Phase,
     at: number,
-    input: RangeItem,
+    input: RangeTaskInput,
     output: { chunks?: number; writtenChunks?: number },
   ) {
-    const source = input.volumes[input.item.volume]?.source;
-    if (!source) return;
-    const key = `${phase} ${source.namespace}/${source.pvc}`;
-    const progress = this.volumes.get(key) ?? { name: key, bytes: source.volumeBytes, done: 0, chunks: 0 };
+    const progress = this.phases[phase];
+    if (!progress) return;
     progress.done += input.item.range.length;
+    progress.rangesDone += 1;
     progress.chunks += output.chunks ?? output.writtenChunks ?? 0;
-    this.volumes.set(key, progress);
 
     const seconds = Math.max((at - (this.phaseStartedAt[phase] ?? at)) / 1000, 0.001);
     const rate = progress.done / seconds;
     const left = rate > 0 ? (progress.bytes - progress.done) / rate : 0;
+    const volumes = `${progress.volumes} volume${progress.volumes === 1 ? "" : "s"}`;
     const text =
-      `${progress.name}: ${formatBytes(progress.done)} of ${formatBytes(progress.bytes)}, ` +
+      `${phase}: ${formatBytes(progress.done)} of ${formatBytes(progress.bytes)} ` +
+      `(${progress.rangesDone} of ${progress.ranges} ranges, ${volumes}), ` +
       `${progress.chunks} chunks, ${formatBytes(rate)}/s, ${progress.done >= progress.bytes ? "done" : `ETA ${formatDuration(left)}`}`;
     if (this.output.interactive) this.output.status(text);
     else this.output.line(`  ${text}`);

@@ -29,6 +29,7 @@ export async function runLocally(
   const log = createWriteStream(join(logs, `${name}.log`), { mode: 0o600 });
   const execution = await startWorkflow(workflow, request, name, {
     environment: context.functionEnvironment,
+    location: context.location,
     log,
   });
   const progress = new ProgressReporter(context.output);

@@ -78,6 +78,7 @@ export class KubeferryStack extends Stack {
       functions: this.functions.byTask,
       tasks: migrationTasks,
       distributedMap: true,
+      itemSource: { staging: this.staging, repositoryPrefix: config.repositoryPrefix },
     });
     this.activation = new StateMachineFromAsl(this, "Activation", {
       stateMachineName: "kubeferry-activate",

@@ -7,6 +7,7 @@ import * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import { Construct } from "constructs";
 import type { TaskName } from "../../functions/lib/workflow/task-catalog.ts";
 import { nagArn } from "../nag-findings.ts";
+import type { StagingStore } from "./staging-store.ts";
 
 export interface StateMachineFromAslProps {
   /** Fixed name: a Distributed Map's role must name the machine before the machine exists. */
@@ -18,6 +19,11 @@ export interface StateMachineFromAslProps {
   tasks: readonly TaskName[];
   /** Whether the definition has a Distributed Map, which starts child executions of the machine. */
   distributedMap: boolean;
+  /**
+   * Where a Distributed Map's ItemReader reads its items: the definition's `${StagingBucketName}`,
+   * and the run plans under the repository prefix the machine may read (s3:GetObject, SSE-KMS).
+   */
+  itemSource?: { staging: StagingStore; repositoryPrefix: string };
 }
 
 const statemachinesDir = join(import.meta.dirname, "..", "..", "statemachines");
@@ -40,15 +46,19 @@ export class StateMachineFromAsl extends Construct {
 
     this.stateMachine = new sfn.StateMachine(this, "StateMachine", {
       definitionBody: sfn.DefinitionBody.fromFile(join(statemachinesDir, props.definitionFile)),
-      definitionSubstitutions: Object.fromEntries(
-        props.tasks.map((task) => [`${task}FunctionArn`, props.functions[task].functionArn]),
-      ),
+      definitionSubstitutions: {
+        ...Object.fromEntries(
+          props.tasks.map((task) => [`${task}FunctionArn`, props.functions[task].functionArn]),
+        ),
+        ...(props.itemSource && { StagingBucketName: props.itemSource.staging.bucket.bucketName }),
+      },
       stateMachineName: props.stateMachineName,
       role,
       tracingEnabled: true,
       logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
     });
 
+    if (props.itemSource) grantPlanReads(role, props.itemSource);
     const policy = role.node.findChild("DefaultPolicy");
     if (props.distributedMap) {
       // A Distributed Map runs each batch as a child execution of this same machine.
@@ -85,4 +95,33 @@ export class StateMachineFromAsl extends Construct {
         "Step Functions log delivery (logs:*LogDelivery*, DescribeLogGroups) and X-Ray writes support no resource-level permissions.",
     });
   }
+}
+
+/** Run plans are at `<prefix>/<pair>/runs/<run>/plans/`; the machine reads those and no chunk or manifest. */
+export const planObjectsPattern = (repositoryPrefix: string) => `${repositoryPrefix}/*/runs/*/plans/*`;
+
+function grantPlanReads(
+  role: iam.Role,
+  { staging, repositoryPrefix }: NonNullable<StateMachineFromAslProps["itemSource"]>,
+) {
+  const stack = Stack.of(role);
+  role.addToPolicy(
+    new iam.PolicyStatement({
+      actions: ["s3:GetObject"],
+      resources: [staging.bucket.arnForObjects(planObjectsPattern(repositoryPrefix))],
+    }),
+  );
+  role.addToPolicy(
+    new iam.PolicyStatement({
+      // The bucket's SSE-KMS on GetObject: only through S3.
+      actions: ["kms:Decrypt"],
+      resources: [staging.key.keyArn],
+      conditions: { StringEquals: { "kms:ViaService": `s3.${stack.region}.${stack.urlSuffix}` } },
+    }),
+  );
+  Validations.of(role.node.findChild("DefaultPolicy")).acknowledge({
+    id: `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(staging.bucket.node.defaultChild as never)}.Arn>/${planObjectsPattern(repositoryPrefix)}]`,
+    reason:
+      "Run plans are written at run time under each pair's and run's prefix; only plan objects are readable.",
+  });
 }

@@ -94,11 +94,14 @@ describe("progress", () => {
     type: "StateExited",
     timestamp: 2000,
     state,
-    input: {
-      volumes: [{ source: { namespace: "shop", pvc: "data", volumeBytes: 4 * 1048576 } }],
-      item: { volume: 0, range: { length: 1048576 } },
-    },
+    input: { plan: "runs/r/plans/stage.json", item: { volume: 0, range: { length: 1048576 } } },
     output,
+  });
+  const planned = (state: string, field: string) => ({
+    type: "StateExited",
+    timestamp: 0,
+    state,
+    output: { [field]: { plan: "p", items: "i", volumes: 1, ranges: 4, bytes: 4 * 1048576 } },
   });
 
   it("is plain lines without a terminal", () => {
@@ -108,12 +111,15 @@ describe("progress", () => {
     const reporter = new ProgressReporter(
       createOutput(false, stdout, Object.assign(new PassThrough(), { isTTY: false })),
     );
+    reporter.handle(planned("PlanRanges", "plan"));
     reporter.handle({ type: "StateEntered", timestamp: 0, state: "StageRanges" });
     reporter.handle(event("StageRange", { chunks: 1 }));
     const text = lines.join("");
     expect(text).toContain("▸ StageRanges\n");
     // 1 MiB done 2 s after the phase began: 0.5 MiB/s, 3 MiB left.
-    expect(text).toContain("stage shop/data: 1.0 MiB of 4.0 MiB, 1 chunks, 512.0 KiB/s, ETA 6s");
+    expect(text).toContain(
+      "stage: 1.0 MiB of 4.0 MiB (1 of 4 ranges, 1 volume), 1 chunks, 512.0 KiB/s, ETA 6s",
+    );
     expect(text).not.toContain("\r");
   });
 
@@ -122,7 +128,8 @@ describe("progress", () => {
     const written: string[] = [];
     stderr.on("data", (chunk: Buffer) => written.push(chunk.toString()));
     const reporter = new ProgressReporter(createOutput(false, new PassThrough(), stderr));
+    reporter.handle(planned("PrepareVolumes", "restorePlan"));
     reporter.handle(event("RestoreRange", { writtenChunks: 1 }));
-    expect(written.join("").startsWith("\r\u001b[2Krestore shop/data: 1.0 MiB of 4.0 MiB")).toBe(true);
+    expect(written.join("").startsWith("\r\u001b[2Krestore: 1.0 MiB of 4.0 MiB (1 of 4 ranges")).toBe(true);
   });
 });

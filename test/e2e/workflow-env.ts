@@ -22,6 +22,7 @@ import { eventBridgePublisher } from "../../functions/lib/workflow/event-publish
 import type { ExecutionEvent, ExecutionOutcome } from "../../functions/lib/workflow/local-runner.ts";
 import {
   type RepositoryLocation,
+  repositoryObjectKey,
   repositoryOpener,
   rootStore,
 } from "../../functions/lib/workflow/repository-location.ts";
@@ -130,6 +131,7 @@ export async function startWorkflowEnv(options: VolumeEnvOptions = {}): Promise<
   const deps: StepDeps = {
     pairs: new PairStore(rootStore(location)),
     openRepository: repositoryOpener(location),
+    repositoryObjectKey: (pair, key) => repositoryObjectKey(location, pair, key),
     connectCluster: (name) => createClusterClient(volumes.clusters.get(name).kubeConfig(), { name }),
     publish: eventBridgePublisher(events, "kubeferry"),
     recordMetrics: () => {},
@@ -172,6 +174,7 @@ export async function startWorkflowEnv(options: VolumeEnvOptions = {}): Promise<
     async run(workflow, input, name, options = {}) {
       const execution = await startWorkflow(workflow, input, name, {
         environment: functionEnvironment,
+        location,
         ...options,
       });
       const collected = await collectRun(execution);

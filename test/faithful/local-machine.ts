@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import { localFunctionArn } from "../../functions/lib/workflow/local-runner/cloud-assembly.ts";
+import type { ItemSource } from "../../functions/lib/workflow/local-runner/distributed-map.ts";
 import { LambdaSandboxes } from "../../functions/lib/workflow/local-runner/lambda-sandboxes.ts";
 import type { AslDefinition } from "../../functions/lib/workflow/local-runner/time-scale.ts";
 import {
@@ -37,6 +38,7 @@ export function runMachine(
     functionTimeoutSeconds?: number;
     memoryMiB?: number;
     onStart?: (execution: LocalExecution) => void;
+    items?: ItemSource;
   },
 ): Promise<FaithfulRun> {
   const sandboxes = new LambdaSandboxes(
@@ -61,7 +63,7 @@ export function runMachine(
     input,
     (name, payload) => sandboxes.invoke(name, payload),
     `faithful-${Date.now()}`,
-    { timeScale: options.timeScale },
+    { timeScale: options.timeScale, ...(options.items && { items: options.items }) },
   );
   options.onStart?.(execution);
   return collectRun(execution);

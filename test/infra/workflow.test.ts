@@ -85,11 +85,36 @@ describe.each(aslFiles)("%s", (file) => {
 describe("migrate.asl.json range maps", () => {
   it("run as Distributed Maps with bounded concurrency and no tolerated failures", () => {
     const maps = allStates(readAsl("migrate.asl.json")).filter(([, state]) => state.Type === "Map");
-    expect(maps.map(([name]) => name).sort()).toEqual(["RestoreRanges", "StageRanges"]);
-    for (const [, map] of maps) {
+    const distributed = maps.filter(
+      ([, state]) => state.ItemProcessor.ProcessorConfig.Mode === "DISTRIBUTED",
+    );
+    expect(distributed.map(([name]) => name).sort()).toEqual(["RestoreRanges", "StageRanges"]);
+    for (const [, map] of distributed) {
       expect(map.ItemProcessor.ProcessorConfig.Mode).toBe("DISTRIBUTED");
       expect(map.MaxConcurrency).toBeGreaterThan(0);
       expect(map.ToleratedFailurePercentage).toBe(0);
+    }
+  });
+
+  it("read their items from the run's plan in the bucket, in batches, and carry no plan in the state", () => {
+    const definition = readAsl("migrate.asl.json");
+    for (const [name, summary] of [
+      ["StageRanges", "$.plan"],
+      ["RestoreRanges", "$.restorePlan"],
+    ]) {
+      const map = definition.States[name as string];
+      expect(map.ItemsPath, name).toBeUndefined();
+      expect(map.ItemReader, name).toEqual({
+        Resource: "arn:aws:states:::s3:getObject",
+        ReaderConfig: { InputType: "JSON" },
+        Parameters: { Bucket: "${StagingBucketName}", "Key.$": `${summary}.items` },
+      });
+      expect(map.ItemBatcher.MaxItemsPerBatch, name).toBeGreaterThan(1);
+      expect(map.ItemBatcher.BatchInput, name).toEqual({ "run.$": "$.run", "plan.$": `${summary}.plan` });
+      // A child execution's output is empty: the Map's result cannot grow with the ranges.
+      const [batch] = Object.values<AslState>(map.ItemProcessor.States);
+      expect(batch).toMatchObject({ Type: "Map", ItemsPath: "$.Items", ResultPath: null, OutputPath: null });
+      expect(map.ResultPath, name).toBeNull();
     }
   });
 });
@@ -110,7 +135,7 @@ describe("synthesized workflow", () => {
     ([, r]) => r.Type === "AWS::StepFunctions::StateMachine",
   );
 
-  it("substitutes every ${…} of each definition with a function ARN", () => {
+  it("substitutes every ${…} of each definition with a function ARN or the staging bucket's name", () => {
     expect(stateMachines).toHaveLength(2);
     for (const [, machine] of stateMachines) {
       const substitutions = Object.keys(machine.Properties.DefinitionSubstitutions);
@@ -121,8 +146,9 @@ describe("synthesized workflow", () => {
         ),
       );
       expect(new Set(substitutions)).toEqual(placeholders);
-      for (const value of Object.values<any>(machine.Properties.DefinitionSubstitutions)) {
-        expect(value["Fn::GetAtt"]?.[1]).toBe("Arn");
+      for (const [name, value] of Object.entries<any>(machine.Properties.DefinitionSubstitutions)) {
+        if (name === "StagingBucketName") expect(value.Ref).toMatch(/^StagingBucket/);
+        else expect(value["Fn::GetAtt"]?.[1]).toBe("Arn");
       }
       expect(machine.Properties.LoggingConfiguration.Level).toBe("ALL");
       expect(machine.Properties.TracingConfiguration.Enabled).toBe(true);
@@ -133,7 +159,9 @@ describe("synthesized workflow", () => {
     for (const [, machine] of stateMachines) {
       const roleId = machine.Properties.RoleArn["Fn::GetAtt"][0];
       const functionIds = new Set(
-        Object.values<any>(machine.Properties.DefinitionSubstitutions).map((v) => v["Fn::GetAtt"][0]),
+        Object.values<any>(machine.Properties.DefinitionSubstitutions)
+          .filter((v) => v["Fn::GetAtt"])
+          .map((v) => v["Fn::GetAtt"][0]),
       );
       const policies = Object.values(resources).filter(
         (r) => r.Type === "AWS::IAM::Policy" && r.Properties.Roles.some((role: any) => role.Ref === roleId),
@@ -203,6 +231,22 @@ describe("synthesized workflow", () => {
         statement.Condition?.Null?.["kms:EncryptionContext:kubeferry:repository"] === "false";
       expect(viaS3 !== undefined || withContext, JSON.stringify(statement)).toBe(true);
     }
+  });
+
+  it("lets the migration read its Maps' items from run plans, and no other object of the bucket", () => {
+    const migration = stateMachines.find(([id]) => id.startsWith("Migration"))?.[1];
+    const statements = policyStatements(migration?.Properties.RoleArn["Fn::GetAtt"][0]);
+    const reads = statements.filter((s: any) => [s.Action].flat().some((a: string) => a.startsWith("s3:")));
+    expect(reads).toHaveLength(1);
+    expect(reads[0].Action).toBe("s3:GetObject");
+    expect(JSON.stringify(reads[0].Resource)).toMatch(/"\/repositories\/\*\/runs\/\*\/plans\/\*"/);
+    const decrypt = statements.find((s: any) => [s.Action].flat().includes("kms:Decrypt"));
+    expect(decrypt?.Condition?.StringEquals?.["kms:ViaService"]).toBeDefined();
+    const activation = stateMachines.find(([id]) => id.startsWith("Activation"))?.[1];
+    const activationActions = policyStatements(activation?.Properties.RoleArn["Fn::GetAtt"][0]).flatMap(
+      (s: any) => [s.Action].flat(),
+    );
+    expect(activationActions.some((a: string) => a.startsWith("s3:") || a.startsWith("kms:"))).toBe(false);
   });
 
   it("lets the migration redrive its Map Run child executions", () => {

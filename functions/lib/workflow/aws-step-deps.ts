@@ -8,7 +8,12 @@ import { awsClusterConnectDeps } from "./aws-cluster-connect.ts";
 import { embeddedMetricsLine } from "./embedded-metrics.ts";
 import type { PublishEnvironment, StepEnvironment } from "./environment.ts";
 import { eventBridgePublisher } from "./event-publisher.ts";
-import { type RepositoryLocation, repositoryOpener, rootStore } from "./repository-location.ts";
+import {
+  type RepositoryLocation,
+  repositoryObjectKey,
+  repositoryOpener,
+  rootStore,
+} from "./repository-location.ts";
 import type { StepDeps, StepLog } from "./step-deps.ts";
 
 /** The dependencies of a step running in Lambda: the staging bucket, the KMS key, Secrets Manager, EventBridge. */
@@ -27,6 +32,7 @@ export function awsStepDeps(environment: StepEnvironment | PublishEnvironment, l
   return {
     pairs: new PairStore(rootStore(location)),
     openRepository: repositoryOpener(location),
+    repositoryObjectKey: (pair, key) => repositoryObjectKey(location, pair, key),
     // Registered clusters are secrets under the prefix the functions may read.
     connectCluster: (name) =>
       connectCluster(

@@ -5,14 +5,24 @@ import {
   StateMachine,
 } from "aws-local-stepfunctions";
 import { localArnPrefix } from "./local-runner/cloud-assembly.ts";
+import {
+  type ChildEvent,
+  checkSupported,
+  type ItemSource,
+  readsItems,
+  runDistributedMap,
+  standInTask,
+} from "./local-runner/distributed-map.ts";
+import { EventChannel } from "./local-runner/event-channel.ts";
 import { guardOption, installGuardHook, LimitsGuard } from "./local-runner/limits-guard.ts";
 import { checkPayload } from "./local-runner/payload-limit.ts";
-import { type AslDefinition, scaleDefinition } from "./local-runner/time-scale.ts";
+import { type AslDefinition, longestTimerSeconds, scaleDefinition } from "./local-runner/time-scale.ts";
 
 /**
  * Runs a state machine as Step Functions would, on aws-local-stepfunctions: every Lambda Task
  * goes to a local invoker, and what the library does not enforce is enforced here — the
  * payload quota (payload-limit.ts), the time scale of every timeout and Wait (time-scale.ts),
+ * the Distributed Maps that read their items from S3 in batches (distributed-map.ts),
  * and the endings no Catch sees, with their final status: an execution past its TimeoutSeconds
  * is TIMED_OUT with States.Timeout
  * (https://docs.aws.amazon.com/step-functions/latest/dg/statemachine-structure.html), a
@@ -66,6 +76,8 @@ export interface LocalExecution {
 export interface LocalExecutionOptions {
   /** Shrinks every timeout, Retry interval and Wait (see time-scale.ts); 1 is real time. */
   timeScale?: number;
+  /** The bucket a Map's ItemReader reads, as the steps write it (see distributed-map.ts). */
+  items?: ItemSource;
 }
 
 export function startLocalExecution(
@@ -78,12 +90,19 @@ export function startLocalExecution(
   const scale = options.timeScale ?? 1;
   // Validate the definition as written; the scaled copy has fractional timeouts ASL would refuse.
   new StateMachine(definition as never, { validationOptions: { checkPaths: true } });
-  const machine = new StateMachine(scaleDefinition(definition, scale) as never, {
-    validationOptions: { noValidate: true },
-  });
+  const readingMaps = Object.entries(definition.States).filter(([, state]) => readsItems(state));
+  for (const [name, state] of readingMaps) checkSupported(name, state);
+  refuseNestedReadingMaps(definition);
+  const scaled = scaleDefinition(definition, scale);
+  for (const [name] of readingMaps) {
+    scaled.States[name] = standInTask(scaled.States[name] as never, longestTimerSeconds);
+  }
+  const machine = new StateMachine(scaled as never, { validationOptions: { noValidate: true } });
   installGuardHook();
   const guard = new LimitsGuard(scale);
-  const handlers = Object.fromEntries(
+  const events = new EventChannel<ExecutionEvent>();
+  const children = new Set<() => void>();
+  const handlers: Record<string, (payload: unknown) => Promise<unknown>> = Object.fromEntries(
     [...taskStates(definition)].map(([state, task]) => [
       state,
       async (payload: unknown) => {
@@ -93,29 +112,75 @@ export function startLocalExecution(
       },
     ]),
   );
-  const execution = machine.run(
-    input as never,
-    {
-      overrides: {
-        taskResourceLocalHandlers: handlers as never,
-        waitTimeOverrides: guard.waitTimeOverrides,
+  const runOptions = {
+    overrides: {
+      taskResourceLocalHandlers: handlers,
+      waitTimeOverrides: guard.waitTimeOverrides,
+    },
+    context: {
+      Execution: {
+        Id: `arn:aws:states:local:000000000000:execution:kubeferry:${executionName}`,
+        Name: executionName,
+        Input: input,
+        StartTime: new Date().toISOString(),
       },
-      context: {
-        Execution: {
-          Id: `arn:aws:states:local:000000000000:execution:kubeferry:${executionName}`,
-          Name: executionName,
-          Input: input,
-          StartTime: new Date().toISOString(),
-        },
-      } as never,
-      [guardOption]: { guard, root: machine },
-    } as never,
-  );
-  return {
-    result: execution.result.then((output) => ({ status: "SUCCEEDED", output }), outcomeOf),
-    events: simplify(execution.eventLogs as AsyncIterable<RawEvent>),
-    abort: () => execution.abort(),
+    },
+    [guardOption]: { guard, root: machine },
   };
+  for (const [name] of readingMaps) {
+    handlers[name] = (payload) =>
+      runDistributedMap(
+        {
+          name,
+          state: definition.States[name] as never,
+          processor: scaleDefinition(definition.States[name]?.ItemProcessor as AslDefinition, scale),
+          source: options.items,
+          runOptions,
+          onEvent: (event) => events.push(simplified(event)),
+          track: (abort) => {
+            children.add(abort);
+            return () => children.delete(abort);
+          },
+        },
+        payload,
+      );
+  }
+  const execution = machine.run(input as never, runOptions as never);
+  const stopChildren = () => {
+    for (const abort of children) abort();
+  };
+  const rootEvents = (async () => {
+    for await (const event of execution.eventLogs as AsyncIterable<RawEvent>) events.push(simplified(event));
+  })();
+  const result = execution.result.then(
+    (output): ExecutionOutcome => ({ status: "SUCCEEDED", output }),
+    (error) => {
+      // An execution that ends stops its Map Runs' child executions.
+      stopChildren();
+      return outcomeOf(error);
+    },
+  );
+  void Promise.all([result, rootEvents]).finally(() => events.close());
+  return {
+    result,
+    events,
+    abort: () => {
+      execution.abort();
+      stopChildren();
+    },
+  };
+}
+
+/** A reading Map runs only at the top level of the definition (where the workflow has them). */
+function refuseNestedReadingMaps(definition: AslDefinition, depth = 0): void {
+  for (const [name, state] of Object.entries(definition.States)) {
+    if (depth > 0 && readsItems(state)) {
+      throw new Error(
+        `${name}: a Map with ItemReader/ItemBatcher inside another Map is not supported by the local runner`,
+      );
+    }
+    if (state.ItemProcessor) refuseNestedReadingMaps(state.ItemProcessor, depth + 1);
+  }
 }
 
 function outcomeOf(error: unknown): ExecutionOutcome {
@@ -138,26 +203,17 @@ function outcomeOf(error: unknown): ExecutionOutcome {
 }
 
 /** The fields of the library's event log entries that the progress display uses. */
-interface RawEvent {
-  type: string;
-  timestamp: number;
-  state?: { name?: string; input?: unknown; output?: unknown };
-  index?: number;
-  Error?: string;
-  Cause?: unknown;
-}
+type RawEvent = ChildEvent;
 
-async function* simplify(events: AsyncIterable<RawEvent>): AsyncIterable<ExecutionEvent> {
-  for await (const event of events) {
-    yield {
-      type: event.type,
-      timestamp: event.timestamp,
-      ...(event.state?.name !== undefined && { state: event.state.name }),
-      ...(event.state?.input !== undefined && { input: event.state.input }),
-      ...(event.state?.output !== undefined && { output: event.state.output }),
-      ...(event.index !== undefined && { index: event.index }),
-      ...(event.Error !== undefined && { error: event.Error }),
-      ...(event.Cause !== undefined && { cause: String(event.Cause) }),
-    };
-  }
+function simplified(event: RawEvent): ExecutionEvent {
+  return {
+    type: event.type,
+    timestamp: event.timestamp,
+    ...(event.state?.name !== undefined && { state: event.state.name }),
+    ...(event.state?.input !== undefined && { input: event.state.input }),
+    ...(event.state?.output !== undefined && { output: event.state.output }),
+    ...(event.index !== undefined && { index: event.index }),
+    ...(event.Error !== undefined && { error: event.Error }),
+    ...(event.Cause !== undefined && { cause: String(event.Cause) }),
+  };
 }

@@ -5,7 +5,12 @@ import { connectCluster } from "../kube/client/cluster-source.ts";
 import { PairStore } from "../kube/pairing/pairs.ts";
 import { awsClusterConnectDeps } from "./aws-cluster-connect.ts";
 import { type LocalConfig, readLocalConfig } from "./local-config.ts";
-import { type RepositoryLocation, repositoryOpener, rootStore } from "./repository-location.ts";
+import {
+  type RepositoryLocation,
+  repositoryObjectKey,
+  repositoryOpener,
+  rootStore,
+} from "./repository-location.ts";
 import type { StepDeps, StepLog } from "./step-deps.ts";
 
 /**
@@ -21,6 +26,7 @@ export function localStepDeps(home: string, log: StepLog): StepDeps {
   let config: Promise<LocalConfig> | undefined;
   return {
     openRepository: repositoryOpener(location),
+    repositoryObjectKey: (pair, key) => repositoryObjectKey(location, pair, key),
     pairs: new PairStore(rootStore(location)),
     connectCluster: async (name) => {
       config ??= readLocalConfig(home);

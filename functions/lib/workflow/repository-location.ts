@@ -39,6 +39,29 @@ export function repositoryOpener(location: RepositoryLocation): (pair: string) =
   };
 }
 
+/**
+ * The bucket key of a key of a pair's repository, as a Map's ItemReader names it (Parameters
+ * Bucket and Key); for a local directory, the path under its root.
+ */
+export function repositoryObjectKey(location: RepositoryLocation, pair: string, key: string): string {
+  const prefix = location.kind === "filesystem" ? "repositories" : location.prefix;
+  return [prefix, pair, key].filter((part) => part !== "").join("/");
+}
+
+/** A local directory stands for a bucket of this name in a local run's definition. */
+const localBucketName = "kubeferry-local";
+
+/** The bucket the repositories are in and a store at its root, which `repositoryObjectKey` keys address. */
+export function bucketStore(location: RepositoryLocation): { bucket: string; store: BlobStore } {
+  if (location.kind === "filesystem") {
+    return { bucket: localBucketName, store: new FilesystemBlobStore(location.root) };
+  }
+  return {
+    bucket: location.bucket,
+    store: new RetryingBlobStore(new S3BlobStore({ client: location.s3, bucket: location.bucket })),
+  };
+}
+
 function storeUnder(location: RepositoryLocation, pair: string): BlobStore {
   if (location.kind === "filesystem")
     return new FilesystemBlobStore(join(location.root, "repositories", pair));

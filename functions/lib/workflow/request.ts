@@ -2,6 +2,7 @@ import { z } from "zod";
 import { ValidationError } from "../errors.ts";
 import { isLabelSelector } from "../kube/label-selector.ts";
 import { resourceModifiersSchema } from "../kube/transform/resource-modifiers.ts";
+import { defaultChunkSize } from "../repository/image-manifest.ts";
 
 // RFC 1123 label: what Kubernetes accepts as a namespace name.
 const dnsLabel = z
@@ -56,6 +57,14 @@ export const migrationRequestSchema = z
       .default({})
       .describe(
         'image prefix rewrites, e.g. {"registry.onprem.local/": "123.dkr.ecr.eu-west-1.amazonaws.com/"}',
+      ),
+    rangeBytes: z
+      .number()
+      .int()
+      .min(defaultChunkSize, `must be at least one chunk (${defaultChunkSize} bytes)`)
+      .optional()
+      .describe(
+        "bytes per range (one Map item, one invocation) of each volume's plan, rounded up to whole chunks; default: the planner's",
       ),
     hooks: z
       .strictObject({ pre: z.array(execHookSchema).default([]), post: z.array(execHookSchema).default([]) })

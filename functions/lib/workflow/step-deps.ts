@@ -11,6 +11,8 @@ export interface StepDeps {
   pairs: PairStore;
   /** The chunk repository of a pair (one per pair), created with its key on first use. */
   openRepository(pair: string): Promise<Repository>;
+  /** The bucket key of a key of a pair's repository (what a Map's ItemReader reads). */
+  repositoryObjectKey(pair: string, key: string): string;
   /** A client for a registered cluster; its credentials are never logged nor put in a payload. */
   connectCluster(name: string): Promise<ClusterClient>;
   publish(detailType: string, detail: Record<string, unknown>): Promise<void>;

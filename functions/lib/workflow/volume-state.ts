@@ -1,13 +1,15 @@
 import { z } from "zod";
+import { ValidationError } from "../errors.ts";
 import type { ChunkRange } from "../volumes/chunk-ranges.ts";
 import type { ExecTarget } from "../volumes/pod-exec.ts";
 import type { RestoreTarget } from "../volumes/restore-target.ts";
 import type { SourceVolume } from "../volumes/snapshots.ts";
 
 /**
- * The volume parts of the workflow state, as the volume steps produce them. They ride in the
- * state (small: one entry per volume, one item per range), so the Map items can carry a
- * volume index instead of repeating the volume.
+ * The volume parts of the workflow, as the volume steps produce them. The plans (one entry
+ * per volume) and the Map items (one per range) live in the run's repository prefix; the state
+ * carries only their keys and sums (`planSummarySchema`), so it stays the same size at any
+ * number or size of volumes.
  */
 const count = z.number().int().nonnegative();
 
@@ -70,29 +72,56 @@ export const snapshotsStateSchema = z.object({
   cuts: z.array(z.object({ namespace: z.string(), pvc: z.string(), snapshot: z.string() })),
 });
 
-/** `$.plan`: each volume opened for reading, and one Map item per range. */
+/** One range of one volume: a Map item, naming its volume by its index in the plan. */
+export const rangeItemSchema = z.object({ volume: count, range: chunkRangeSchema });
+
+/** Stored at `runs/<id>/plans/stage.json`: each volume opened for reading. */
 export const stagePlanSchema = z.object({
+  version: z.literal(1),
   volumes: z.array(
     z.object({ source: sourceVolumeSchema, target: execTargetSchema, chunkBytes: count, rangeCount: count }),
   ),
-  items: z.array(z.object({ volume: count, range: chunkRangeSchema })),
 });
 
-/** `$.restorePlan`: each destination volume prepared for writing, and one Map item per range. */
+/** Stored at `runs/<id>/plans/restore.json`: each destination volume prepared for writing. */
 export const restorePlanSchema = z.object({
+  version: z.literal(1),
   volumes: z.array(
     z.object({ restore: restoreTargetSchema, source: sourceVolumeSchema, storageClass: z.string() }),
   ),
-  items: z.array(z.object({ volume: count, range: chunkRangeSchema })),
 });
 
-/** What a range Map item receives (the ASL's ItemSelector). */
-export function rangeItemSchema<Volume extends z.ZodType>(volume: Volume) {
-  return z.object({
-    volumes: z.array(volume),
-    item: z.object({ volume: count, range: chunkRangeSchema }),
-  });
-}
+/**
+ * `$.plan` and `$.restorePlan`: where the plan and its Map items are, and sums — the same
+ * size for one volume or a thousand. `plan` is a key of the pair's repository; `items` the
+ * bucket key the Map's ItemReader reads (the JSON array of range items, one per range).
+ */
+export const planSummarySchema = z.object({
+  plan: z.string().min(1),
+  items: z.string().min(1),
+  volumes: count,
+  ranges: count,
+  bytes: count,
+});
 
+/** What a range Task receives: one item of a child execution's batch and the batch's common input. */
+export const rangeTaskSchema = z.object({
+  plan: z.string().min(1),
+  item: rangeItemSchema,
+});
+
+export type RangeItem = z.infer<typeof rangeItemSchema>;
 export type StagePlan = z.infer<typeof stagePlanSchema>;
 export type RestorePlan = z.infer<typeof restorePlanSchema>;
+export type PlanSummary = z.infer<typeof planSummarySchema>;
+
+/** The volume a range item names; an index outside the plan is a broken plan, not a retryable fault. */
+export function planVolumeOf<Volume>(plan: { volumes: Volume[] }, item: RangeItem, task: string): Volume {
+  const volume = plan.volumes[item.volume];
+  if (volume === undefined) {
+    throw new ValidationError(
+      `${task}: the item names volume ${item.volume}, the plan has ${plan.volumes.length}; the plan and its items disagree, start a new run`,
+    );
+  }
+  return volume;
+}

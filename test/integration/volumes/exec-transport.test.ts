@@ -112,11 +112,14 @@ describe("the exec transport through an API server front that speaks only v4.cha
 
   it("feeds exact stdin bytes and still gets the exit status (stdin is never ended: v4 has no half-close)", async () => {
     const data = Buffer.alloc(2 * 1024 * 1024 + 5, 3);
-    const out = await new KubeExec(proxy.kubeConfig, { attempts: 1, baseDelayMs: 50 }).run(target, {
-      script: `dd iflag=fullblock,count_bytes bs=65536 count=${data.length} status=none | wc -c`,
-      what: "stdin over v4",
-      stdin: data,
-    });
+    const out = await new KubeExec(proxy.kubeConfig, { retry: { attempts: 1, baseDelayMs: 50 } }).run(
+      target,
+      {
+        script: `dd iflag=fullblock,count_bytes bs=65536 count=${data.length} status=none | wc -c`,
+        what: "stdin over v4",
+        stdin: data,
+      },
+    );
     expect(out.toString().trim()).toBe(String(data.length));
     expect(proxy.offeredProtocols).toContain("v4.channel.k8s.io");
     expect(proxy.offeredProtocols).not.toContain("v5.channel.k8s.io");
@@ -124,7 +127,7 @@ describe("the exec transport through an API server front that speaks only v4.cha
 
   it("reports a failing script's exit status over v4 too", async () => {
     const failure = await failureOf(
-      new KubeExec(proxy.kubeConfig, { attempts: 1, baseDelayMs: 50 }).run(target, {
+      new KubeExec(proxy.kubeConfig, { retry: { attempts: 1, baseDelayMs: 50 } }).run(target, {
         script: "exit 4",
         what: "exit over v4",
         stdin: Buffer.from("x"),

@@ -51,7 +51,16 @@ export function localFunctionArn(name: string): string {
   return `${localArnPrefix}${name}`;
 }
 
-export function readCloudAssembly(cdkOutDir: string, stackName: string): CloudAssembly {
+/**
+ * `values` gives a local value for each substitution that is not a function ARN (the staging
+ * bucket's name); one without a value stays `${Name}` in the definition, for the state that uses
+ * it to refuse by name.
+ */
+export function readCloudAssembly(
+  cdkOutDir: string,
+  stackName: string,
+  values: Record<string, string> = {},
+): CloudAssembly {
   const template: { Resources: Record<string, TemplateResource> } = JSON.parse(
     readFileSync(join(cdkOutDir, `${stackName}.template.json`), "utf8"),
   );
@@ -68,6 +77,7 @@ export function readCloudAssembly(cdkOutDir: string, stackName: string): CloudAs
     const substituted = text.replace(/\$\{(\w+)\}/g, (whole, name: string) => {
       const value = props.DefinitionSubstitutions?.[name];
       if (value === undefined) throw new Error(`${logicalId}: no substitution for ${whole}`);
+      if (!name.endsWith("FunctionArn")) return values[name] ?? whole;
       const task = taskOfSubstitution(name);
       const functionId = typeof value === "object" ? value["Fn::GetAtt"]?.[0] : undefined;
       if (typeof functionId === "string") functionIds.set(functionId, task);

@@ -18,7 +18,7 @@ export function timeScaleFrom(env: NodeJS.ProcessEnv = process.env): number {
 // A Task without TimeoutSeconds may run 99999999 s and then fails with States.Timeout, which
 // Retry and Catch match (https://docs.aws.amazon.com/step-functions/latest/dg/state-task.html);
 // setTimeout cannot wait longer than this.
-const longestTimerSeconds = (2 ** 31 - 1) / 1000;
+export const longestTimerSeconds = (2 ** 31 - 1) / 1000;
 const defaultTaskTimeoutSeconds = 99_999_999;
 const defaultRetryIntervalSeconds = 1;
 

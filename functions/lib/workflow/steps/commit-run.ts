@@ -4,9 +4,10 @@ import { commitVolume } from "../../volumes/commit-volume.ts";
 import { systemClock } from "../../volumes/kube-calls.ts";
 import { ChunkBackedParts, stagedParts } from "../../volumes/range-parts.ts";
 import { migrationRunSchema } from "../run.ts";
+import { readStagePlan } from "../run-plans.ts";
 import type { CommitOutcome } from "../run-result.ts";
 import { defineStep } from "../step.ts";
-import { stagePlanSchema } from "../volume-state.ts";
+import { planSummarySchema } from "../volume-state.ts";
 
 /**
  * Once every range is staged: writes each volume's manifest (with the whole-volume digest
@@ -17,14 +18,15 @@ export const commitRun = defineStep({
   task: "CommitRun",
   input: z.object({
     run: migrationRunSchema,
-    plan: stagePlanSchema,
+    plan: planSummarySchema,
     resources: z.object({ objects: z.number().int() }),
   }),
   async run({ run, plan, resources }, deps): Promise<CommitOutcome> {
     const repository = await deps.openRepository(run.request.pair);
     const parts = new ChunkBackedParts(repository.store, repository.content, stagedParts);
+    const staged = await readStagePlan(repository.store, plan.plan);
     const committed = [];
-    for (const volume of plan.volumes) {
+    for (const volume of staged.volumes) {
       const stats = await commitVolume(
         { parts, manifests: repository.manifests, clock: systemClock },
         {

@@ -4,17 +4,12 @@ import { systemClock } from "../../volumes/kube-calls.ts";
 import { ChunkBackedParts, restoredParts } from "../../volumes/range-parts.ts";
 import { verifyRestoredVolume } from "../../volumes/verify-volume.ts";
 import { loadPair, withClients } from "../pair-access.ts";
+import { restoredTotals } from "../restored-ranges.ts";
 import { migrationRunSchema } from "../run.ts";
+import { readRestorePlan } from "../run-plans.ts";
 import type { VolumeOutcome } from "../run-result.ts";
 import { defineStep } from "../step.ts";
-import { restorePlanSchema } from "../volume-state.ts";
-
-const restoredRangeSchema = z.object({
-  volume: z.number().int().nonnegative(),
-  writtenChunks: z.number().int().nonnegative(),
-  zeroedChunks: z.number().int().nonnegative(),
-  streamedBytes: z.number().int().nonnegative(),
-});
+import { planSummarySchema } from "../volume-state.ts";
 
 /**
  * Verifies each restored volume (the whole-volume digest combined from what its restore ranges
@@ -25,20 +20,18 @@ export const finalizeVolumes = defineStep({
   task: "FinalizeVolumes",
   input: z.object({
     run: migrationRunSchema,
-    restorePlan: restorePlanSchema,
-    restored: z.array(restoredRangeSchema).default([]),
+    restorePlan: planSummarySchema,
   }),
-  async run({ run, restorePlan, restored }, deps): Promise<{ volumes: VolumeOutcome[] }> {
-    if (restorePlan.volumes.length === 0) return { volumes: [] };
+  async run({ run, restorePlan }, deps): Promise<{ volumes: VolumeOutcome[] }> {
+    if (restorePlan.volumes === 0) return { volumes: [] };
+    const repository = await deps.openRepository(run.request.pair);
+    const plan = await readRestorePlan(repository.store, restorePlan.plan);
     const pair = await loadPair(deps, run.request.pair);
-    const [destination, repository] = await Promise.all([
-      deps.connectCluster(pair.destination),
-      deps.openRepository(run.request.pair),
-    ]);
+    const destination = await deps.connectCluster(pair.destination);
     const restoredRanges = new ChunkBackedParts(repository.store, repository.content, restoredParts);
     const volumes = await withClients([destination], () =>
       Promise.all(
-        restorePlan.volumes.map(async ({ restore, source, storageClass }, index) => {
+        plan.volumes.map(async ({ restore, source, storageClass }) => {
           await verifyRestoredVolume(
             { client: destination, manifests: repository.manifests, restored: restoredRanges },
             restore,
@@ -47,13 +40,16 @@ export const finalizeVolumes = defineStep({
             { client: destination, manifests: repository.manifests, clock: systemClock },
             { restore, source, storageClass },
           );
-          const ranges = restored.filter((range) => range.volume === index);
+          const written = await restoredTotals(repository.store, {
+            runId: run.id,
+            namespace: source.namespace,
+            pvc: source.pvc,
+          });
           return {
             namespace: restore.finalPvc.namespace,
             name: restore.finalPvc.name,
             bytes: source.volumeBytes,
-            bytesWritten: ranges.reduce((sum, range) => sum + range.streamedBytes, 0),
-            chunksWritten: ranges.reduce((sum, range) => sum + range.writtenChunks + range.zeroedChunks, 0),
+            ...written,
             verified: true,
           };
         }),

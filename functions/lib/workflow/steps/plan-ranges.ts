@@ -5,38 +5,54 @@ import { KubeExec } from "../../volumes/pod-exec.ts";
 import { readySnapshots } from "../../volumes/snapshots.ts";
 import { loadPair, withClients } from "../pair-access.ts";
 import { migrationRunSchema } from "../run.ts";
+import { writeStagePlan } from "../run-plans.ts";
 import { defineStep } from "../step.ts";
-import { type StagePlan, snapshotsStateSchema } from "../volume-state.ts";
+import { type PlanSummary, snapshotsStateSchema } from "../volume-state.ts";
 
 /**
- * Waits until the snapshots are ready, then opens every snapshot for reading (a temporary Block PVC and a helper pod each) and plans it
- * as coarse ranges: one StageRanges Map item per range.
+ * Waits until the snapshots are ready, then opens every snapshot for reading (a temporary Block
+ * PVC and a helper pod each) and plans it as coarse ranges: one StageRanges Map item per range.
+ * The plan and its items go to the run's prefix in the repository; the state gets their keys.
  */
 export const planRanges = defineStep({
   task: "PlanRanges",
   input: z.object({ run: migrationRunSchema, snapshots: snapshotsStateSchema }),
-  async run({ run, snapshots }, deps): Promise<StagePlan> {
-    if (snapshots.cuts.length === 0) return { volumes: [], items: [] };
+  async run({ run, snapshots }, deps): Promise<PlanSummary> {
+    const repository = await deps.openRepository(run.request.pair);
+    if (snapshots.cuts.length === 0) {
+      return writeStagePlan(deps, repository.store, run, { version: 1, volumes: [] }, []);
+    }
     const pair = await loadPair(deps, run.request.pair);
     const source = await deps.connectCluster(pair.source);
     const exec = new KubeExec(source.kubeConfig);
     const helper = pair.helperImage ? { image: pair.helperImage } : {};
+    const { rangeBytes } = run.request;
+    const ranges = rangeBytes === undefined ? {} : { ranges: { rangeBytes } };
     const plans = await withClients([source], async () => {
       const ready = await readySnapshots({ client: source, clock: systemClock }, snapshots.cuts);
       return Promise.all(
         ready.map((volume) =>
-          planVolume({ client: source, exec, clock: systemClock }, { runId: run.id, source: volume, helper }),
+          planVolume(
+            { client: source, exec, clock: systemClock },
+            { runId: run.id, source: volume, helper, ...ranges },
+          ),
         ),
       );
     });
-    return {
-      volumes: plans.map((plan) => ({
-        source: plan.source,
-        target: plan.target,
-        chunkBytes: plan.chunkBytes,
-        rangeCount: plan.ranges.length,
-      })),
-      items: plans.flatMap((plan, volume) => plan.ranges.map((range) => ({ volume, range }))),
-    };
+    return writeStagePlan(
+      deps,
+      repository.store,
+      run,
+      {
+        version: 1,
+        volumes: plans.map((plan) => ({
+          source: plan.source,
+          target: plan.target,
+          chunkBytes: plan.chunkBytes,
+          rangeCount: plan.ranges.length,
+        })),
+      },
+      plans.flatMap((plan, volume) => plan.ranges.map((range) => ({ volume, range }))),
+    );
   },
 });

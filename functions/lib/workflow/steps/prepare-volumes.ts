@@ -4,7 +4,6 @@ import type { ClusterClient } from "../../kube/client/cluster-client.ts";
 import { type KubeObject, withAnnotations } from "../../kube/objects.ts";
 import type { PairRecord } from "../../kube/pairing/pairs.ts";
 import type { Repository } from "../../repository/repository.ts";
-import { planChunkRanges } from "../../volumes/chunk-ranges.ts";
 import { systemClock } from "../../volumes/kube-calls.ts";
 import { KubeExec } from "../../volumes/pod-exec.ts";
 import { prepareRestore } from "../../volumes/prepare-restore.ts";
@@ -17,9 +16,10 @@ import {
   withClients,
 } from "../pair-access.ts";
 import { type MigrationRun, migrationRunSchema } from "../run.ts";
+import { readStagePlan, writeRestorePlan } from "../run-plans.ts";
 import { defineStep } from "../step.ts";
 import { transformsFor } from "../transforms.ts";
-import { type RestorePlan, stagePlanSchema } from "../volume-state.ts";
+import { type PlanSummary, planSummarySchema } from "../volume-state.ts";
 
 /**
  * The volumes' namespaces must exist before their PVCs: they are applied from the bundle now
@@ -59,22 +59,26 @@ async function createNamespaces(
 
 /**
  * Prepares each destination volume (a new one of the mapped class, or the standby volume of an
- * earlier run) and its helper pod, and plans the RestoreRanges Map items the same way staging
- * was planned.
+ * earlier run) and its helper pod. The restore plan goes to the run's prefix beside the stage
+ * plan; RestoreRanges reads the staged ranges' items.
  */
 export const prepareVolumes = defineStep({
   task: "PrepareVolumes",
-  input: z.object({ run: migrationRunSchema, plan: stagePlanSchema }),
-  async run({ run, plan }, deps): Promise<RestorePlan> {
-    if (plan.volumes.length === 0) return { volumes: [], items: [] };
+  input: z.object({ run: migrationRunSchema, plan: planSummarySchema }),
+  async run({ run, plan }, deps): Promise<PlanSummary> {
+    const repository = await deps.openRepository(run.request.pair);
+    const staged = await readStagePlan(repository.store, plan.plan);
+    if (staged.volumes.length === 0) {
+      return writeRestorePlan(repository.store, run, { version: 1, volumes: [] }, plan);
+    }
     const pair = await loadPair(deps, run.request.pair);
     const destination = await deps.connectCluster(pair.destination);
     const exec = new KubeExec(destination.kubeConfig);
     const helper = pair.helperImage ? { image: pair.helperImage } : {};
     const volumes = await withClients([destination], async () => {
-      await createNamespaces(destination, run, pair, await deps.openRepository(run.request.pair));
+      await createNamespaces(destination, run, pair, repository);
       return Promise.all(
-        plan.volumes.map(async ({ source }) => {
+        staged.volumes.map(async ({ source }) => {
           const storageClass = destinationStorageClass(pair, source.storageClass);
           const restore = await prepareRestore(
             { client: destination, exec, clock: systemClock },
@@ -90,14 +94,6 @@ export const prepareVolumes = defineStep({
         }),
       );
     });
-    return {
-      volumes,
-      items: plan.volumes.flatMap((volume, index) =>
-        planChunkRanges(volume.source.volumeBytes, volume.chunkBytes).map((range) => ({
-          volume: index,
-          range,
-        })),
-      ),
-    };
+    return writeRestorePlan(repository.store, run, { version: 1, volumes }, plan);
   },
 });

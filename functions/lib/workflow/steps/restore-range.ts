@@ -2,25 +2,26 @@ import { KubeExec } from "../../volumes/pod-exec.ts";
 import { ChunkBackedParts, restoredParts } from "../../volumes/range-parts.ts";
 import { restoreRange as restoreVolumeRange } from "../../volumes/restore-range.ts";
 import { loadPair, withClients } from "../pair-access.ts";
+import { recordRestoredRange } from "../restored-ranges.ts";
 import { migrationRunSchema } from "../run.ts";
+import { readRestorePlan } from "../run-plans.ts";
 import { defineStep } from "../step.ts";
-import { rangeItemSchema, restorePlanSchema } from "../volume-state.ts";
+import { planVolumeOf, rangeTaskSchema } from "../volume-state.ts";
 
-const volumeSchema = restorePlanSchema.shape.volumes.element;
-
-/** One RestoreRanges Map item: writes the chunks of a range that the destination volume lacks. */
+/**
+ * One range of a RestoreRanges batch: writes the chunks of the range that the destination
+ * volume lacks, and records what it wrote under the run's prefix for the report.
+ */
 export const restoreRange = defineStep({
   task: "RestoreRange",
-  input: rangeItemSchema(volumeSchema).extend({ run: migrationRunSchema }),
-  async run({ run, volumes, item }, deps) {
-    const volume = volumes[item.volume];
-    if (volume === undefined)
-      throw new Error(`RestoreRange: item names volume ${item.volume} of ${volumes.length}`);
+  input: rangeTaskSchema.extend({ run: migrationRunSchema }),
+  async run({ run, plan, item }, deps) {
     const pair = await loadPair(deps, run.request.pair);
     const [destination, repository] = await Promise.all([
       deps.connectCluster(pair.destination),
       deps.openRepository(run.request.pair),
     ]);
+    const volume = planVolumeOf(await readRestorePlan(repository.store, plan), item, "RestoreRange");
     const written = await withClients([destination], () =>
       restoreVolumeRange(
         {
@@ -31,6 +32,12 @@ export const restoreRange = defineStep({
         },
         { restore: volume.restore, range: item.range },
       ),
+    );
+    await recordRestoredRange(
+      repository.store,
+      { runId: run.id, namespace: volume.source.namespace, pvc: volume.source.pvc },
+      item.range.index,
+      written,
     );
     return { volume: item.volume, ...written };
   },

@@ -3,24 +3,21 @@ import { ChunkBackedParts, stagedParts } from "../../volumes/range-parts.ts";
 import { stageRange as stageVolumeRange } from "../../volumes/stage-range.ts";
 import { loadPair, withClients } from "../pair-access.ts";
 import { migrationRunSchema } from "../run.ts";
+import { readStagePlan } from "../run-plans.ts";
 import { defineStep } from "../step.ts";
-import { rangeItemSchema, stagePlanSchema } from "../volume-state.ts";
+import { planVolumeOf, rangeTaskSchema } from "../volume-state.ts";
 
-const volumeSchema = stagePlanSchema.shape.volumes.element;
-
-/** One StageRanges Map item: hashes a range in the source pod and uploads the chunks the repository lacks. */
+/** One range of a StageRanges batch: hashes the range in the source pod and uploads the chunks the repository lacks. */
 export const stageRange = defineStep({
   task: "StageRange",
-  input: rangeItemSchema(volumeSchema).extend({ run: migrationRunSchema }),
-  async run({ run, volumes, item }, deps) {
-    const volume = volumes[item.volume];
-    if (volume === undefined)
-      throw new Error(`StageRange: item names volume ${item.volume} of ${volumes.length}`);
+  input: rangeTaskSchema.extend({ run: migrationRunSchema }),
+  async run({ run, plan, item }, deps) {
     const pair = await loadPair(deps, run.request.pair);
     const [source, repository] = await Promise.all([
       deps.connectCluster(pair.source),
       deps.openRepository(run.request.pair),
     ]);
+    const volume = planVolumeOf(await readStagePlan(repository.store, plan), item, "StageRange");
     return withClients([source], () =>
       stageVolumeRange(
         {

@@ -1,0 +1,78 @@
+import type { z } from "zod";
+import { KubeferryError } from "../errors.ts";
+import type { BlobStore } from "../repository/blob-store.ts";
+import type { MigrationRun } from "./run.ts";
+import type { StepDeps } from "./step-deps.ts";
+import {
+  type PlanSummary,
+  type RangeItem,
+  type RestorePlan,
+  restorePlanSchema,
+  type StagePlan,
+  stagePlanSchema,
+} from "./volume-state.ts";
+
+/**
+ * The plans of a run live under its prefix in the pair's repository, as plain JSON: the Map's
+ * ItemReader reads the items object itself (S3 GetObject, the bucket's SSE-KMS), so it cannot
+ * be sealed with the repository key. They hold what the state would otherwise carry — PVC, pod
+ * and class names, offsets — and no secret.
+ */
+const planKey = (runId: string, kind: "stage" | "restore") => `runs/${runId}/plans/${kind}.json`;
+const itemsKey = (runId: string) => `runs/${runId}/plans/ranges.json`;
+
+/** A step was given the key of a plan that is not (or no longer) in the repository. */
+export class PlanMissing extends KubeferryError {}
+
+async function writeJson(store: BlobStore, key: string, value: unknown): Promise<void> {
+  await store.put(key, Buffer.from(JSON.stringify(value)));
+}
+
+/** Writes the stage plan and its range items; returns what the state carries of them. */
+export async function writeStagePlan(
+  deps: Pick<StepDeps, "repositoryObjectKey">,
+  store: BlobStore,
+  run: MigrationRun,
+  plan: StagePlan,
+  items: RangeItem[],
+): Promise<PlanSummary> {
+  const key = planKey(run.id, "stage");
+  await writeJson(store, itemsKey(run.id), items);
+  await writeJson(store, key, stagePlanSchema.parse(plan));
+  return {
+    plan: key,
+    items: deps.repositoryObjectKey(run.request.pair, itemsKey(run.id)),
+    volumes: plan.volumes.length,
+    ranges: items.length,
+    bytes: plan.volumes.reduce((sum, volume) => sum + volume.source.volumeBytes, 0),
+  };
+}
+
+/** Writes the restore plan; its ranges are the staged ones, so the restore Map reads the same items. */
+export async function writeRestorePlan(
+  store: BlobStore,
+  run: MigrationRun,
+  plan: RestorePlan,
+  staged: PlanSummary,
+): Promise<PlanSummary> {
+  const key = planKey(run.id, "restore");
+  await writeJson(store, key, restorePlanSchema.parse(plan));
+  return { ...staged, plan: key };
+}
+
+async function readPlan<Schema extends z.ZodType>(
+  store: BlobStore,
+  key: string,
+  schema: Schema,
+): Promise<z.output<Schema>> {
+  const data = await store.get(key);
+  if (data === undefined) {
+    throw new PlanMissing(
+      `${store.location}${key} is missing: the run's plan was removed (garbage collection?); start a new run`,
+    );
+  }
+  return schema.parse(JSON.parse(data.toString("utf8")));
+}
+
+export const readStagePlan = (store: BlobStore, key: string) => readPlan(store, key, stagePlanSchema);
+export const readRestorePlan = (store: BlobStore, key: string) => readPlan(store, key, restorePlanSchema);
