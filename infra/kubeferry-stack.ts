@@ -5,6 +5,7 @@ import type { Construct } from "constructs";
 import type { DeploymentConfig } from "./config.ts";
 import { StateMachineFromAsl } from "./constructs/migration-workflow.ts";
 import { Observability } from "./constructs/observability.ts";
+import { ScheduledGarbageCollection } from "./constructs/scheduled-gc.ts";
 import { StagingStore } from "./constructs/staging-store.ts";
 import { Triggers } from "./constructs/triggers.ts";
 import { WorkflowFunctions } from "./constructs/workflow-functions.ts";
@@ -90,6 +91,12 @@ export class KubeferryStack extends Stack {
       eventBus: this.eventBus,
       migration: this.migration.stateMachine,
       schedules: config.schedules,
+      functions: this.functions,
+    });
+    new ScheduledGarbageCollection(this, "GarbageCollection", {
+      functions: this.functions,
+      retention: config.retention,
+      deadLetters: this.triggers.deadLetters,
     });
     new Observability(this, "Observability", { migration: this.migration.stateMachine });
 
@@ -102,6 +109,8 @@ export class KubeferryStack extends Stack {
       // Map this role into each EKS cluster's access entries (README: deploying).
       ClusterAccessRoleArn: this.functions.clusterAccessRole.roleArn,
       SchedulerRoleArn: this.triggers.schedulerRole.roleArn,
+      // Schedules created with `kubeferry schedule create` invoke this function, as the stack's do.
+      StartRunFunctionArn: this.triggers.startRun.functionArn,
       DeadLetterQueueArn: this.triggers.deadLetters.queueArn,
     };
     for (const [id, value] of Object.entries(outputs)) new CfnOutput(this, id, { value });

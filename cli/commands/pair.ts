@@ -2,6 +2,7 @@ import { PairingError } from "../../functions/lib/errors.ts";
 import { checkPair, createPair, type PairRecord } from "../../functions/lib/kube/pairing/pairs.ts";
 import {
   type Command,
+  countOption,
   listOption,
   positional,
   requiredOption,
@@ -57,13 +58,14 @@ const create: Command = {
   path: ["pair", "create"],
   summary: "pair a source and a destination cluster, checking both before anything moves",
   usage:
-    "NAME --source CLUSTER --destination CLUSTER [--storage-class FROM=TO]... [--namespace FROM=TO]... [--helper-image IMAGE]",
+    "NAME --source CLUSTER --destination CLUSTER [--storage-class FROM=TO]... [--namespace FROM=TO]... [--helper-image IMAGE] [--keep-runs N]",
   options: {
     source: { type: "string" },
     destination: { type: "string" },
     "storage-class": { type: "string", multiple: true },
     namespace: { type: "string", multiple: true },
     "helper-image": { type: "string" },
+    "keep-runs": { type: "string" },
   },
   examples: [
     "kubeferry pair create onprem-to-west --source onprem --destination west --storage-class ceph-rbd=gp3",
@@ -80,6 +82,8 @@ const create: Command = {
       ...(stringOption(invocation, "helper-image")
         ? { helperImage: stringOption(invocation, "helper-image") }
         : {}),
+      // Runs garbage collection keeps per namespace of this pair.
+      ...(countOption(invocation, "keep-runs") ? { keepRuns: countOption(invocation, "keep-runs") } : {}),
     };
     const clients = await connectBoth(context, spec.source, spec.destination);
     const deps = context.deps;

@@ -23,8 +23,20 @@ export const publishEnvironmentSchema = stepEnvironmentSchema.extend({
   KUBEFERRY_EVENT_BUS: z.string().min(1),
 });
 
+/** The scheduled garbage collection: the step environment and the runs kept per namespace. */
+export const garbageEnvironmentSchema = stepEnvironmentSchema.extend({
+  KUBEFERRY_KEEP_RUNS: z.coerce.number().int().min(1),
+});
+
+/** The function that starts the runs of triggers (schedules, events) under their names. */
+export const startRunEnvironmentSchema = z.object({
+  KUBEFERRY_MIGRATION_STATE_MACHINE_ARN: z.string().min(1),
+});
+
 export type StepEnvironment = z.infer<typeof stepEnvironmentSchema>;
 export type PublishEnvironment = z.infer<typeof publishEnvironmentSchema>;
+export type StartRunEnvironment = z.infer<typeof startRunEnvironmentSchema>;
+export type GarbageEnvironment = z.input<typeof garbageEnvironmentSchema>;
 
 /**
  * kubeferry's local default (no AWS): the functions run on a kubeferry home directory, as the
