@@ -19,6 +19,7 @@ import {
   taskNames,
 } from "../../functions/lib/workflow/task-catalog.ts";
 import { nagArn } from "../nag-findings.ts";
+import { RepositoryKeyRole } from "./repository-key-role.ts";
 import type { StagingStore } from "./staging-store.ts";
 
 export interface WorkflowFunctionsProps {
@@ -53,6 +54,7 @@ const bundling: nodejs.BundlingOptions = {
 export class WorkflowFunctions extends Construct {
   readonly byTask: Record<TaskName, lambda.IFunction>;
   readonly clusterAccessRole: iam.Role;
+  readonly repositoryKeyRole: RepositoryKeyRole;
 
   private readonly props: WorkflowFunctionsProps;
   private readonly securityGroups: ec2.ISecurityGroup[] | undefined;
@@ -64,11 +66,21 @@ export class WorkflowFunctions extends Construct {
     const { staging } = props;
     const stack = Stack.of(this);
 
+    this.clusterAccessRole = new iam.Role(this, "ClusterAccessRole", {
+      assumedBy: new iam.ServicePrincipal("lambda.amazonaws.com"),
+      description: "kubeferry steps that talk to the source and destination clusters",
+    });
+    grantClusterAccess(this.clusterAccessRole, stack);
+    this.repositoryKeyRole = new RepositoryKeyRole(this, "RepositoryKey", {
+      key: staging.key,
+      firstUser: this.clusterAccessRole,
+    });
     const stepEnvironment: StepEnvironment = {
       KUBEFERRY_BUCKET: staging.bucket.bucketName,
       KUBEFERRY_PREFIX: props.repositoryPrefix,
       KUBEFERRY_KMS_KEY_ARN: staging.key.keyArn,
       KUBEFERRY_CLUSTER_SECRET_PREFIX: clusterSecretPrefix,
+      KUBEFERRY_REPOSITORY_KEY_ROLE_ARN: this.repositoryKeyRole.role.roleArn,
     };
     const publishEnvironment: PublishEnvironment = {
       ...stepEnvironment,
@@ -85,11 +97,6 @@ export class WorkflowFunctions extends Construct {
           }),
         ]
       : undefined;
-    this.clusterAccessRole = new iam.Role(this, "ClusterAccessRole", {
-      assumedBy: new iam.ServicePrincipal("lambda.amazonaws.com"),
-      description: "kubeferry steps that talk to the source and destination clusters",
-    });
-    grantClusterAccess(this.clusterAccessRole, stack);
     const entries = taskNames.map((task) => {
       const sizing = taskCatalog[task];
       const role = sizing.clusters
@@ -182,7 +189,7 @@ export class WorkflowFunctions extends Construct {
     this.roles.add(role);
     const stack = Stack.of(this);
     if (access.repository) {
-      grantStepAccess(role, this.props, access.publishes);
+      grantStepAccess(role, this.props, this.repositoryKeyRole, access.publishes);
       acknowledgeWildcards(role, stack, this.props);
     }
     Validations.of(role.node.findChild("DefaultPolicy")).acknowledge({
@@ -216,7 +223,12 @@ function grantClusterAccess(role: iam.Role, stack: Stack) {
   });
 }
 
-function grantStepAccess(role: iam.Role, props: WorkflowFunctionsProps, publishes: boolean) {
+function grantStepAccess(
+  role: iam.Role,
+  props: WorkflowFunctionsProps,
+  keyRole: RepositoryKeyRole,
+  publishes: boolean,
+) {
   const { bucket, key } = props.staging;
   const stack = Stack.of(role);
   role.addToPolicy(
@@ -240,15 +252,8 @@ function grantStepAccess(role: iam.Role, props: WorkflowFunctionsProps, publishe
       conditions: { StringEquals: { "kms:ViaService": `s3.${stack.region}.${stack.urlSuffix}` } },
     }),
   );
-  role.addToPolicy(
-    new iam.PolicyStatement({
-      // GenerateDataKey creates a repository key and Decrypt unwraps it, only with the
-      // repository's encryption context: a wrapped key is bound to its repository.
-      actions: ["kms:GenerateDataKey", "kms:Decrypt"],
-      resources: [key.keyArn],
-      conditions: { Null: { "kms:EncryptionContext:kubeferry:repository": "false" } },
-    }),
-  );
+  // Repository keys: only through a session of the key role tagged with the run's repository.
+  keyRole.allow(role);
   role.addToPolicy(
     new iam.PolicyStatement({
       actions: ["secretsmanager:GetSecretValue"],

@@ -53,6 +53,7 @@ it("the same EventBridge event delivered twice starts one run", { timeout: 300_0
       KUBEFERRY_LOCAL_HOME: home,
       KUBEFERRY_BUCKET: null,
       KUBEFERRY_KMS_KEY_ARN: null,
+      KUBEFERRY_REPOSITORY_KEY_ROLE_ARN: null,
       KUBEFERRY_EVENT_BUS: null,
     },
   });

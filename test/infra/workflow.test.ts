@@ -199,8 +199,10 @@ describe("synthesized workflow", () => {
     for (const statement of kms) {
       expect([statement.Action].flat()).not.toContain("kms:Encrypt");
       const viaS3 = statement.Condition?.StringEquals?.["kms:ViaService"];
+      // Only the session's own repository (test/infra/repository-key.test.ts).
       const withContext =
-        statement.Condition?.Null?.["kms:EncryptionContext:kubeferry:repository"] === "false";
+        statement.Condition?.StringEquals?.["kms:EncryptionContext:kubeferry:repository"] ===
+        "${aws:PrincipalTag/kubeferry-repository}";
       expect(viaS3 !== undefined || withContext, JSON.stringify(statement)).toBe(true);
     }
   });

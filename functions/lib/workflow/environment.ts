@@ -16,6 +16,11 @@ export const stepEnvironmentSchema = z.object({
   KUBEFERRY_KMS_KEY_ARN: z.string().min(1),
   /** Secrets Manager name prefix of registered clusters. */
   KUBEFERRY_CLUSTER_SECRET_PREFIX: z.string().min(1),
+  /**
+   * The role whose sessions, tagged with one repository, may use the KMS key for that repository
+   * only (functions/lib/aws/repository-key-sessions.ts). Unset in a local run: its own credentials.
+   */
+  KUBEFERRY_REPOSITORY_KEY_ROLE_ARN: z.string().min(1).optional(),
 });
 
 export const publishEnvironmentSchema = stepEnvironmentSchema.extend({
