@@ -111,6 +111,9 @@ export class KubeferryStack extends Stack {
       SchedulerRoleArn: this.triggers.schedulerRole.roleArn,
       // Schedules created with `kubeferry schedule create` invoke this function, as the stack's do.
       StartRunFunctionArn: this.triggers.startRun.functionArn,
+      // `kubeferry pair check --remote` and `verify --remote` invoke these where the workflow runs.
+      PairClustersFunctionName: this.functions.byTask.PairClusters.functionName,
+      VerifyFunctionName: this.functions.byTask.Verify.functionName,
       DeadLetterQueueArn: this.triggers.deadLetters.queueArn,
     };
     for (const [id, value] of Object.entries(outputs)) new CfnOutput(this, id, { value });

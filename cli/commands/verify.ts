@@ -1,6 +1,7 @@
 import { mapBounded } from "../../functions/lib/bounded-map.ts";
 import { type Command, requiredOption, stringOption, UsageError } from "../command.ts";
 import { table } from "../output.ts";
+import { functionNameOption, invokeFunction, runForInvocation } from "../remote-functions.ts";
 
 /**
  * Re-reads what a run staged, like `restic check --read-data`: every manifest decrypts and
@@ -8,12 +9,20 @@ import { table } from "../output.ts";
  */
 export const verify: Command = {
   path: ["verify"],
-  summary: "re-check a run's staged manifests and chunks (all, or a random --sample fraction)",
-  usage: "--run RUN --pair PAIR [--sample 0.1]",
-  options: { run: { type: "string" }, pair: { type: "string" }, sample: { type: "string" } },
+  summary:
+    "re-check a run's staged manifests and chunks (all, or a random --sample fraction); --remote: the deployed Verify function checks the run's objects on the destination",
+  usage: "--run RUN --pair PAIR [--sample 0.1] [--remote [--function NAME]]",
+  options: {
+    run: { type: "string" },
+    pair: { type: "string" },
+    sample: { type: "string" },
+    remote: { type: "boolean" },
+    function: { type: "string" },
+  },
   examples: [
     "kubeferry verify --run kf-20261126-101500-a1b2c3 --pair onprem-to-west",
     "kubeferry verify --run kf-20261126-101500-a1b2c3 --pair onprem-to-west --sample 0.05 -o json",
+    "kubeferry verify --run kf-20261126-101500-a1b2c3 --pair onprem-to-west --remote --function kubeferry-Verify",
   ],
   async run(invocation, context) {
     const runId = requiredOption(invocation, "run");
@@ -21,7 +30,26 @@ export const verify: Command = {
     const sample = Number(stringOption(invocation, "sample") ?? "1");
     if (!(sample > 0 && sample <= 1)) throw new UsageError("--sample must be a fraction in (0, 1]");
     const repository = await context.deps.openRepository(pair);
-    await repository.manifests.readRunRecord(runId);
+    const record = await repository.manifests.readRunRecord(runId);
+    if (invocation.values.remote === true) {
+      const functionName = functionNameOption(
+        invocation.values.function,
+        "KUBEFERRY_VERIFY_FUNCTION",
+        "VerifyFunctionName",
+      );
+      const run = runForInvocation(pair, {
+        id: runId,
+        namespaces: record.namespaces ?? [...new Set(record.volumes.map((volume) => volume.namespace))],
+        startedAt: record.startedAt,
+      });
+      // A VerifyFailed names what is missing; it ends the command as a failed check.
+      const verified = (await invokeFunction(functionName, { run })) as { objects: number; volumes: number };
+      context.output.result(
+        { runId, pair, ok: true, remote: functionName, ...verified },
+        `run ${runId}: ${verified.objects} objects present on the destination (checked by ${functionName})`,
+      );
+      return 0;
+    }
     const problems: string[] = [];
     await repository.manifests
       .readResourceBundle(runId)

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CustomObjectsApi } from "@kubernetes/client-node";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { repositoryOpener } from "../../functions/lib/workflow/repository-location.ts";
 import { type LocalClusters, startClusters } from "../env/clusters.ts";
 import { type LambdaInvokeApi, startLambdaInvokeApi } from "../env/lambda-invoke-api.ts";
 import { run } from "./run-cli.ts";
@@ -114,4 +115,58 @@ it("pair check --remote names the function the Invoke API does not know", async 
   const checked = await run(["pair", "check", "west", "--remote", "--function", "NoSuchFunction"]);
   expect(checked.code).toBe(1);
   expect(checked.stderr).toMatch(/NoSuchFunction/);
+});
+
+it("verify --remote has the Verify function check the run's objects on the destination", {
+  timeout: 120_000,
+}, async () => {
+  const repository = await repositoryOpener({ kind: "filesystem", root: home })("west");
+  const object = (name: string) => ({
+    group: "",
+    version: "v1",
+    kind: "Namespace",
+    name,
+    status: "Unchanged",
+  });
+  for (const [runId, objects] of [
+    ["kf-present", [object("default")]],
+    ["kf-missing", [object("default"), object("gone-since")]],
+  ] as const) {
+    await repository.manifests.writeRunRecord({
+      version: 1,
+      runId,
+      pair: "west",
+      status: "Succeeded",
+      startedAt: new Date().toISOString(),
+      namespaces: ["shop"],
+      volumes: [],
+      objects: [...objects],
+    });
+  }
+  const present = await run([
+    "verify",
+    "--run",
+    "kf-present",
+    "--pair",
+    "west",
+    "--remote",
+    "--function",
+    "Verify",
+  ]);
+  expect(present.code, present.stderr).toBe(0);
+  expect(present.stdout).toContain(
+    "run kf-present: 1 objects present on the destination (checked by Verify)",
+  );
+  const missing = await run([
+    "verify",
+    "--run",
+    "kf-missing",
+    "--pair",
+    "west",
+    "--remote",
+    "--function",
+    "Verify",
+  ]);
+  expect(missing.code).toBe(1);
+  expect(missing.stderr).toContain("Namespace gone-since is missing on destination");
 });
