@@ -31,7 +31,7 @@ export class ScheduledGarbageCollection extends Construct {
       // Sweeps list and delete one object at a time; a pair's sweep resumes at the next firing.
       memoryMiB: 512,
       timeoutSeconds: 900,
-      environment: environment as Record<string, string>,
+      environment: { ...environment },
       repository: true,
       description: "kubeferry scheduled garbage collection",
     });

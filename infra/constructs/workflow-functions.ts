@@ -55,6 +55,8 @@ export class WorkflowFunctions extends Construct {
   readonly byTask: Record<TaskName, lambda.IFunction>;
   readonly clusterAccessRole: iam.Role;
   readonly repositoryKeyRole: RepositoryKeyRole;
+  /** The environment of a function that works on the repositories as the steps do. */
+  readonly stepEnvironment: StepEnvironment;
 
   private readonly props: WorkflowFunctionsProps;
   private readonly securityGroups: ec2.ISecurityGroup[] | undefined;
@@ -115,9 +117,6 @@ export class WorkflowFunctions extends Construct {
     });
     this.byTask = Object.fromEntries(entries) as unknown as Record<TaskName, lambda.IFunction>;
   }
-
-  /** The environment of a function that works on the repositories as the steps do. */
-  readonly stepEnvironment: StepEnvironment;
 
   /**
    * A function beside the Tasks (a trigger, a scheduled job), built as they are, with a role of

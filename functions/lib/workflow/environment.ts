@@ -30,7 +30,10 @@ export const publishEnvironmentSchema = stepEnvironmentSchema.extend({
 
 /** The scheduled garbage collection: the step environment and the runs kept per namespace. */
 export const garbageEnvironmentSchema = stepEnvironmentSchema.extend({
-  KUBEFERRY_KEEP_RUNS: z.coerce.number().int().min(1),
+  KUBEFERRY_KEEP_RUNS: z
+    .string()
+    .regex(/^[1-9][0-9]*$/, "a whole number of runs, at least 1")
+    .transform(Number),
 });
 
 /** The function that starts the runs of triggers (schedules, events) under their names. */
