@@ -34,6 +34,16 @@ export function requiredOption(invocation: Invocation, name: string): string {
   return value;
 }
 
+/** A count flag (e.g. --keep-runs): a whole number of at least 1, or undefined when not given. */
+export function countOption(invocation: Invocation, name: string): number | undefined {
+  const value = stringOption(invocation, name);
+  if (value === undefined) return undefined;
+  const count = Number(value);
+  if (!Number.isInteger(count) || count < 1)
+    throw new UsageError(`--${name} takes a whole number, at least 1 (got "${value}")`);
+  return count;
+}
+
 export function listOption(invocation: Invocation, name: string): string[] {
   const value = invocation.values[name];
   if (Array.isArray(value)) return value.flatMap((item) => item.split(",")).filter((item) => item !== "");

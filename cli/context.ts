@@ -109,6 +109,7 @@ function functionEnvironment(home: string, location: RepositoryLocation): Record
       KUBEFERRY_LOCAL_HOME: home,
       KUBEFERRY_BUCKET: null,
       KUBEFERRY_KMS_KEY_ARN: null,
+      KUBEFERRY_REPOSITORY_KEY_ROLE_ARN: null,
       KUBEFERRY_EVENT_BUS: null,
     };
   }
@@ -117,6 +118,8 @@ function functionEnvironment(home: string, location: RepositoryLocation): Record
     KUBEFERRY_BUCKET: location.bucket,
     KUBEFERRY_PREFIX: location.prefix,
     KUBEFERRY_KMS_KEY_ARN: location.kmsKeyId,
+    // The CLI's own credentials use the key, as they read the repositories (their IAM decides).
+    KUBEFERRY_REPOSITORY_KEY_ROLE_ARN: null,
     KUBEFERRY_EVENT_BUS: "kubeferry",
   };
 }

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { z } from "zod";
+import { defaultKeepRuns } from "../functions/lib/repository/retention.ts";
 import { migrationRequestSchema } from "../functions/lib/workflow/request.ts";
 
 /**
@@ -29,16 +30,28 @@ const vpcSchema = z.strictObject({
   privateSubnetIds: z.array(z.string()).min(1),
 });
 
+const retentionSchema = z.strictObject({
+  /** Runs kept per pair and namespace (a pair's own keepRuns wins); older run records are dropped. */
+  keepRuns: z.number().int().min(1).default(defaultKeepRuns),
+  /** When garbage collection (retention, then the sweep) runs, as EventBridge Scheduler takes it. */
+  expression: z
+    .string()
+    .regex(/^(rate|cron)\(.+\)$/, "must be rate(...) or cron(...)")
+    .default("rate(1 day)"),
+});
+
 export const deploymentConfigSchema = z.strictObject({
   /** Key prefix of the chunk repositories in the staging bucket. */
   repositoryPrefix: z.string().min(1).default("repositories"),
   schedules: z.array(scheduleSchema).default([]),
+  retention: retentionSchema.default({ keepRuns: defaultKeepRuns, expression: "rate(1 day)" }),
   /** Private cluster endpoints: run the functions in these subnets. */
   vpc: vpcSchema.optional(),
 });
 
 export type DeploymentConfig = z.output<typeof deploymentConfigSchema>;
 export type ScheduleConfig = DeploymentConfig["schedules"][number];
+export type RetentionConfig = DeploymentConfig["retention"];
 
 export function loadDeploymentConfig(path: string): DeploymentConfig {
   if (!existsSync(path)) return deploymentConfigSchema.parse({});

@@ -5,6 +5,7 @@ import type { Construct } from "constructs";
 import type { DeploymentConfig } from "./config.ts";
 import { StateMachineFromAsl } from "./constructs/migration-workflow.ts";
 import { Observability } from "./constructs/observability.ts";
+import { ScheduledGarbageCollection } from "./constructs/scheduled-gc.ts";
 import { StagingStore } from "./constructs/staging-store.ts";
 import { Triggers } from "./constructs/triggers.ts";
 import { WorkflowFunctions } from "./constructs/workflow-functions.ts";
@@ -91,6 +92,12 @@ export class KubeferryStack extends Stack {
       eventBus: this.eventBus,
       migration: this.migration.stateMachine,
       schedules: config.schedules,
+      functions: this.functions,
+    });
+    new ScheduledGarbageCollection(this, "GarbageCollection", {
+      functions: this.functions,
+      retention: config.retention,
+      deadLetters: this.triggers.deadLetters,
     });
     new Observability(this, "Observability", { migration: this.migration.stateMachine });
 
@@ -103,6 +110,11 @@ export class KubeferryStack extends Stack {
       // Map this role into each EKS cluster's access entries (README: deploying).
       ClusterAccessRoleArn: this.functions.clusterAccessRole.roleArn,
       SchedulerRoleArn: this.triggers.schedulerRole.roleArn,
+      // Schedules created with `kubeferry schedule create` invoke this function, as the stack's do.
+      StartRunFunctionArn: this.triggers.startRun.functionArn,
+      // `kubeferry pair check --remote` and `verify --remote` invoke these where the workflow runs.
+      PairClustersFunctionName: this.functions.byTask.PairClusters.functionName,
+      VerifyFunctionName: this.functions.byTask.Verify.functionName,
       DeadLetterQueueArn: this.triggers.deadLetters.queueArn,
     };
     for (const [id, value] of Object.entries(outputs)) new CfnOutput(this, id, { value });

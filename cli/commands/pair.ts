@@ -2,6 +2,7 @@ import { PairingError } from "../../functions/lib/errors.ts";
 import { checkPair, createPair, type PairRecord } from "../../functions/lib/kube/pairing/pairs.ts";
 import {
   type Command,
+  countOption,
   listOption,
   positional,
   requiredOption,
@@ -10,6 +11,7 @@ import {
 } from "../command.ts";
 import type { CliContext } from "../context.ts";
 import { table } from "../output.ts";
+import { functionNameOption, invokeFunction, runForInvocation } from "../remote-functions.ts";
 
 /** "a=b,c=d" → { a: "b", c: "d" }: mapping flags, repeatable. */
 function mappingOption(values: string[], flag: string): Record<string, string> {
@@ -57,13 +59,14 @@ const create: Command = {
   path: ["pair", "create"],
   summary: "pair a source and a destination cluster, checking both before anything moves",
   usage:
-    "NAME --source CLUSTER --destination CLUSTER [--storage-class FROM=TO]... [--namespace FROM=TO]... [--helper-image IMAGE]",
+    "NAME --source CLUSTER --destination CLUSTER [--storage-class FROM=TO]... [--namespace FROM=TO]... [--helper-image IMAGE] [--keep-runs N]",
   options: {
     source: { type: "string" },
     destination: { type: "string" },
     "storage-class": { type: "string", multiple: true },
     namespace: { type: "string", multiple: true },
     "helper-image": { type: "string" },
+    "keep-runs": { type: "string" },
   },
   examples: [
     "kubeferry pair create onprem-to-west --source onprem --destination west --storage-class ceph-rbd=gp3",
@@ -80,6 +83,8 @@ const create: Command = {
       ...(stringOption(invocation, "helper-image")
         ? { helperImage: stringOption(invocation, "helper-image") }
         : {}),
+      // Runs garbage collection keeps per namespace of this pair.
+      ...(countOption(invocation, "keep-runs") ? { keepRuns: countOption(invocation, "keep-runs") } : {}),
     };
     const clients = await connectBoth(context, spec.source, spec.destination);
     const deps = context.deps;
@@ -94,16 +99,35 @@ const create: Command = {
 
 const check: Command = {
   path: ["pair", "check"],
-  summary: "run a pair's checks again and show each with its reason",
-  usage: "NAME",
-  options: {},
-  examples: ["kubeferry pair check onprem-to-west"],
+  summary:
+    "run a pair's checks again and show each with its reason (--remote: from the deployed PairClusters function, where the workflow runs)",
+  usage: "NAME [--remote [--function NAME]]",
+  options: { remote: { type: "boolean" }, function: { type: "string" } },
+  examples: [
+    "kubeferry pair check onprem-to-west",
+    "kubeferry pair check onprem-to-west --remote --function kubeferry-PairClusters --store s3://bucket/repositories --kms-key alias/kubeferry",
+  ],
   async run(invocation, context) {
     const name = positional(invocation, 0, "pair NAME");
     const deps = context.deps;
     const existing = await deps.pairs.get(name);
     if (!existing)
       throw new UsageError(`pair "${name}" does not exist (kubeferry pair list shows the pairs)`);
+    if (invocation.values.remote === true) {
+      const functionName = functionNameOption(
+        invocation.values.function,
+        "KUBEFERRY_PAIR_CLUSTERS_FUNCTION",
+        "PairClustersFunctionName",
+      );
+      // The function records the checks in the pair record, which this CLI reads from the same store.
+      const run = runForInvocation(name, { id: `pair-check-${Date.now()}`, namespaces: ["default"] });
+      return reportChecks(context, name, async () => {
+        await invokeFunction(functionName, { run });
+        const record = await deps.pairs.get(name);
+        if (!record) throw new Error(`${functionName} checked pair ${name}, whose record is gone`);
+        return record;
+      });
+    }
     const clients = await connectBoth(context, existing.source, existing.destination);
     try {
       return await reportChecks(context, name, () => checkPair(deps.pairs, name, clients, new Date()));

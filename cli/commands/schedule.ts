@@ -5,6 +5,7 @@ import {
   SchedulerClient,
 } from "@aws-sdk/client-scheduler";
 import { migrationRequestSchema, parseRequest } from "../../functions/lib/workflow/request.ts";
+import type { TriggeredRun } from "../../functions/lib/workflow/triggered-run.ts";
 import {
   type Command,
   positional,
@@ -21,21 +22,22 @@ const prefix = "kubeferry-";
 
 const create: Command = {
   path: ["schedule", "create"],
-  summary: "replicate namespaces on a schedule (EventBridge Scheduler starts a standby migration)",
+  summary:
+    "replicate namespaces on a schedule (EventBridge Scheduler starts a standby migration, one per scheduled time)",
   usage:
     "NAME --pair PAIR -n NAMESPACE [-n …] --expression 'rate(15 minutes)'|'cron(…)' [--timezone TZ] " +
-    "--state-machine ARN --role-arn ARN [--dead-letter-arn ARN] [-l SELECTOR]",
+    "--start-function ARN --role-arn ARN [--dead-letter-arn ARN] [-l SELECTOR]",
   options: {
     ...selectionOptions,
     expression: { type: "string" },
     timezone: { type: "string" },
-    "state-machine": { type: "string" },
+    "start-function": { type: "string" },
     "role-arn": { type: "string" },
     "dead-letter-arn": { type: "string" },
   },
   examples: [
     "kubeferry schedule create shop-dr --pair onprem-to-west -n shop --expression 'rate(15 minutes)' \\\n" +
-      "    --state-machine $MIGRATION_ARN --role-arn $SCHEDULER_ROLE_ARN --dead-letter-arn $DLQ_ARN",
+      "    --start-function $START_RUN_ARN --role-arn $SCHEDULER_ROLE_ARN --dead-letter-arn $DLQ_ARN",
   ],
   async run(invocation, context) {
     const name = positional(invocation, 0, "schedule NAME");
@@ -57,9 +59,14 @@ const create: Command = {
         ScheduleExpressionTimezone: stringOption(invocation, "timezone") ?? "UTC",
         FlexibleTimeWindow: { Mode: "OFF" },
         Target: {
-          Arn: requiredOption(invocation, "state-machine"),
+          // The stack's StartRun function names each run after its scheduled time, as the stack's
+          // own schedules do: a repeated delivery starts no second run.
+          Arn: requiredOption(invocation, "start-function"),
           RoleArn: requiredOption(invocation, "role-arn"),
-          Input: JSON.stringify(request),
+          Input: JSON.stringify({
+            trigger: { schedule: name, scheduledTime: "<aws.scheduler.scheduled-time>" },
+            request,
+          } satisfies TriggeredRun),
           RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 3600 },
           ...(deadLetter ? { DeadLetterConfig: { Arn: deadLetter } } : {}),
         },

@@ -227,8 +227,8 @@ describe("migrate --remote", () => {
 });
 
 describe("schedules", () => {
-  it("creates, lists and deletes an EventBridge Scheduler schedule starting a standby migration", async () => {
-    const arn = "arn:aws:states:us-east-1:123456789012:stateMachine:kubeferry-migrate";
+  it("creates, lists and deletes an EventBridge Scheduler schedule starting a standby migration named after its scheduled time", async () => {
+    const arn = "arn:aws:lambda:us-east-1:123456789012:function:kubeferry-StartRun";
     const created = await run([
       "schedule",
       "create",
@@ -239,7 +239,7 @@ describe("schedules", () => {
       "shop",
       "--expression",
       "rate(15 minutes)",
-      "--state-machine",
+      "--start-function",
       arn,
       "--role-arn",
       "arn:aws:iam::123456789012:role/kubeferry-scheduler",
@@ -250,7 +250,9 @@ describe("schedules", () => {
     );
     expect(schedule.ScheduleExpression).toBe("rate(15 minutes)");
     expect(schedule.Target?.Arn).toBe(arn);
-    expect(JSON.parse(schedule.Target?.Input as string)).toMatchObject({
+    const input = JSON.parse(schedule.Target?.Input as string);
+    expect(input.trigger).toEqual({ schedule: "shop-dr", scheduledTime: "<aws.scheduler.scheduled-time>" });
+    expect(input.request).toMatchObject({
       pair: "onprem-to-west",
       namespaces: ["shop"],
       startApplications: false,

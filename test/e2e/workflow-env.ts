@@ -108,6 +108,8 @@ export async function startWorkflowEnv(options: VolumeEnvOptions = {}): Promise<
     KUBEFERRY_BUCKET: volumes.bucket,
     KUBEFERRY_PREFIX: "kubeferry",
     KUBEFERRY_KMS_KEY_ARN: volumes.kmsKeyId,
+    // moto enforces no IAM: the key role's tagged sessions are checked on the template.
+    KUBEFERRY_REPOSITORY_KEY_ROLE_ARN: null,
     KUBEFERRY_EVENT_BUS: "kubeferry",
     AWS_REGION: aws.region,
     // One identity for every service, as a Lambda role has: MinIO checks it, moto accepts any.

@@ -24,6 +24,7 @@ beforeAll(async () => {
     KUBEFERRY_LOCAL_HOME: join(tmpdir(), "kubeferry-never-written"),
     KUBEFERRY_BUCKET: null,
     KUBEFERRY_KMS_KEY_ARN: null,
+    KUBEFERRY_REPOSITORY_KEY_ROLE_ARN: null,
     KUBEFERRY_EVENT_BUS: null,
   };
   sandboxes = new LambdaSandboxes(

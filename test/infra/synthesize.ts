@@ -16,8 +16,9 @@ export function synthesize(config?: unknown) {
     writeFileSync(configFile, JSON.stringify(config));
     context["kubeferry:config"] = configFile;
   }
-  const { app, stack } = kubeferryApp({ outdir, context });
   try {
+    // Inside the try: a refused configuration throws here, and its folder goes too.
+    const { app, stack } = kubeferryApp({ outdir, context });
     app.synth();
     return { template: Template.fromStack(stack), stack };
   } finally {

@@ -175,9 +175,9 @@ describe("synthesized workflow", () => {
     }
   });
 
-  it("has one nodejs24.x arm64 traced function per Task", () => {
+  it("has one nodejs24.x arm64 traced function per Task, plus the trigger starter and the scheduled GC", () => {
     const functions = Object.values(resources).filter((r) => r.Type === "AWS::Lambda::Function");
-    expect(functions).toHaveLength(Object.keys(taskCatalog).length);
+    expect(functions).toHaveLength(Object.keys(taskCatalog).length + 2);
     for (const fn of functions) {
       expect(fn.Properties).toMatchObject({
         Runtime: "nodejs24.x",
@@ -227,8 +227,10 @@ describe("synthesized workflow", () => {
     for (const statement of kms) {
       expect([statement.Action].flat()).not.toContain("kms:Encrypt");
       const viaS3 = statement.Condition?.StringEquals?.["kms:ViaService"];
+      // Only the session's own repository (test/infra/repository-key.test.ts).
       const withContext =
-        statement.Condition?.Null?.["kms:EncryptionContext:kubeferry:repository"] === "false";
+        statement.Condition?.StringEquals?.["kms:EncryptionContext:kubeferry:repository"] ===
+        "${aws:PrincipalTag/kubeferry-repository}";
       expect(viaS3 !== undefined || withContext, JSON.stringify(statement)).toBe(true);
     }
   });
@@ -263,34 +265,41 @@ describe("synthesized workflow", () => {
     for (const action of actions) expect(action).not.toMatch(/^[a-z0-9-]+:\*$/);
   });
 
-  it("starts a migration from a Migration Requested event with the detail as input", () => {
+  it("starts a migration from a Migration Requested event, named after the event's id, with the detail as request", () => {
     template.hasResourceProperties("AWS::Events::EventBus", { Name: "kubeferry" });
     template.hasResourceProperties("AWS::Events::Rule", {
       EventPattern: { source: ["kubeferry"], "detail-type": ["Migration Requested"] },
       Targets: [
         Match.objectLike({
-          Arn: { Ref: Match.stringLikeRegexp("MigrationStateMachine") },
-          InputPath: "$.detail",
+          Arn: { "Fn::GetAtt": [Match.stringLikeRegexp("StartRun"), "Arn"] },
+          InputTransformer: {
+            InputPathsMap: { id: "$.id", detail: "$.detail" },
+            InputTemplate: '{"trigger":{"eventId":<id>},"request":<detail>}',
+          },
           DeadLetterConfig: Match.anyValue(),
         }),
       ],
     });
   });
 
-  it("declares the configured DR schedule against the migration with its request", () => {
+  it("declares the configured DR schedule, named after its scheduled time, with its request", () => {
     template.hasResourceProperties("AWS::Scheduler::Schedule", {
       Name: "kubeferry-shop-dr",
       ScheduleExpression: "rate(15 minutes)",
       ScheduleExpressionTimezone: "Europe/Berlin",
       FlexibleTimeWindow: { Mode: "OFF" },
       Target: Match.objectLike({
-        Arn: { Ref: Match.stringLikeRegexp("MigrationStateMachine") },
+        Arn: { "Fn::GetAtt": [Match.stringLikeRegexp("StartRun"), "Arn"] },
         RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 3600 },
         DeadLetterConfig: { Arn: Match.anyValue() },
       }),
     });
-    const schedule = Object.values(resources).find((r) => r.Type === "AWS::Scheduler::Schedule");
-    expect(JSON.parse(schedule?.Properties.Target.Input)).toMatchObject({
+    const schedule = Object.values(resources).find(
+      (r) => r.Type === "AWS::Scheduler::Schedule" && r.Properties.Name === "kubeferry-shop-dr",
+    );
+    const input = JSON.parse(schedule?.Properties.Target.Input);
+    expect(input.trigger).toEqual({ schedule: "shop-dr", scheduledTime: "<aws.scheduler.scheduled-time>" });
+    expect(input.request).toMatchObject({
       pair: "onprem-to-west",
       namespaces: ["shop"],
       startApplications: false,

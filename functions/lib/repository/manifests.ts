@@ -47,6 +47,8 @@ export const runRecordSchema = z.object({
   status: z.enum(["Running", "Succeeded", "PartialSuccess", "Failed"]),
   startedAt: timestamp,
   finishedAt: timestamp.optional(),
+  /** The request's namespaces: retention keeps the last runs of each (records before it: the volumes'). */
+  namespaces: z.array(name).optional(),
   volumes: z.array(z.object({ namespace: name, name, stats: imageStatsSchema })),
   resources: z.object({ objects: z.number().int().nonnegative() }).optional(),
   /** What applying each object on the destination did, and why when it failed. */

@@ -2,6 +2,7 @@ import type { Logger } from "@aws-lambda-powertools/logger";
 import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import { KMSClient } from "@aws-sdk/client-kms";
 import { S3Client } from "@aws-sdk/client-s3";
+import { repositoryKmsClients } from "../aws/repository-key-sessions.ts";
 import { connectCluster } from "../kube/client/cluster-source.ts";
 import { PairStore } from "../kube/pairing/pairs.ts";
 import { awsClusterConnectDeps } from "./aws-cluster-connect.ts";
@@ -27,6 +28,9 @@ export function awsStepDeps(environment: StepEnvironment | PublishEnvironment, l
     prefix: environment.KUBEFERRY_PREFIX,
     kms: new KMSClient({}),
     kmsKeyId: environment.KUBEFERRY_KMS_KEY_ARN,
+    ...(environment.KUBEFERRY_REPOSITORY_KEY_ROLE_ARN && {
+      repositoryKms: repositoryKmsClients(environment.KUBEFERRY_REPOSITORY_KEY_ROLE_ARN),
+    }),
   };
   const connectDeps = awsClusterConnectDeps();
   return {

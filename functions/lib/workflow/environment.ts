@@ -16,6 +16,11 @@ export const stepEnvironmentSchema = z.object({
   KUBEFERRY_KMS_KEY_ARN: z.string().min(1),
   /** Secrets Manager name prefix of registered clusters. */
   KUBEFERRY_CLUSTER_SECRET_PREFIX: z.string().min(1),
+  /**
+   * The role whose sessions, tagged with one repository, may use the KMS key for that repository
+   * only (functions/lib/aws/repository-key-sessions.ts). Unset in a local run: its own credentials.
+   */
+  KUBEFERRY_REPOSITORY_KEY_ROLE_ARN: z.string().min(1).optional(),
 });
 
 export const publishEnvironmentSchema = stepEnvironmentSchema.extend({
@@ -23,8 +28,23 @@ export const publishEnvironmentSchema = stepEnvironmentSchema.extend({
   KUBEFERRY_EVENT_BUS: z.string().min(1),
 });
 
+/** The scheduled garbage collection: the step environment and the runs kept per namespace. */
+export const garbageEnvironmentSchema = stepEnvironmentSchema.extend({
+  KUBEFERRY_KEEP_RUNS: z
+    .string()
+    .regex(/^[1-9][0-9]*$/, "a whole number of runs, at least 1")
+    .transform(Number),
+});
+
+/** The function that starts the runs of triggers (schedules, events) under their names. */
+export const startRunEnvironmentSchema = z.object({
+  KUBEFERRY_MIGRATION_STATE_MACHINE_ARN: z.string().min(1),
+});
+
 export type StepEnvironment = z.infer<typeof stepEnvironmentSchema>;
 export type PublishEnvironment = z.infer<typeof publishEnvironmentSchema>;
+export type StartRunEnvironment = z.infer<typeof startRunEnvironmentSchema>;
+export type GarbageEnvironment = z.input<typeof garbageEnvironmentSchema>;
 
 /**
  * kubeferry's local default (no AWS): the functions run on a kubeferry home directory, as the

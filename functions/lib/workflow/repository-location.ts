@@ -15,7 +15,16 @@ import { S3BlobStore } from "../repository/s3-blob-store.ts";
  * key (AWS), or a local directory with a key file per repository (the local default).
  */
 export type RepositoryLocation =
-  | { kind: "s3"; s3: S3Client; bucket: string; prefix: string; kms: KMSClient; kmsKeyId: string }
+  | {
+      kind: "s3";
+      s3: S3Client;
+      bucket: string;
+      prefix: string;
+      kms: KMSClient;
+      kmsKeyId: string;
+      /** In Lambda: a client per repository, on a session that may use the key for that repository only. */
+      repositoryKms?: (repository: string) => KMSClient;
+    }
   | { kind: "filesystem"; root: string };
 
 /** The store under which every pair has its repository, e.g. for listing pairs. */
@@ -73,5 +82,6 @@ function storeUnder(location: RepositoryLocation, pair: string): BlobStore {
 
 function keyProvider(location: RepositoryLocation, pair: string, store: BlobStore): KeyProvider {
   if (location.kind === "filesystem") return new LocalKeyProvider(join(location.root, "keys", `${pair}.key`));
-  return new KmsKeyProvider({ kms: location.kms, keyId: location.kmsKeyId, repository: pair, store });
+  const kms = location.repositoryKms?.(pair) ?? location.kms;
+  return new KmsKeyProvider({ kms, keyId: location.kmsKeyId, repository: pair, store });
 }

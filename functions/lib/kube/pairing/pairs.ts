@@ -33,6 +33,8 @@ export const pairSpecSchema = z.strictObject({
   namespaceMapping: namespaceMapping.default({}),
   /** Image of the helper pods that read and write volumes (default busybox, set by the volume steps). */
   helperImage: z.string().min(1).optional(),
+  /** Runs kept per namespace by garbage collection (default: the deployment's, else 10). */
+  keepRuns: z.number().int().min(1).optional(),
 });
 
 export const pairRecordSchema = pairSpecSchema.extend({

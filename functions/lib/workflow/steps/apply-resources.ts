@@ -80,6 +80,7 @@ async function recordObjects(repository: Repository, run: MigrationRun, objects:
       pair: run.request.pair,
       status: "Running",
       startedAt: run.startedAt,
+      namespaces: run.request.namespaces,
       volumes: [],
     };
   }

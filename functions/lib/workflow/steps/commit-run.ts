@@ -46,6 +46,7 @@ export const commitRun = defineStep({
       pair: run.request.pair,
       status: "Running",
       startedAt: run.startedAt,
+      namespaces: run.request.namespaces,
       volumes: committed.map(({ namespace, name, stats }) => ({
         namespace,
         name,
