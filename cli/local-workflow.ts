@@ -53,7 +53,8 @@ export async function startWorkflow(
     input,
     (name, payload) => sandboxes.invoke(name, payload),
     executionName,
-    { timeScale },
+    // The deployed compensation function, as the rule on the execution's ending invokes it in AWS.
+    { timeScale, compensate: (event) => sandboxes.invoke("Compensate", event) },
   );
   // Steps still running after the end (a timed-out Task) stop with the execution's sandboxes.
   return { ...execution, result: execution.result.finally(() => sandboxes.close()) };

@@ -3,6 +3,7 @@ import * as ec2 from "aws-cdk-lib/aws-ec2";
 import * as events from "aws-cdk-lib/aws-events";
 import type { Construct } from "constructs";
 import type { DeploymentConfig } from "./config.ts";
+import { EndingCompensation } from "./constructs/ending-compensation.ts";
 import { StateMachineFromAsl } from "./constructs/migration-workflow.ts";
 import { Observability } from "./constructs/observability.ts";
 import { StagingStore } from "./constructs/staging-store.ts";
@@ -21,6 +22,7 @@ const migrationTasks = [
   "PreHooks",
   "SnapshotVolumes",
   "PostHooks",
+  "CheckSnapshots",
   "PlanRanges",
   "StageRange",
   "CommitRun",
@@ -49,6 +51,7 @@ export class KubeferryStack extends Stack {
   readonly migration: StateMachineFromAsl;
   readonly activation: StateMachineFromAsl;
   readonly triggers: Triggers;
+  readonly endings: EndingCompensation;
 
   constructor(scope: Construct, id: string, props: KubeferryStackProps) {
     super(scope, id, props);
@@ -90,6 +93,14 @@ export class KubeferryStack extends Stack {
       eventBus: this.eventBus,
       migration: this.migration.stateMachine,
       schedules: config.schedules,
+    });
+    this.endings = new EndingCompensation(this, "Endings", {
+      stateMachines: [this.migration, this.activation].map((workflow) => ({
+        stateMachine: workflow.stateMachine,
+        stateMachineName: workflow.stateMachineName,
+      })),
+      compensate: this.functions.byTask.Compensate,
+      deadLetters: this.triggers.deadLetters,
     });
     new Observability(this, "Observability", { migration: this.migration.stateMachine });
 

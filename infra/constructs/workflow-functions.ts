@@ -13,6 +13,7 @@ import {
   type StepEnvironment,
 } from "../../functions/lib/workflow/environment.ts";
 import {
+  functionDescription,
   handlerFileName,
   type TaskName,
   taskCatalog,
@@ -81,6 +82,8 @@ export class WorkflowFunctions extends Construct {
           });
       const fn = new nodejs.NodejsFunction(this, task, {
         entry: join(handlersDir, `${handlerFileName(task)}.ts`),
+        // The local runner finds each Task's function by it, also one no state machine names (Compensate).
+        description: functionDescription(task),
         handler: "handler",
         runtime: lambda.Runtime.NODEJS_24_X,
         architecture: lambda.Architecture.ARM_64,

@@ -44,7 +44,7 @@ export const runRecordSchema = z.object({
   version: z.literal(1),
   runId: name,
   pair: name,
-  status: z.enum(["Running", "Succeeded", "PartialSuccess", "Failed"]),
+  status: z.enum(["Running", "Succeeded", "PartialSuccess", "Failed", "TimedOut", "Aborted"]),
   startedAt: timestamp,
   finishedAt: timestamp.optional(),
   volumes: z.array(z.object({ namespace: name, name, stats: imageStatsSchema })),

@@ -57,6 +57,15 @@ export const migrationRequestSchema = z
       .describe(
         'image prefix rewrites, e.g. {"registry.onprem.local/": "123.dkr.ecr.eu-west-1.amazonaws.com/"}',
       ),
+    snapshotTimeoutSeconds: z
+      .number()
+      .int()
+      .min(60)
+      .max(604_800)
+      .default(86_400)
+      .describe(
+        "how long the snapshots may take to become ready (a first EBS snapshot takes hours); the state machine waits, not a function",
+      ),
     hooks: z
       .strictObject({ pre: z.array(execHookSchema).default([]), post: z.array(execHookSchema).default([]) })
       .default({ pre: [], post: [] })

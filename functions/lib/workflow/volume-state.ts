@@ -67,7 +67,11 @@ export const volumesListedSchema = z.object({
 /** `$.snapshots`: the snapshots cut (maybe not ready yet). */
 export const snapshotsStateSchema = z.object({
   cuts: z.array(z.object({ namespace: z.string(), pvc: z.string(), snapshot: z.string() })),
+  /** The snapshots' deadline, computed once when they were cut: CheckSnapshots fails past it. */
+  readyBy: z.iso.datetime(),
 });
+
+export type SnapshotsState = z.infer<typeof snapshotsStateSchema>;
 
 /** `$.plan`: each volume opened for reading, and one Map item per range. */
 export const stagePlanSchema = z.object({

@@ -1,16 +1,18 @@
 import { z } from "zod";
+import { SnapshotUnready } from "../../errors.ts";
 import { systemClock } from "../../volumes/kube-calls.ts";
 import { planVolume } from "../../volumes/plan-volume.ts";
 import { KubeExec } from "../../volumes/pod-exec.ts";
-import { readySnapshots } from "../../volumes/snapshots.ts";
+import { snapshotReadiness } from "../../volumes/snapshots.ts";
 import { loadPair, withClients } from "../pair-access.ts";
 import { migrationRunSchema } from "../run.ts";
 import { defineStep } from "../step.ts";
 import { type StagePlan, snapshotsStateSchema } from "../volume-state.ts";
 
 /**
- * Waits until the snapshots are ready, then opens every snapshot for reading (a temporary Block PVC and a helper pod each) and plans it
- * as coarse ranges: one StageRanges Map item per range.
+ * Opens every snapshot for reading (a temporary Block PVC and a helper pod each) and plans it
+ * as coarse ranges: one StageRanges Map item per range. It runs once CheckSnapshots found every
+ * snapshot ready, and waits for none.
  */
 export const planRanges = defineStep({
   task: "PlanRanges",
@@ -22,7 +24,13 @@ export const planRanges = defineStep({
     const exec = new KubeExec(source.kubeConfig);
     const helper = pair.helperImage ? { image: pair.helperImage } : {};
     const plans = await withClients([source], async () => {
-      const ready = await readySnapshots({ client: source, clock: systemClock }, snapshots.cuts);
+      const { ready, pending } = await snapshotReadiness(source, snapshots.cuts);
+      if (pending.length > 0) {
+        throw new SnapshotUnready(
+          `cluster ${source.name}: ${pending.map((cut) => `VolumeSnapshot ${cut.namespace}/${cut.snapshot}`).join(", ")} ` +
+            "no longer ready to use although CheckSnapshots found it ready; check the CSI driver, then rerun the migration",
+        );
+      }
       return Promise.all(
         ready.map((volume) =>
           planVolume({ client: source, exec, clock: systemClock }, { runId: run.id, source: volume, helper }),
