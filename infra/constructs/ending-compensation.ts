@@ -1,4 +1,4 @@
-import { ArnFormat, Duration, Stack } from "aws-cdk-lib";
+import { ArnFormat, Duration, Stack, Validations } from "aws-cdk-lib";
 import * as events from "aws-cdk-lib/aws-events";
 import * as targets from "aws-cdk-lib/aws-events-targets";
 import * as iam from "aws-cdk-lib/aws-iam";
@@ -10,6 +10,7 @@ import {
   endingStatuses,
   executionStatusChangeDetailType,
 } from "../../functions/lib/workflow/execution-ending.ts";
+import { nagArn } from "../nag-findings.ts";
 
 export interface EndingCompensationProps {
   /** The state machines whose endings are compensated, with their fixed names. */
@@ -62,5 +63,13 @@ export class EndingCompensation extends Construct {
         ),
       }),
     );
+    const policy = props.compensate.role?.node.tryFindChild("DefaultPolicy");
+    for (const { stateMachineName } of policy ? props.stateMachines : []) {
+      Validations.of(policy as Construct).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::${nagArn(stack, "states", `execution:${stateMachineName}:*`)}]`,
+        reason:
+          "Executions are named per run at start time; read access is limited to the two kubeferry workflows.",
+      });
+    }
   }
 }

@@ -71,6 +71,7 @@ export class WorkflowFunctions extends Construct {
     });
     grantClusterAccess(this.clusterAccessRole, stack);
     const roles = new Set<iam.Role>();
+    const publishers = new Set<iam.Role>();
     const entries = taskNames.map((task) => {
       const sizing = taskCatalog[task];
       const logGroup = new logs.LogGroup(this, `${task}Logs`, { retention: logs.RetentionDays.THREE_MONTHS });
@@ -120,9 +121,16 @@ export class WorkflowFunctions extends Construct {
           resources: [logGroup.logGroupArn],
         }),
       );
+      if (sizing.environment === "publish" && !publishers.has(role)) {
+        // The shared role publishes too once Compensate (a cluster-talking function) runs as it.
+        publishers.add(role);
+        role.addToPolicy(
+          new iam.PolicyStatement({ actions: ["events:PutEvents"], resources: [props.eventBus.eventBusArn] }),
+        );
+      }
       if (!roles.has(role)) {
         roles.add(role);
-        grantStepAccess(role, props, sizing.environment === "publish");
+        grantStepAccess(role, props);
         if (props.vpc) {
           role.addManagedPolicy(
             iam.ManagedPolicy.fromAwsManagedPolicyName("service-role/AWSLambdaVPCAccessExecutionRole"),
@@ -155,7 +163,7 @@ function grantClusterAccess(role: iam.Role, stack: Stack) {
   });
 }
 
-function grantStepAccess(role: iam.Role, props: WorkflowFunctionsProps, publishes: boolean) {
+function grantStepAccess(role: iam.Role, props: WorkflowFunctionsProps) {
   const { bucket, key } = props.staging;
   const stack = Stack.of(role);
   role.addToPolicy(
@@ -201,11 +209,6 @@ function grantStepAccess(role: iam.Role, props: WorkflowFunctionsProps, publishe
       ],
     }),
   );
-  if (publishes) {
-    role.addToPolicy(
-      new iam.PolicyStatement({ actions: ["events:PutEvents"], resources: [props.eventBus.eventBusArn] }),
-    );
-  }
 }
 
 function acknowledgeWildcards(role: iam.Role, stack: Stack, props: WorkflowFunctionsProps) {
