@@ -6,6 +6,7 @@ import {
   type ExecutionEvent,
   type ExecutionOutcome,
   type LocalExecution,
+  type LocalExecutionOptions,
   startLocalExecution,
 } from "../../functions/lib/workflow/local-runner.ts";
 
@@ -37,6 +38,7 @@ export function runMachine(
     functionTimeoutSeconds?: number;
     memoryMiB?: number;
     onStart?: (execution: LocalExecution) => void;
+    compensate?: LocalExecutionOptions["compensate"];
   },
 ): Promise<FaithfulRun> {
   const sandboxes = new LambdaSandboxes(
@@ -61,7 +63,7 @@ export function runMachine(
     input,
     (name, payload) => sandboxes.invoke(name, payload),
     `faithful-${Date.now()}`,
-    { timeScale: options.timeScale },
+    { timeScale: options.timeScale, ...(options.compensate && { compensate: options.compensate }) },
   );
   options.onStart?.(execution);
   return collectRun(execution);
