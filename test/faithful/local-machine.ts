@@ -70,10 +70,16 @@ export function runMachine(
 }
 
 /** Waits for an execution's end, with every event it had and the states it entered, in order. */
-export async function collectRun(execution: LocalExecution): Promise<FaithfulRun> {
+export async function collectRun(
+  execution: LocalExecution,
+  onEvent: (event: ExecutionEvent) => void = () => {},
+): Promise<FaithfulRun> {
   const events: ExecutionEvent[] = [];
   const collecting = (async () => {
-    for await (const event of execution.events) events.push(event);
+    for await (const event of execution.events) {
+      events.push(event);
+      onEvent(event);
+    }
   })();
   const outcome = await execution.result;
   await collecting;

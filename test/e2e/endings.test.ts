@@ -1,0 +1,116 @@
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { createPair } from "../../functions/lib/kube/pairing/pairs.ts";
+import { readLock } from "../../functions/lib/repository/locks.ts";
+import {
+  createNamespace,
+  createVolume,
+  patternedImage,
+  temporaryObjects,
+  writeImage,
+} from "../integration/volumes/volume-env.ts";
+import { failures, PAIR, startWorkflowEnv, type WorkflowEnv } from "./workflow-env.ts";
+
+const MiB = 1024 * 1024;
+const VOLUME_BYTES = 32 * MiB;
+// A -slow class snapshot is ready this many real seconds after its cut: at the time scale below
+// that is 1200 s of the modelled run, longer than any function's timeout (870 s).
+const SLOW_SNAPSHOT_SECONDS = 60;
+const SLOW_SCALE = 0.05;
+process.env.KUBEFERRY_SLOW_SNAPSHOT_SECONDS = String(SLOW_SNAPSHOT_SECONDS);
+
+vi.setConfig({ testTimeout: 900_000 });
+
+let env: WorkflowEnv;
+
+beforeAll(async () => {
+  env = await startWorkflowEnv();
+  await env.publishedEvents();
+}, 900_000);
+
+afterAll(async () => {
+  await env?.stop();
+});
+
+async function namespaceWithVolume(namespace: string, storageClass?: string): Promise<void> {
+  await createNamespace(env.volumes.source, namespace);
+  const image = await createVolume(
+    env.volumes.source,
+    namespace,
+    "data",
+    VOLUME_BYTES,
+    "Block",
+    {},
+    storageClass,
+  );
+  await writeImage(image, patternedImage(VOLUME_BYTES, 4 * MiB));
+}
+
+async function expectNothingLeft(namespace: string): Promise<void> {
+  expect(await temporaryObjects(env.volumes.source)).toEqual([]);
+  expect(await temporaryObjects(env.volumes.destination)).toEqual([]);
+  const repository = await env.deps.openRepository(PAIR);
+  expect((await readLock(repository.store, `namespace-${namespace}`))?.held).toBe(false);
+}
+
+describe("every ending cleans up", () => {
+  it("a run aborted mid-StageRanges (kubeferry cancel) leaves no temporary object nor lock, and publishes Aborted", async () => {
+    await namespaceWithVolume("cancelled");
+    const run = await env.run("migrate", { pair: PAIR, namespaces: ["cancelled"] }, "abort-1", {
+      onEvent: (event, execution) => {
+        if (event.type === "StateEntered" && event.state === "StageRanges") execution.abort();
+      },
+    });
+    expect(run.outcome.status).toBe("ABORTED");
+    expect(run.entered).toContain("StageRanges");
+    expect(run.entered).not.toContain("CleanupAfterFailure");
+    expect(run.outcome).toMatchObject({
+      compensation: { output: { runId: "abort-1", ran: ["Cleanup", "ReleaseLock", "PublishResult"] } },
+    });
+    await expectNothingLeft("cancelled");
+    const events = await env.publishedEvents();
+    const failed = events.filter((e) => e["detail-type"] === "Migration Failed");
+    expect(failed.map((e) => e.detail)).toEqual([
+      expect.objectContaining({ status: "Aborted", runId: "abort-1", namespaces: ["cancelled"] }),
+    ]);
+    const repository = await env.deps.openRepository(PAIR);
+    expect(await repository.manifests.readRunRecord("abort-1")).toMatchObject({ status: "Aborted" });
+  });
+
+  it("a compensation delivered again after a Catch path already cleaned up publishes nothing twice", async () => {
+    // ValidateRequest refuses an unknown pair: the Catch path publishes, the Fail state ends it.
+    const run = await env.run("migrate", { pair: "no-such-pair", namespaces: ["x"] }, "rejected-1");
+    expect(run.outcome).toMatchObject({ status: "FAILED", error: "MigrationFailed" });
+    expect(run.outcome).toMatchObject({ compensation: { output: { ran: [] } } });
+    const events = await env.publishedEvents();
+    expect(events.filter((e) => e.detail.runId === null || e.detail.pair === "no-such-pair")).toHaveLength(1);
+  });
+});
+
+describe("snapshot readiness waits in the state machine", () => {
+  it("a snapshot ready after longer than any function's timeout is waited for, and the run succeeds", async () => {
+    await createPair(
+      env.deps.pairs,
+      {
+        name: "slow-pair",
+        source: "source",
+        destination: "destination",
+        storageClassMapping: { "sim-slow": "dest-fast" },
+      },
+      { source: env.volumes.source.client, destination: env.volumes.destination.client },
+      new Date(),
+    );
+    await namespaceWithVolume("patient", env.volumes.source.cluster.classes.slow);
+    const started = Date.now();
+    const run = await env.run("migrate", { pair: "slow-pair", namespaces: ["patient"] }, "slow-1", {
+      timeScale: SLOW_SCALE,
+    });
+    expect(run.error, failures(run)).toBeUndefined();
+    expect(run.output?.result.status).toBe("Successful");
+    const checks = run.entered.filter((state) => state === "CheckSnapshots").length;
+    expect(checks).toBeGreaterThan(1);
+    expect(run.entered).toContain("WaitForSnapshots");
+    // The wait took longer than the longest function timeout at this scale.
+    expect(Date.now() - started).toBeGreaterThan(870 * SLOW_SCALE * 1000);
+    expect(await temporaryObjects(env.volumes.source)).toEqual([]);
+  });
+});
