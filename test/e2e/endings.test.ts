@@ -1,6 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createPair } from "../../functions/lib/kube/pairing/pairs.ts";
 import { readLock } from "../../functions/lib/repository/locks.ts";
+import { executionEndingEvent } from "../../functions/lib/workflow/execution-ending.ts";
+import { localStateMachineArn } from "../../functions/lib/workflow/local-runner.ts";
+import { runStep } from "../../functions/lib/workflow/step.ts";
+import { compensate } from "../../functions/lib/workflow/steps/compensate.ts";
 import {
   createNamespace,
   createVolume,
@@ -74,6 +78,20 @@ describe("every ending cleans up", () => {
     ]);
     const repository = await env.deps.openRepository(PAIR);
     expect(await repository.manifests.readRunRecord("abort-1")).toMatchObject({ status: "Aborted" });
+
+    // EventBridge delivers at least once: the same ending again cleans up and releases, publishes nothing.
+    const again = executionEndingEvent({
+      executionArn: `${localStateMachineArn.replace(":stateMachine:", ":execution:")}:abort-1`,
+      stateMachineArn: localStateMachineArn,
+      status: "ABORTED",
+      startDate: new Date(),
+      input: { pair: PAIR, namespaces: ["cancelled"] },
+      error: "States.Aborted",
+      cause: "The execution was stopped",
+    });
+    expect(await runStep(compensate, again, env.deps)).toMatchObject({ ran: ["Cleanup", "ReleaseLock"] });
+    expect(await env.publishedEvents()).toEqual([]);
+    await expectNothingLeft("cancelled");
   });
 
   it("a compensation delivered again after a Catch path already cleaned up publishes nothing twice", async () => {
@@ -94,7 +112,7 @@ describe("snapshot readiness waits in the state machine", () => {
         name: "slow-pair",
         source: "source",
         destination: "destination",
-        storageClassMapping: { "sim-slow": "dest-fast" },
+        storageClassMapping: { "sim-fast": "dest-fast", "sim-slow": "dest-fast" },
       },
       { source: env.volumes.source.client, destination: env.volumes.destination.client },
       new Date(),

@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import { ValidationError } from "../../errors.ts";
+import { ManifestMissing, ValidationError } from "../../errors.ts";
 import { type ExecutionEnding, executionEndingSchema, workflowFailErrors } from "../execution-ending.ts";
 import { activationRequestSchema, migrationRequestSchema } from "../request.ts";
 import { type Run, runIdFromExecution } from "../run.ts";
@@ -24,8 +24,8 @@ const endingOutcomes = { FAILED: "Failed", TIMED_OUT: "TimedOut", ABORTED: "Abor
  * States.DataLimitExceeded, States.Runtime): Cleanup, ReleaseLock and PublishResult of the run
  * with its real status. EventBridge invokes it on every FAILED, TIMED_OUT and ABORTED
  * execution of the two workflows, also after a Catch path already ran (the workflow's own Fail
- * state): then cleanup and release run again — both are idempotent — and nothing is published
- * twice. The run's identity is the one ValidateRequest gave it: from the execution's ARN, start
+ * state) or after the same event was delivered before (the run record is final): then cleanup
+ * and release run again — both are idempotent — and nothing is published twice. The run's identity is the one ValidateRequest gave it: from the execution's ARN, start
  * and input.
  */
 export const compensate = defineStep({
@@ -34,12 +34,14 @@ export const compensate = defineStep({
   async run(ending, deps): Promise<Compensation> {
     const runId = runIdFromExecution(ending.detail.executionArn);
     const run = runOf(ending, runId, await executionInput(ending, deps));
-    if (run === undefined) {
+    if (run === undefined || (await deps.pairs.get(run.request.pair)) === undefined) {
       // ValidateRequest refused it and PublishRejected reported it; nothing was touched.
       deps.log.info("nothing to compensate: the execution's request is not a valid request", { runId });
       return { runId, ran: [], result: null };
     }
-    const caught = ending.detail.status === "FAILED" && isWorkflowFail(ending.detail.error);
+    const caught =
+      (ending.detail.status === "FAILED" && isWorkflowFail(ending.detail.error)) ||
+      (await alreadyFinal(run, deps));
     const steps: Array<[Step, unknown]> = [];
     if ("includeVolumes" in run.request) steps.push([cleanup, { run }]);
     steps.push([releaseLock, { run }]);
@@ -70,6 +72,17 @@ export const compensate = defineStep({
     return { runId, ran, result };
   },
 });
+
+/** A redelivered event: an earlier compensation (or PublishResult) already recorded how the run ended. */
+async function alreadyFinal(run: Run, deps: StepDeps): Promise<boolean> {
+  try {
+    const record = await (await deps.openRepository(run.request.pair)).manifests.readRunRecord(run.id);
+    return record.status !== "Running";
+  } catch (error) {
+    if (error instanceof ManifestMissing) return false;
+    throw error;
+  }
+}
 
 function isWorkflowFail(error: string | null | undefined): boolean {
   return (workflowFailErrors as readonly (string | null | undefined)[]).includes(error);
