@@ -163,4 +163,23 @@ describe("snapshot readiness waits in the state machine", () => {
     expect(Date.now() - started).toBeGreaterThan(870 * SLOW_SCALE * 1000);
     expect(await temporaryObjects(env.volumes.source)).toEqual([]);
   });
+
+  it("a snapshot not ready by the request's snapshotTimeoutSeconds fails the run with SnapshotTimeout, and the Catch path cleans up", async () => {
+    await namespaceWithVolume("impatient", env.volumes.source.cluster.classes.slow);
+    const run = await env.run(
+      "migrate",
+      { pair: "slow-pair", namespaces: ["impatient"], snapshotTimeoutSeconds: 60 },
+      "slow-2",
+      { timeScale: SLOW_SCALE },
+    );
+    expect(run.outcome).toMatchObject({ status: "FAILED", error: "MigrationFailed" });
+    const timedOut = run.events.find(
+      (event) => event.type === "StateFailed" && event.error === "SnapshotTimeout",
+    );
+    expect(timedOut?.state).toBe("CheckSnapshots");
+    expect(timedOut?.cause).toContain("snapshotTimeoutSeconds 60");
+    expect(run.entered).toEqual(expect.arrayContaining(["WaitForSnapshots", "CleanupAfterFailure"]));
+    expect(run.entered).not.toContain("PlanRanges");
+    expect(await temporaryObjects(env.volumes.source)).toEqual([]);
+  });
 });

@@ -39,13 +39,13 @@ export const compensate = defineStep({
       deps.log.info("nothing to compensate: the execution's request is not a valid request", { runId });
       return { runId, ran: [], result: null };
     }
-    const caught =
+    const alreadyPublished =
       (ending.detail.status === "FAILED" && isWorkflowFail(ending.detail.error)) ||
       (await alreadyFinal(run, deps));
     const steps: Array<[Step, unknown]> = [];
     if ("includeVolumes" in run.request) steps.push([cleanup, { run }]);
     steps.push([releaseLock, { run }]);
-    if (!caught) {
+    if (!alreadyPublished) {
       const publish: PublishInput = {
         run,
         outcome: endingOutcomes[ending.detail.status],
