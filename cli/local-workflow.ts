@@ -59,7 +59,8 @@ export async function startWorkflow(
     input,
     (name, payload) => sandboxes.invoke(name, payload),
     executionName,
-    { timeScale, items },
+    // The deployed compensation function, as the rule on the execution's ending invokes it in AWS.
+    { timeScale, items, compensate: (event) => sandboxes.invoke("Compensate", event) },
   );
   // Steps still running after the end (a timed-out Task) stop with the execution's sandboxes.
   return { ...execution, result: execution.result.finally(() => sandboxes.close()) };

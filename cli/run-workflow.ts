@@ -3,7 +3,9 @@ import { createWriteStream } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { RunResult } from "../functions/lib/workflow/run-result.ts";
+import type { Compensation } from "../functions/lib/workflow/steps/compensate.ts";
 import type { CliContext } from "./context.ts";
+import { watchForCancel } from "./local-cancel.ts";
 import { startWorkflow, type WorkflowName } from "./local-workflow.ts";
 import { ProgressReporter } from "./progress.ts";
 
@@ -16,7 +18,8 @@ export function newRunName(now = new Date()): string {
 /**
  * Runs a workflow locally (the synthesized definition on the deployed bundles) showing
  * progress, and returns the result its PublishResult state published — also when the run
- * failed. The functions' JSON logs go to `<home>/logs/<run>.log`.
+ * failed, or ended where no Catch saw it (then the compensation published it). `kubeferry
+ * cancel` aborts it (local-cancel.ts). The functions' JSON logs go to `<home>/logs/<run>.log`.
  */
 export async function runLocally(
   context: CliContext,
@@ -32,6 +35,7 @@ export async function runLocally(
     location: context.location,
     log,
   });
+  const stopWatching = await watchForCancel(context.home, name, () => execution.abort());
   const progress = new ProgressReporter(context.output);
   let published: RunResult | undefined;
   const watching = (async () => {
@@ -46,10 +50,16 @@ export async function runLocally(
       }
     }
   })();
-  const outcome = await execution.result;
+  const outcome = await execution.result.finally(stopWatching);
   await watching;
   await new Promise((resolve) => log.end(resolve));
   if (published) return published;
+  // An ending no Catch saw (cancel, timeout): the compensation published the result.
+  const compensated = outcome.status !== "SUCCEEDED" ? outcome.compensation : undefined;
+  if (compensated && "output" in compensated) {
+    const result = (compensated.output as Compensation).result;
+    if (result) return result;
+  }
   const reason = outcome.status === "SUCCEEDED" ? "" : `: ${outcome.error} ${outcome.cause}`;
   throw new Error(`run ${name} ended ${outcome.status} without publishing a result${reason}`);
 }

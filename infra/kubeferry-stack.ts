@@ -3,6 +3,7 @@ import * as ec2 from "aws-cdk-lib/aws-ec2";
 import * as events from "aws-cdk-lib/aws-events";
 import type { Construct } from "constructs";
 import type { DeploymentConfig } from "./config.ts";
+import { EndingCompensation } from "./constructs/ending-compensation.ts";
 import { StateMachineFromAsl } from "./constructs/migration-workflow.ts";
 import { Observability } from "./constructs/observability.ts";
 import { ScheduledGarbageCollection } from "./constructs/scheduled-gc.ts";
@@ -22,6 +23,7 @@ const migrationTasks = [
   "PreHooks",
   "SnapshotVolumes",
   "PostHooks",
+  "CheckSnapshots",
   "PlanRanges",
   "StageRange",
   "CommitRun",
@@ -50,6 +52,7 @@ export class KubeferryStack extends Stack {
   readonly migration: StateMachineFromAsl;
   readonly activation: StateMachineFromAsl;
   readonly triggers: Triggers;
+  readonly endings: EndingCompensation;
 
   constructor(scope: Construct, id: string, props: KubeferryStackProps) {
     super(scope, id, props);
@@ -97,6 +100,14 @@ export class KubeferryStack extends Stack {
     new ScheduledGarbageCollection(this, "GarbageCollection", {
       functions: this.functions,
       retention: config.retention,
+      deadLetters: this.triggers.deadLetters,
+    });
+    this.endings = new EndingCompensation(this, "Endings", {
+      stateMachines: [this.migration, this.activation].map((workflow) => ({
+        stateMachine: workflow.stateMachine,
+        stateMachineName: workflow.stateMachineName,
+      })),
+      compensate: this.functions.byTask.Compensate,
       deadLetters: this.triggers.deadLetters,
     });
     new Observability(this, "Observability", { migration: this.migration.stateMachine });

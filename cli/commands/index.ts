@@ -1,5 +1,6 @@
 import type { Command } from "../command.ts";
 import { activationCommands } from "./activation.ts";
+import { cancel } from "./cancel.ts";
 import { clusterCommands } from "./cluster.ts";
 import { gc } from "./gc.ts";
 import { migrate } from "./migrate.ts";
@@ -13,6 +14,7 @@ export const commands: readonly Command[] = [
   ...pairCommands,
   migrate,
   status,
+  cancel,
   ...activationCommands,
   ...scheduleCommands,
   verify,

@@ -16,6 +16,8 @@ export class ValidationError extends KubeferryError {}
 export class PairingError extends KubeferryError {}
 /** A VolumeSnapshot did not become ready in time. */
 export class SnapshotTimeout extends KubeferryError {}
+/** A VolumeSnapshot found ready to use is no longer ready when it is read. */
+export class SnapshotUnready extends KubeferryError {}
 /** An object exists on the destination and the policy says to fail. */
 export class ConflictError extends KubeferryError {}
 /** The destination volume's digest does not match the manifest. */

@@ -31,9 +31,11 @@ const statemachinesDir = join(import.meta.dirname, "..", "..", "statemachines");
 /** A state machine whose definition is an ASL file, with every `${<Task>FunctionArn}` substituted. */
 export class StateMachineFromAsl extends Construct {
   readonly stateMachine: sfn.StateMachine;
+  readonly stateMachineName: string;
 
   constructor(scope: Construct, id: string, props: StateMachineFromAslProps) {
     super(scope, id);
+    this.stateMachineName = props.stateMachineName;
     const role = new iam.Role(this, "Role", { assumedBy: new iam.ServicePrincipal("states.amazonaws.com") });
     const invoked = props.tasks.map((task) => props.functions[task]);
     role.addToPolicy(

@@ -13,6 +13,7 @@ import {
   type StepEnvironment,
 } from "../../functions/lib/workflow/environment.ts";
 import {
+  functionDescription,
   handlerFileName,
   type TaskName,
   taskCatalog,
@@ -61,6 +62,7 @@ export class WorkflowFunctions extends Construct {
   private readonly props: WorkflowFunctionsProps;
   private readonly securityGroups: ec2.ISecurityGroup[] | undefined;
   private readonly roles = new Set<iam.Role>();
+  private readonly publishers = new Set<iam.Role>();
 
   constructor(scope: Construct, id: string, props: WorkflowFunctionsProps) {
     super(scope, id);
@@ -109,6 +111,8 @@ export class WorkflowFunctions extends Construct {
           });
       const fn = this.newFunction(task, `${handlerFileName(task)}.ts`, {
         ...sizing,
+        // The local runner finds each Task's function by it, also one no state machine names (Compensate).
+        description: functionDescription(task),
         role,
         environment: sizing.environment === "publish" ? publishEnvironment : stepEnvironment,
       });
@@ -150,12 +154,14 @@ export class WorkflowFunctions extends Construct {
       timeoutSeconds: number;
       role: iam.Role;
       environment: Record<string, string>;
+      description?: string;
     },
   ): lambda.Function {
     const logGroup = new logs.LogGroup(this, `${id}Logs`, { retention: logs.RetentionDays.THREE_MONTHS });
     const { vpc } = this.props;
     const fn = new nodejs.NodejsFunction(this, id, {
       entry: join(handlersDir, handlerFile),
+      ...(options.description ? { description: options.description } : {}),
       handler: "handler",
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
@@ -184,11 +190,21 @@ export class WorkflowFunctions extends Construct {
 
   /** Once per role: repository access and what a function in the VPC needs. */
   private setUpRole(role: iam.Role, access: { repository: boolean; publishes: boolean }): void {
+    if (access.publishes && !this.publishers.has(role)) {
+      // The shared role publishes too once Compensate (a cluster-talking function) runs as it.
+      this.publishers.add(role);
+      role.addToPolicy(
+        new iam.PolicyStatement({
+          actions: ["events:PutEvents"],
+          resources: [this.props.eventBus.eventBusArn],
+        }),
+      );
+    }
     if (this.roles.has(role)) return;
     this.roles.add(role);
     const stack = Stack.of(this);
     if (access.repository) {
-      grantStepAccess(role, this.props, this.repositoryKeyRole, access.publishes);
+      grantStepAccess(role, this.props, this.repositoryKeyRole);
       acknowledgeWildcards(role, stack, this.props);
     }
     Validations.of(role.node.findChild("DefaultPolicy")).acknowledge({
@@ -222,12 +238,7 @@ function grantClusterAccess(role: iam.Role, stack: Stack) {
   });
 }
 
-function grantStepAccess(
-  role: iam.Role,
-  props: WorkflowFunctionsProps,
-  keyRole: RepositoryKeyRole,
-  publishes: boolean,
-) {
+function grantStepAccess(role: iam.Role, props: WorkflowFunctionsProps, keyRole: RepositoryKeyRole) {
   const { bucket, key } = props.staging;
   const stack = Stack.of(role);
   role.addToPolicy(
@@ -266,11 +277,6 @@ function grantStepAccess(
       ],
     }),
   );
-  if (publishes) {
-    role.addToPolicy(
-      new iam.PolicyStatement({ actions: ["events:PutEvents"], resources: [props.eventBus.eventBusArn] }),
-    );
-  }
 }
 
 function acknowledgeWildcards(role: iam.Role, stack: Stack, props: WorkflowFunctionsProps) {

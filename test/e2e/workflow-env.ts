@@ -19,7 +19,11 @@ import { createClusterClient } from "../../functions/lib/kube/client/cluster-cli
 import { createPair, PairStore } from "../../functions/lib/kube/pairing/pairs.ts";
 import { clusterSecretPrefix } from "../../functions/lib/workflow/environment.ts";
 import { eventBridgePublisher } from "../../functions/lib/workflow/event-publisher.ts";
-import type { ExecutionEvent, ExecutionOutcome } from "../../functions/lib/workflow/local-runner.ts";
+import type {
+  ExecutionEvent,
+  ExecutionOutcome,
+  LocalExecution,
+} from "../../functions/lib/workflow/local-runner.ts";
 import {
   type RepositoryLocation,
   repositoryObjectKey,
@@ -43,7 +47,11 @@ export interface WorkflowEnv {
     workflow: WorkflowName,
     input: unknown,
     name: string,
-    options?: { timeScale?: number },
+    options?: {
+      timeScale?: number;
+      /** Sees each event as it happens, with the execution (to abort it, as `kubeferry cancel` does). */
+      onEvent?: (event: ExecutionEvent, execution: LocalExecution) => void;
+    },
   ): Promise<WorkflowRun>;
   stop(): Promise<void>;
 }
@@ -173,13 +181,13 @@ export async function startWorkflowEnv(options: VolumeEnvOptions = {}): Promise<
         );
       }
     },
-    async run(workflow, input, name, options = {}) {
+    async run(workflow, input, name, { onEvent, ...options } = {}) {
       const execution = await startWorkflow(workflow, input, name, {
         environment: functionEnvironment,
         location,
         ...options,
       });
-      const collected = await collectRun(execution);
+      const collected = await collectRun(execution, (event) => onEvent?.(event, execution));
       const { outcome } = collected;
       return {
         ...collected,

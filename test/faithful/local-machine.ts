@@ -7,6 +7,7 @@ import {
   type ExecutionEvent,
   type ExecutionOutcome,
   type LocalExecution,
+  type LocalExecutionOptions,
   startLocalExecution,
 } from "../../functions/lib/workflow/local-runner.ts";
 
@@ -39,6 +40,7 @@ export function runMachine(
     memoryMiB?: number;
     onStart?: (execution: LocalExecution) => void;
     items?: ItemSource;
+    compensate?: LocalExecutionOptions["compensate"];
   },
 ): Promise<FaithfulRun> {
   const sandboxes = new LambdaSandboxes(
@@ -63,17 +65,27 @@ export function runMachine(
     input,
     (name, payload) => sandboxes.invoke(name, payload),
     `faithful-${Date.now()}`,
-    { timeScale: options.timeScale, ...(options.items && { items: options.items }) },
+    {
+      timeScale: options.timeScale,
+      ...(options.items && { items: options.items }),
+      ...(options.compensate && { compensate: options.compensate }),
+    },
   );
   options.onStart?.(execution);
   return collectRun(execution);
 }
 
 /** Waits for an execution's end, with every event it had and the states it entered, in order. */
-export async function collectRun(execution: LocalExecution): Promise<FaithfulRun> {
+export async function collectRun(
+  execution: LocalExecution,
+  onEvent: (event: ExecutionEvent) => void = () => {},
+): Promise<FaithfulRun> {
   const events: ExecutionEvent[] = [];
   const collecting = (async () => {
-    for await (const event of execution.events) events.push(event);
+    for await (const event of execution.events) {
+      events.push(event);
+      onEvent(event);
+    }
   })();
   const outcome = await execution.result;
   await collecting;

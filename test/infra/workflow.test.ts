@@ -2,6 +2,11 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Match } from "aws-cdk-lib/assertions";
 import { describe, expect, it } from "vitest";
+import {
+  endingStatuses,
+  executionStatusChangeDetailType,
+  workflowFailErrors,
+} from "../../functions/lib/workflow/execution-ending.ts";
 import { handlerFileName, type TaskName, taskCatalog } from "../../functions/lib/workflow/task-catalog.ts";
 import { synthesize } from "./synthesize.ts";
 
@@ -116,6 +121,43 @@ describe("migrate.asl.json range maps", () => {
       expect(batch).toMatchObject({ Type: "Map", ItemsPath: "$.Items", ResultPath: null, OutputPath: null });
       expect(map.ResultPath, name).toBeNull();
     }
+  });
+});
+
+describe("migrate.asl.json snapshot wait", () => {
+  const states = readAsl("migrate.asl.json").States;
+
+  it("loops CheckSnapshots → Choice → Wait (carried wait, deadline from SnapshotVolumes) before PlanRanges", () => {
+    expect(states.PostHooks.Next).toBe("CheckSnapshots");
+    expect(states.CheckSnapshots).toMatchObject({
+      Type: "Task",
+      Resource: "${CheckSnapshotsFunctionArn}",
+      ResultPath: "$.snapshotCheck",
+      Next: "SnapshotsReady",
+    });
+    expect(states.CheckSnapshots.Catch[0]).toMatchObject({
+      ErrorEquals: ["States.ALL"],
+      Next: "CleanupAfterFailure",
+    });
+    expect(states.SnapshotsReady).toEqual({
+      Type: "Choice",
+      Choices: [{ Variable: "$.snapshotCheck.ready", BooleanEquals: true, Next: "PlanRanges" }],
+      Default: "WaitForSnapshots",
+    });
+    expect(states.WaitForSnapshots).toEqual({
+      Type: "Wait",
+      SecondsPath: "$.snapshotCheck.waitSeconds",
+      Next: "CheckSnapshots",
+    });
+    expect(states.SnapshotVolumes.ResultPath).toBe("$.snapshots");
+  });
+});
+
+describe.each(aslFiles)("%s ending", (file) => {
+  it("fails with the Error the compensation knows as already compensated", () => {
+    const fails = Object.values<AslState>(readAsl(file).States).filter((state) => state.Type === "Fail");
+    expect(fails.length).toBeGreaterThan(0);
+    for (const fail of fails) expect(workflowFailErrors).toContain(fail.Error);
   });
 });
 
@@ -255,6 +297,56 @@ describe("synthesized workflow", () => {
     const migration = stateMachines.find(([id]) => id.startsWith("Migration"))?.[1];
     const statements = policyStatements(migration?.Properties.RoleArn["Fn::GetAtt"][0]);
     expect(statements.flatMap((s: any) => [s.Action].flat())).toContain("states:RedriveExecution");
+  });
+
+  it("sends every FAILED, TIMED_OUT and ABORTED ending of both workflows to the Compensate function", () => {
+    const rules = Object.values(resources).filter(
+      (r) => r.Type === "AWS::Events::Rule" && r.Properties.EventPattern?.source?.includes("aws.states"),
+    );
+    expect(rules).toHaveLength(1);
+    const rule = rules[0] as AslState;
+    // The default bus: Step Functions sends status changes there only.
+    expect(rule.Properties.EventBusName).toBeUndefined();
+    expect(rule.Properties.EventPattern["detail-type"]).toEqual([executionStatusChangeDetailType]);
+    expect([...rule.Properties.EventPattern.detail.status].sort()).toEqual([...endingStatuses].sort());
+    const machineIds = stateMachines.map(([id]) => id).sort();
+    expect(rule.Properties.EventPattern.detail.stateMachineArn.map((arn: any) => arn.Ref).sort()).toEqual(
+      machineIds,
+    );
+    const compensateId = Object.entries(resources).find(
+      ([id, r]) => r.Type === "AWS::Lambda::Function" && id.startsWith("FunctionsCompensate"),
+    )?.[0];
+    expect(rule.Properties.Targets).toHaveLength(1);
+    const target = rule.Properties.Targets[0];
+    expect(target.Arn).toEqual({ "Fn::GetAtt": [compensateId, "Arn"] });
+    expect(target.RetryPolicy.MaximumRetryAttempts).toBeGreaterThan(0);
+    expect(target.DeadLetterConfig.Arn).toBeDefined();
+    // EventBridge may invoke it, from this rule only.
+    const permission = Object.values(resources).find(
+      (r) =>
+        r.Type === "AWS::Lambda::Permission" && r.Properties.FunctionName["Fn::GetAtt"]?.[0] === compensateId,
+    );
+    expect(permission?.Properties).toMatchObject({
+      Action: "lambda:InvokeFunction",
+      Principal: "events.amazonaws.com",
+      SourceArn: { "Fn::GetAtt": [expect.stringMatching(/^EndingsExecutionEnded/), "Arn"] },
+    });
+  });
+
+  it("lets the compensation clean up, release, publish and read a failed execution's input, and nothing more of Step Functions", () => {
+    const role = resources[roleOf("Compensate")];
+    expect(role).toBeDefined();
+    const actions = policyStatements(roleOf("Compensate")).flatMap((s: any) => [s.Action].flat());
+    expect(actions).toEqual(
+      expect.arrayContaining(["events:PutEvents", "s3:PutObject", "eks:DescribeCluster"]),
+    );
+    const describe = policyStatements(roleOf("Compensate")).filter((s: any) =>
+      [s.Action].flat().some((a: string) => a.startsWith("states:")),
+    );
+    expect(describe.flatMap((s: any) => [s.Action].flat())).toEqual(["states:DescribeExecution"]);
+    const resourcesText = JSON.stringify(describe[0].Resource);
+    expect(resourcesText).toContain("execution:kubeferry-migrate:*");
+    expect(resourcesText).toContain("execution:kubeferry-activate:*");
   });
 
   it("grants no service-wide wildcard actions", () => {

@@ -158,6 +158,40 @@ export async function readySnapshots(
   );
 }
 
+/** A cut snapshot not yet ready to use, with what its status last said. */
+export interface PendingSnapshot extends SnapshotCut {
+  error: string | null;
+}
+
+/**
+ * Reads each cut snapshot once, without waiting: the volumes of those ready to use and the cuts
+ * still pending. A first EBS snapshot can stay pending for hours, so the state machine does the
+ * waiting between such reads (CheckSnapshots), not a Lambda.
+ */
+export async function snapshotReadiness(
+  client: ClusterClient,
+  cuts: readonly SnapshotCut[],
+): Promise<{ ready: SourceVolume[]; pending: PendingSnapshot[] }> {
+  const ready: SourceVolume[] = [];
+  const pending: PendingSnapshot[] = [];
+  for (const cut of cuts) {
+    const snapshot = await getObject<VolumeSnapshot>(client, paths.snapshot(cut.namespace, cut.snapshot));
+    if (snapshot === undefined) {
+      throw new ValidationError(
+        `cluster ${client.name}: VolumeSnapshot ${cut.namespace}/${cut.snapshot} of PVC ${cut.namespace}/${cut.pvc} ` +
+          "is gone before it was read; something outside the run deleted it: rerun the migration",
+      );
+    }
+    if (snapshot.status?.readyToUse === true) {
+      const claim = await boundClaim(client, cut.namespace, cut.pvc);
+      ready.push(describeSource(claim, snapshot, await sourceFsType(client, claim)));
+    } else {
+      pending.push({ ...cut, error: snapshot.status?.error?.message ?? null });
+    }
+  }
+  return { ready, pending };
+}
+
 async function boundClaim(
   client: ClusterClient,
   namespace: string,

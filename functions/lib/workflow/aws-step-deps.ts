@@ -2,6 +2,7 @@ import type { Logger } from "@aws-lambda-powertools/logger";
 import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import { KMSClient } from "@aws-sdk/client-kms";
 import { S3Client } from "@aws-sdk/client-s3";
+import { DescribeExecutionCommand, SFNClient } from "@aws-sdk/client-sfn";
 import { repositoryKmsClients } from "../aws/repository-key-sessions.ts";
 import { connectCluster } from "../kube/client/cluster-source.ts";
 import { PairStore } from "../kube/pairing/pairs.ts";
@@ -55,6 +56,10 @@ export function awsStepDeps(environment: StepEnvironment | PublishEnvironment, l
     recordMetrics: (values) => console.log(embeddedMetricsLine(values, new Date())),
     now: () => new Date(),
     log: loggerStepLog(logger),
+    executionInput: async (executionArn) => {
+      const execution = await new SFNClient({}).send(new DescribeExecutionCommand({ executionArn }));
+      return execution.input ?? "null";
+    },
   };
 }
 

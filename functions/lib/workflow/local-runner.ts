@@ -4,6 +4,7 @@ import {
   ExecutionTimeoutError,
   StateMachine,
 } from "aws-local-stepfunctions";
+import { type EndingStatus, type ExecutionEnding, executionEndingEvent } from "./execution-ending.ts";
 import { localArnPrefix } from "./local-runner/cloud-assembly.ts";
 import {
   type ChildEvent,
@@ -27,7 +28,8 @@ import { type AslDefinition, longestTimerSeconds, scaleDefinition } from "./loca
  * is TIMED_OUT with States.Timeout
  * (https://docs.aws.amazon.com/step-functions/latest/dg/statemachine-structure.html), a
  * stopped one ABORTED (https://docs.aws.amazon.com/step-functions/latest/apireference/API_StopExecution.html);
- * in both, a running Task's function is not stopped and no further state runs.
+ * in both, a running Task's function is not stopped and no further state runs. The endings
+ * no Catch sees are handed to the compensation, as the rule on their status change does in AWS.
  */
 
 /** Every Task state (Map item processors included) mapped to the name of the local function it invokes. */
@@ -59,10 +61,15 @@ export interface ExecutionEvent {
   cause?: string;
 }
 
-/** How an execution ended, as DescribeExecution reports it. */
+/**
+ * How an execution ended, as DescribeExecution reports it; for the endings the compensation
+ * sees, what it returned or how it failed.
+ */
 export type ExecutionOutcome =
   | { status: "SUCCEEDED"; output: unknown }
-  | { status: "FAILED" | "TIMED_OUT" | "ABORTED"; error: string; cause: string };
+  | { status: EndingStatus; error: string; cause: string; compensation?: Compensated };
+
+export type Compensated = { output: unknown } | { error: string };
 
 export interface LocalExecution {
   /** Resolves once the execution has ended, however it ended. */
@@ -78,7 +85,15 @@ export interface LocalExecutionOptions {
   timeScale?: number;
   /** The bucket a Map's ItemReader reads, as the steps write it (see distributed-map.ts). */
   items?: ItemSource;
+  /**
+   * What the rule on "Step Functions Execution Status Change" targets in AWS: called with that
+   * event when the execution ends FAILED, TIMED_OUT or ABORTED; the execution's result waits for it.
+   */
+  compensate?: (event: ExecutionEnding) => Promise<unknown>;
 }
+
+/** The state machine ARN of every local execution. */
+export const localStateMachineArn = "arn:aws:states:local:000000000000:stateMachine:kubeferry";
 
 export function startLocalExecution(
   definition: AslDefinition,
@@ -112,6 +127,8 @@ export function startLocalExecution(
       },
     ]),
   );
+  const executionArn = `${localStateMachineArn.replace(":stateMachine:", ":execution:")}:${executionName}`;
+  const startDate = new Date();
   const runOptions = {
     overrides: {
       taskResourceLocalHandlers: handlers,
@@ -119,10 +136,10 @@ export function startLocalExecution(
     },
     context: {
       Execution: {
-        Id: `arn:aws:states:local:000000000000:execution:kubeferry:${executionName}`,
+        Id: executionArn,
         Name: executionName,
         Input: input,
-        StartTime: new Date().toISOString(),
+        StartTime: startDate.toISOString(),
       },
     },
     [guardOption]: { guard, root: machine },
@@ -162,7 +179,25 @@ export function startLocalExecution(
   );
   void Promise.all([result, rootEvents]).finally(() => events.close());
   return {
-    result,
+    result: result.then(async (outcome) => {
+      if (outcome.status === "SUCCEEDED" || !options.compensate) return outcome;
+      const event = executionEndingEvent({
+        executionArn,
+        stateMachineArn: localStateMachineArn,
+        status: outcome.status,
+        startDate,
+        input,
+        error: outcome.error,
+        cause: outcome.cause,
+      });
+      const compensation = await options.compensate(event).then(
+        (output) => ({ output }),
+        (error: unknown) => ({
+          error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+        }),
+      );
+      return { ...outcome, compensation };
+    }),
     events,
     abort: () => {
       execution.abort();

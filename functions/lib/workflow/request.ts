@@ -66,6 +66,15 @@ export const migrationRequestSchema = z
       .describe(
         "bytes per range (one Map item, one invocation) of each volume's plan, rounded up to whole chunks; default: the planner's",
       ),
+    snapshotTimeoutSeconds: z
+      .number()
+      .int()
+      .min(60)
+      .max(604_800)
+      .default(86_400)
+      .describe(
+        "how long the snapshots may take to become ready (a first EBS snapshot takes hours); the state machine waits, not a function",
+      ),
     hooks: z
       .strictObject({ pre: z.array(execHookSchema).default([]), post: z.array(execHookSchema).default([]) })
       .default({ pre: [], post: [] })

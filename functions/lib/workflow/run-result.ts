@@ -43,8 +43,14 @@ export const finalizeOutcomeSchema = z.object({ volumes: z.array(volumeOutcomeSc
 
 const stepError = z.object({ Error: z.string(), Cause: z.string().optional() });
 
+/**
+ * How a run ended where no Catch saw it (the compensation publishes these): Failed (e.g.
+ * States.DataLimitExceeded), TimedOut (the execution's timeout), Aborted (StopExecution, cancel).
+ */
+export const endingOutcomeSchema = z.enum(["Failed", "TimedOut", "Aborted"]);
+
 export const publishInputSchema = z.object({
-  outcome: z.enum(["Started", "Skipped", "Rejected"]).optional(),
+  outcome: z.enum(["Started", "Skipped", "Rejected", ...endingOutcomeSchema.options]).optional(),
   run: runSchema.optional(),
   /** The raw request, when ValidateRequest refused it. */
   request: z.unknown().optional(),
@@ -55,7 +61,15 @@ export const publishInputSchema = z.object({
   apply: applyOutcomeSchema.optional(),
 });
 
-export const runStatusSchema = z.enum(["Started", "Successful", "PartialSuccess", "Failed", "Skipped"]);
+export const runStatusSchema = z.enum([
+  "Started",
+  "Successful",
+  "PartialSuccess",
+  "Failed",
+  "Skipped",
+  "TimedOut",
+  "Aborted",
+]);
 export type RunStatus = z.infer<typeof runStatusSchema>;
 
 export type PublishInput = z.output<typeof publishInputSchema>;
@@ -107,8 +121,9 @@ function volumeReports(input: PublishInput): VolumeReport[] {
 }
 
 function statusOf(input: PublishInput): RunStatus {
-  if (input.outcome === "Started" || input.outcome === "Skipped") return input.outcome;
-  if (input.outcome === "Rejected" || input.error) return "Failed";
+  if (input.outcome === "Rejected") return "Failed";
+  if (input.outcome !== undefined) return input.outcome;
+  if (input.error) return "Failed";
   if (input.volumes?.volumes.some((volume) => !volume.verified)) return "Failed";
   return input.apply?.status ?? "Successful";
 }

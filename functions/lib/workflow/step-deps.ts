@@ -20,6 +20,11 @@ export interface StepDeps {
   recordMetrics(values: Record<string, number>): void;
   now(): Date;
   log: StepLog;
+  /**
+   * DescribeExecution's input of an execution, for a compensation whose status-change event
+   * left it out (too large); only the AWS dependencies have it.
+   */
+  executionInput?(executionArn: string): Promise<string>;
 }
 
 export interface StepLog {

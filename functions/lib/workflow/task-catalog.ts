@@ -1,5 +1,5 @@
 /**
- * Every Lambda-backed Task of the workflows, with the sizing its function gets. Timeouts stay
+ * Every Lambda-backed Task of the workflows (and the compensation of their endings), with the sizing its function gets. Timeouts stay
  * below each Task's TimeoutSeconds (870 vs 900, 60 vs 90) so Lambda reports the timeout, not
  * States.Timeout while the invocation still runs. The ASL
  * files name each function as `${<Name>FunctionArn}`; infra creates one function per
@@ -13,6 +13,8 @@ export const taskCatalog = {
   PreHooks: { memoryMiB: 256, timeoutSeconds: 870, environment: "step", clusters: true },
   SnapshotVolumes: { memoryMiB: 256, timeoutSeconds: 870, environment: "step", clusters: true },
   PostHooks: { memoryMiB: 256, timeoutSeconds: 870, environment: "step", clusters: true },
+  // One look at the snapshots, no waiting: the state machine's Wait loop does that.
+  CheckSnapshots: { memoryMiB: 256, timeoutSeconds: 60, environment: "step", clusters: true },
   PlanRanges: { memoryMiB: 512, timeoutSeconds: 870, environment: "step", clusters: true },
   // Hashing, encryption and upload of up to a range batch: CPU scales with memory.
   StageRange: { memoryMiB: 2048, timeoutSeconds: 870, environment: "step", clusters: true },
@@ -27,6 +29,9 @@ export const taskCatalog = {
   PublishResult: { memoryMiB: 256, timeoutSeconds: 60, environment: "publish", clusters: false },
   ValidateActivation: { memoryMiB: 256, timeoutSeconds: 60, environment: "step", clusters: false },
   SetActivation: { memoryMiB: 512, timeoutSeconds: 870, environment: "step", clusters: true },
+  // Not a Task: the target of the rule on executions that end FAILED, TIMED_OUT or ABORTED
+  // (Cleanup, ReleaseLock and PublishResult of the run), invoked by EventBridge.
+  Compensate: { memoryMiB: 256, timeoutSeconds: 870, environment: "publish", clusters: true },
 } as const satisfies Record<string, TaskSizing>;
 
 export interface TaskSizing {
@@ -43,4 +48,15 @@ export const taskNames = Object.keys(taskCatalog) as TaskName[];
 /** `ValidateRequest` → `validate-request`: the handler file under functions/handlers/. */
 export function handlerFileName(task: TaskName): string {
   return task.replace(/[A-Z]/g, (letter, offset: number) => (offset > 0 ? "-" : "") + letter.toLowerCase());
+}
+
+/** The deployed function's description, `kubeferry <Task>`: how a template names each Task's function. */
+export function functionDescription(task: TaskName): string {
+  return `kubeferry ${task}`;
+}
+
+/** The Task of a function described by `functionDescription`, if any. */
+export function taskOfDescription(description: unknown): TaskName | undefined {
+  const task = typeof description === "string" ? /^kubeferry (\w+)$/.exec(description)?.[1] : undefined;
+  return taskNames.find((name) => name === task);
 }

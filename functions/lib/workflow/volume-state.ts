@@ -70,7 +70,11 @@ export const volumesListedSchema = z.object({
 /** `$.snapshots`: the snapshots cut (maybe not ready yet). */
 export const snapshotsStateSchema = z.object({
   cuts: z.array(z.object({ namespace: z.string(), pvc: z.string(), snapshot: z.string() })),
+  /** The snapshots' deadline, computed once when they were cut: CheckSnapshots fails past it. */
+  readyBy: z.iso.datetime(),
 });
+
+export type SnapshotsState = z.infer<typeof snapshotsStateSchema>;
 
 /** One range of one volume: a Map item, naming its volume by its index in the plan. */
 export const rangeItemSchema = z.object({ volume: count, range: chunkRangeSchema });

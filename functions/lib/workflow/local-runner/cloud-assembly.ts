@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { type TaskName, taskNames } from "../task-catalog.ts";
+import { type TaskName, taskNames, taskOfDescription } from "../task-catalog.ts";
 import type { AslDefinition } from "./time-scale.ts";
 
 /**
@@ -36,6 +36,7 @@ interface TemplateResource {
     Code?: { S3Key?: string };
     Timeout?: number;
     MemorySize?: number;
+    Description?: string;
     Environment?: { Variables?: Record<string, unknown> };
   };
 }
@@ -84,6 +85,11 @@ export function readCloudAssembly(
       return localFunctionArn(task);
     });
     stateMachines.push({ logicalId, definition: JSON.parse(substituted) });
+  }
+  for (const [logicalId, resource] of Object.entries(template.Resources)) {
+    const task =
+      resource.Type === "AWS::Lambda::Function" && taskOfDescription(resource.Properties?.Description);
+    if (task) functionIds.set(logicalId, task);
   }
   const functions: Partial<Record<TaskName, DeployedFunction>> = {};
   for (const [logicalId, task] of functionIds) {

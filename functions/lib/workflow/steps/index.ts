@@ -2,8 +2,10 @@ import type { Step } from "../step.ts";
 import type { TaskName } from "../task-catalog.ts";
 import { acquireLock } from "./acquire-lock.ts";
 import { applyResources } from "./apply-resources.ts";
+import { checkSnapshots } from "./check-snapshots.ts";
 import { cleanup } from "./cleanup.ts";
 import { commitRun } from "./commit-run.ts";
+import { compensate } from "./compensate.ts";
 import { discoverResources } from "./discover-resources.ts";
 import { finalizeVolumes } from "./finalize-volumes.ts";
 import { postHooks, preHooks } from "./hook-phase.ts";
@@ -28,6 +30,7 @@ export const steps: Record<TaskName, Step> = {
   PreHooks: preHooks,
   SnapshotVolumes: snapshotVolumes,
   PostHooks: postHooks,
+  CheckSnapshots: checkSnapshots,
   PlanRanges: planRanges,
   StageRange: stageRange,
   CommitRun: commitRun,
@@ -41,4 +44,5 @@ export const steps: Record<TaskName, Step> = {
   PublishResult: publishResult,
   ValidateActivation: validateActivation,
   SetActivation: setActivation,
+  Compensate: compensate,
 };

@@ -1,8 +1,9 @@
 import { z } from "zod";
+import { SnapshotUnready } from "../../errors.ts";
 import { systemClock } from "../../volumes/kube-calls.ts";
 import { planVolume } from "../../volumes/plan-volume.ts";
 import { KubeExec } from "../../volumes/pod-exec.ts";
-import { readySnapshots } from "../../volumes/snapshots.ts";
+import { snapshotReadiness } from "../../volumes/snapshots.ts";
 import { loadPair, withClients } from "../pair-access.ts";
 import { migrationRunSchema } from "../run.ts";
 import { writeStagePlan } from "../run-plans.ts";
@@ -10,9 +11,10 @@ import { defineStep } from "../step.ts";
 import { type PlanSummary, snapshotsStateSchema } from "../volume-state.ts";
 
 /**
- * Waits until the snapshots are ready, then opens every snapshot for reading (a temporary Block
- * PVC and a helper pod each) and plans it as coarse ranges: one StageRanges Map item per range.
- * The plan and its items go to the run's prefix in the repository; the state gets their keys.
+ * Opens every snapshot for reading (a temporary Block PVC and a helper pod each) and plans it
+ * as coarse ranges: one StageRanges Map item per range. It runs once CheckSnapshots found every
+ * snapshot ready, and waits for none. The plan and its items go to the run's prefix in the
+ * repository; the state gets their keys.
  */
 export const planRanges = defineStep({
   task: "PlanRanges",
@@ -29,7 +31,13 @@ export const planRanges = defineStep({
     const { rangeBytes } = run.request;
     const ranges = rangeBytes === undefined ? {} : { ranges: { rangeBytes } };
     const plans = await withClients([source], async () => {
-      const ready = await readySnapshots({ client: source, clock: systemClock }, snapshots.cuts);
+      const { ready, pending } = await snapshotReadiness(source, snapshots.cuts);
+      if (pending.length > 0) {
+        throw new SnapshotUnready(
+          `cluster ${source.name}: ${pending.map((cut) => `VolumeSnapshot ${cut.namespace}/${cut.snapshot}`).join(", ")} ` +
+            "no longer ready to use although CheckSnapshots found it ready; check the CSI driver, then rerun the migration",
+        );
+      }
       return Promise.all(
         ready.map((volume) =>
           planVolume(

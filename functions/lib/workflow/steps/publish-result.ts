@@ -1,13 +1,22 @@
 import { ManifestMissing } from "../../repository/errors.ts";
+import type { RunRecord } from "../../repository/manifests.ts";
 import { resultDetailTypes } from "../events.ts";
 import { metricNames } from "../metrics.ts";
-import { publishInputSchema, type RunResult, runResult } from "../run-result.ts";
+import {
+  endingOutcomeSchema,
+  type PublishInput,
+  publishInputSchema,
+  type RunResult,
+  type RunStatus,
+  runResult,
+} from "../run-result.ts";
 import { defineStep } from "../step.ts";
 import type { StepDeps } from "../step-deps.ts";
 
 /**
- * Publishes Migration Started / Succeeded / Failed on the kubeferry bus (a partial success is
- * published as Failed, with its status in the detail: it needs a person), records the final
+ * Publishes Migration Started / Succeeded / Failed on the kubeferry bus (a partial success, a
+ * timed-out and an aborted run are published as Failed, with their status in the detail: they
+ * need a person), records the final
  * status in the run record, and emits the run's figures as CloudWatch metrics.
  */
 export const publishResult = defineStep({
@@ -27,7 +36,7 @@ export const publishResult = defineStep({
           : resultDetailTypes.Failed;
     await deps.publish(detailType, { ...result });
     if (result.status !== "Started") {
-      await recordFinalStatus(input.run?.request.pair, result, deps);
+      await recordFinalStatus(input, result, deps);
       deps.recordMetrics({
         [metricNames.bytesStaged]: result.bytesStaged,
         [metricNames.chunksUploaded]: result.chunksUploaded,
@@ -38,23 +47,37 @@ export const publishResult = defineStep({
   },
 });
 
-async function recordFinalStatus(pair: string | undefined, result: RunResult, deps: StepDeps) {
-  if (pair === undefined || result.runId === null) return;
-  const manifests = (await deps.openRepository(pair)).manifests;
+async function recordFinalStatus(input: PublishInput, result: RunResult, deps: StepDeps) {
+  const run = input.run;
+  if (run === undefined) return;
+  const manifests = (await deps.openRepository(run.request.pair)).manifests;
+  const final = {
+    // PublishResult records only final statuses.
+    status: recordStatuses[result.status as keyof typeof recordStatuses],
+    finishedAt: deps.now().toISOString(),
+  };
   try {
-    const record = await manifests.readRunRecord(result.runId);
-    await manifests.writeRunRecord({
-      ...record,
-      status:
-        result.status === "Successful"
-          ? "Succeeded"
-          : result.status === "PartialSuccess"
-            ? "PartialSuccess"
-            : "Failed",
-      finishedAt: deps.now().toISOString(),
-    });
+    await manifests.writeRunRecord({ ...(await manifests.readRunRecord(run.id)), ...final });
   } catch (error) {
-    // A run that failed before CommitRun has no record to update.
     if (!(error instanceof ManifestMissing)) throw error;
+    // A run that failed on a Catch path before CommitRun has no record to update; a migration
+    // that ended where no Catch saw it gets one, so `kubeferry status` shows how it ended.
+    if (!endingOutcomeSchema.safeParse(input.outcome).success || !("includeVolumes" in run.request)) return;
+    await manifests.writeRunRecord({
+      version: 1,
+      runId: run.id,
+      pair: run.request.pair,
+      startedAt: run.startedAt,
+      volumes: [],
+      ...final,
+    });
   }
 }
+
+const recordStatuses = {
+  Successful: "Succeeded",
+  PartialSuccess: "PartialSuccess",
+  Failed: "Failed",
+  TimedOut: "TimedOut",
+  Aborted: "Aborted",
+} as const satisfies Record<Exclude<RunStatus, "Started" | "Skipped">, RunRecord["status"]>;

@@ -1,22 +1,24 @@
 import { z } from "zod";
 import { systemClock } from "../../volumes/kube-calls.ts";
 import { snapshotClassFor } from "../../volumes/snapshot-class.ts";
-import { cutSnapshots, type SnapshotCut } from "../../volumes/snapshots.ts";
+import { cutSnapshots } from "../../volumes/snapshots.ts";
 import { loadPair, withClients } from "../pair-access.ts";
 import { migrationRunSchema } from "../run.ts";
 import { defineStep } from "../step.ts";
-import { volumesListedSchema } from "../volume-state.ts";
+import { type SnapshotsState, volumesListedSchema } from "../volume-state.ts";
 
 /**
  * Cuts a CSI snapshot of every selected PVC, between the PreHooks and PostHooks states: it
  * returns as soon as every snapshot is taken, so an application frozen by a pre hook is thawed
- * without waiting for the snapshots to become ready (PlanRanges waits for that).
+ * without waiting for the snapshots to become ready (the state machine waits for that, up to
+ * the request's snapshotTimeoutSeconds from now: `readyBy`).
  */
 export const snapshotVolumes = defineStep({
   task: "SnapshotVolumes",
   input: z.object({ run: migrationRunSchema, resources: volumesListedSchema }),
-  async run({ run, resources }, deps): Promise<{ cuts: SnapshotCut[] }> {
-    if (resources.volumes.length === 0) return { cuts: [] };
+  async run({ run, resources }, deps): Promise<SnapshotsState> {
+    const readyBy = new Date(deps.now().getTime() + run.request.snapshotTimeoutSeconds * 1000).toISOString();
+    if (resources.volumes.length === 0) return { cuts: [], readyBy };
     const pair = await loadPair(deps, run.request.pair);
     const source = await deps.connectCluster(pair.source);
     return withClients([source], async () => {
@@ -26,7 +28,7 @@ export const snapshotVolumes = defineStep({
           cutSnapshots({ client: source, clock: systemClock }, { runId: run.id, ...group }),
         ),
       );
-      return { cuts: cuts.flat() };
+      return { cuts: cuts.flat(), readyBy };
     });
   },
 });

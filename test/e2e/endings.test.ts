@@ -1,0 +1,185 @@
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { createPair } from "../../functions/lib/kube/pairing/pairs.ts";
+import { readLock } from "../../functions/lib/repository/locks.ts";
+import { executionEndingEvent } from "../../functions/lib/workflow/execution-ending.ts";
+import { localStateMachineArn } from "../../functions/lib/workflow/local-runner.ts";
+import { runStep } from "../../functions/lib/workflow/step.ts";
+import { compensate } from "../../functions/lib/workflow/steps/compensate.ts";
+import {
+  createNamespace,
+  createVolume,
+  patternedImage,
+  temporaryObjects,
+  writeImage,
+} from "../integration/volumes/volume-env.ts";
+import { failures, PAIR, startWorkflowEnv, type WorkflowEnv } from "./workflow-env.ts";
+
+const MiB = 1024 * 1024;
+const VOLUME_BYTES = 32 * MiB;
+// A -slow class snapshot is ready this many real seconds after its cut: at the time scale below
+// that is 1000 s of the modelled run, longer than any function's timeout (870 s). A smaller scale
+// leaves a 90 s Task a few real seconds, too few for a cold sandbox on this shared machine.
+const SLOW_SNAPSHOT_SECONDS = 150;
+const SLOW_SCALE = 0.15;
+process.env.KUBEFERRY_SLOW_SNAPSHOT_SECONDS = String(SLOW_SNAPSHOT_SECONDS);
+
+vi.setConfig({ testTimeout: 900_000 });
+
+let env: WorkflowEnv;
+
+beforeAll(async () => {
+  env = await startWorkflowEnv();
+  await env.publishedEvents();
+}, 900_000);
+
+afterAll(async () => {
+  await env?.stop();
+});
+
+async function namespaceWithVolume(namespace: string, storageClass?: string): Promise<void> {
+  await createNamespace(env.volumes.source, namespace);
+  const image = await createVolume(
+    env.volumes.source,
+    namespace,
+    "data",
+    VOLUME_BYTES,
+    "Block",
+    {},
+    storageClass,
+  );
+  await writeImage(image, patternedImage(VOLUME_BYTES, 4 * MiB));
+}
+
+async function expectNothingLeft(namespace: string): Promise<void> {
+  expect(await temporaryObjects(env.volumes.source)).toEqual([]);
+  expect(await temporaryObjects(env.volumes.destination)).toEqual([]);
+  const repository = await env.deps.openRepository(PAIR);
+  expect((await readLock(repository.store, `namespace-${namespace}`))?.held).toBe(false);
+}
+
+describe("every ending cleans up", () => {
+  it("a run aborted mid-StageRanges (kubeferry cancel) leaves no temporary object nor lock, and publishes Aborted", async () => {
+    await namespaceWithVolume("cancelled");
+    const run = await env.run("migrate", { pair: PAIR, namespaces: ["cancelled"] }, "abort-1", {
+      onEvent: (event, execution) => {
+        if (event.type === "StateEntered" && event.state === "StageRanges") execution.abort();
+      },
+    });
+    expect(run.outcome.status).toBe("ABORTED");
+    expect(run.entered).toContain("StageRanges");
+    expect(run.entered).not.toContain("CleanupAfterFailure");
+    expect(run.outcome).toMatchObject({
+      compensation: { output: { runId: "abort-1", ran: ["Cleanup", "ReleaseLock", "PublishResult"] } },
+    });
+    await expectNothingLeft("cancelled");
+    const events = await env.publishedEvents();
+    const failed = events.filter((e) => e["detail-type"] === "Migration Failed");
+    expect(failed.map((e) => e.detail)).toEqual([
+      expect.objectContaining({ status: "Aborted", runId: "abort-1", namespaces: ["cancelled"] }),
+    ]);
+    const repository = await env.deps.openRepository(PAIR);
+    expect(await repository.manifests.readRunRecord("abort-1")).toMatchObject({ status: "Aborted" });
+
+    // EventBridge delivers at least once: the same ending again cleans up and releases, publishes nothing.
+    const again = executionEndingEvent({
+      executionArn: `${localStateMachineArn.replace(":stateMachine:", ":execution:")}:abort-1`,
+      stateMachineArn: localStateMachineArn,
+      status: "ABORTED",
+      startDate: new Date(),
+      input: { pair: PAIR, namespaces: ["cancelled"] },
+      error: "States.Aborted",
+      cause: "The execution was stopped",
+    });
+    expect(await runStep(compensate, again, env.deps)).toMatchObject({ ran: ["Cleanup", "ReleaseLock"] });
+    expect(await env.publishedEvents()).toEqual([]);
+    await expectNothingLeft("cancelled");
+  });
+
+  it("a compensation delivered again after a Catch path already cleaned up publishes nothing twice", async () => {
+    // ValidateRequest refuses an unknown pair: the Catch path publishes, the Fail state ends it.
+    const run = await env.run("migrate", { pair: "no-such-pair", namespaces: ["x"] }, "rejected-1");
+    expect(run.outcome).toMatchObject({ status: "FAILED", error: "MigrationFailed" });
+    expect(run.outcome).toMatchObject({ compensation: { output: { ran: [] } } });
+    const events = await env.publishedEvents();
+    expect(events.filter((e) => e.detail.runId === null || e.detail.pair === "no-such-pair")).toHaveLength(1);
+  });
+  it("a run failing with States.DataLimitExceeded after its snapshots and helper pods exist leaves none of them nor its lock, and publishes Failed", async () => {
+    // The plan carries each source PVC's labels: about 280 KiB of them put PlanRanges' output
+    // over the 256 KiB state quota, after the snapshots, temporary PVCs and helper pods exist.
+    const labels = Object.fromEntries(
+      Array.from({ length: 3000 }, (_, i) => [
+        `pad.kubeferry.dev/l${String(i).padStart(4, "0")}`,
+        "x".repeat(63),
+      ]),
+    );
+    await createNamespace(env.volumes.source, "oversized");
+    const image = await createVolume(env.volumes.source, "oversized", "data", VOLUME_BYTES, "Block", labels);
+    await writeImage(image, patternedImage(VOLUME_BYTES, 4 * MiB));
+    const run = await env.run("migrate", { pair: PAIR, namespaces: ["oversized"] }, "oversized-1");
+    expect(run.outcome).toMatchObject({ status: "FAILED", error: "States.DataLimitExceeded" });
+    expect(run.entered).toContain("PlanRanges");
+    expect(run.entered).not.toContain("CleanupAfterFailure");
+    expect(run.outcome).toMatchObject({
+      compensation: { output: { ran: ["Cleanup", "ReleaseLock", "PublishResult"] } },
+    });
+    await expectNothingLeft("oversized");
+    const failed = (await env.publishedEvents()).filter((e) => e["detail-type"] === "Migration Failed");
+    expect(failed.map((e) => e.detail)).toEqual([
+      expect.objectContaining({
+        status: "Failed",
+        runId: "oversized-1",
+        error: expect.stringContaining("States.DataLimitExceeded"),
+      }),
+    ]);
+    const repository = await env.deps.openRepository(PAIR);
+    expect(await repository.manifests.readRunRecord("oversized-1")).toMatchObject({ status: "Failed" });
+  });
+});
+
+describe("snapshot readiness waits in the state machine", () => {
+  it("a snapshot ready after longer than any function's timeout is waited for, and the run succeeds", async () => {
+    await createPair(
+      env.deps.pairs,
+      {
+        name: "slow-pair",
+        source: "source",
+        destination: "destination",
+        storageClassMapping: { "sim-fast": "dest-fast", "sim-slow": "dest-fast" },
+      },
+      { source: env.volumes.source.client, destination: env.volumes.destination.client },
+      new Date(),
+    );
+    await namespaceWithVolume("patient", env.volumes.source.cluster.classes.slow);
+    const started = Date.now();
+    const run = await env.run("migrate", { pair: "slow-pair", namespaces: ["patient"] }, "slow-1", {
+      timeScale: SLOW_SCALE,
+    });
+    expect(run.error, failures(run)).toBeUndefined();
+    expect(run.output?.result.status).toBe("Successful");
+    const checks = run.entered.filter((state) => state === "CheckSnapshots").length;
+    expect(checks).toBeGreaterThan(1);
+    expect(run.entered).toContain("WaitForSnapshots");
+    // The wait took longer than the longest function timeout at this scale.
+    expect(Date.now() - started).toBeGreaterThan(870 * SLOW_SCALE * 1000);
+    expect(await temporaryObjects(env.volumes.source)).toEqual([]);
+  });
+
+  it("a snapshot not ready by the request's snapshotTimeoutSeconds fails the run with SnapshotTimeout, and the Catch path cleans up", async () => {
+    await namespaceWithVolume("impatient", env.volumes.source.cluster.classes.slow);
+    const run = await env.run(
+      "migrate",
+      { pair: "slow-pair", namespaces: ["impatient"], snapshotTimeoutSeconds: 60 },
+      "slow-2",
+      { timeScale: SLOW_SCALE },
+    );
+    expect(run.outcome).toMatchObject({ status: "FAILED", error: "MigrationFailed" });
+    const timedOut = run.events.find(
+      (event) => event.type === "StateFailed" && event.error === "SnapshotTimeout",
+    );
+    expect(timedOut?.state).toBe("CheckSnapshots");
+    expect(timedOut?.cause).toContain("snapshotTimeoutSeconds 60");
+    expect(run.entered).toEqual(expect.arrayContaining(["WaitForSnapshots", "CleanupAfterFailure"]));
+    expect(run.entered).not.toContain("PlanRanges");
+    expect(await temporaryObjects(env.volumes.source)).toEqual([]);
+  });
+});
