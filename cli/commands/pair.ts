@@ -57,13 +57,15 @@ const create: Command = {
   path: ["pair", "create"],
   summary: "pair a source and a destination cluster, checking both before anything moves",
   usage:
-    "NAME --source CLUSTER --destination CLUSTER [--storage-class FROM=TO]... [--namespace FROM=TO]... [--helper-image IMAGE]",
+    "NAME --source CLUSTER --destination CLUSTER [--storage-class FROM=TO]... [--namespace FROM=TO]... [--helper-image IMAGE] [--data-mover-namespace NS] [--zone FROM=TO]...",
   options: {
     source: { type: "string" },
     destination: { type: "string" },
     "storage-class": { type: "string", multiple: true },
     namespace: { type: "string", multiple: true },
     "helper-image": { type: "string" },
+    "data-mover-namespace": { type: "string" },
+    zone: { type: "string", multiple: true },
   },
   examples: [
     "kubeferry pair create onprem-to-west --source onprem --destination west --storage-class ceph-rbd=gp3",
@@ -79,6 +81,12 @@ const create: Command = {
       namespaceMapping: mappingOption(listOption(invocation, "namespace"), "namespace"),
       ...(stringOption(invocation, "helper-image")
         ? { helperImage: stringOption(invocation, "helper-image") }
+        : {}),
+      ...(stringOption(invocation, "data-mover-namespace")
+        ? { dataMoverNamespace: stringOption(invocation, "data-mover-namespace") }
+        : {}),
+      ...(listOption(invocation, "zone").length > 0
+        ? { zoneMapping: mappingOption(listOption(invocation, "zone"), "zone") }
         : {}),
     };
     const clients = await connectBoth(context, spec.source, spec.destination);

@@ -33,6 +33,8 @@ export interface MigrationOptions {
   sourceExec?: PodExec;
   destinationExec?: PodExec;
   chunks?: ChunkRepository;
+  /** Called after each volume is verified, before it is finalized: to look at the run mid-way. */
+  beforeFinalize?: () => Promise<void>;
 }
 
 export interface StageResult {
@@ -161,6 +163,7 @@ export async function restoreAll(
     t = mark(`restore ${source.pvc}`, t);
     await verifyRestoredVolume({ client: dst.client, exec, manifests: repository.manifests }, restore);
     t = mark(`verify ${source.pvc}`, t);
+    await options.beforeFinalize?.();
     await finalizeVolume(
       { client: dst.client, manifests: repository.manifests, clock },
       { restore, source, storageClass },

@@ -124,6 +124,7 @@ describe("stage, commit and restore through helper scripts", () => {
       mode: "fresh",
       target: target("dst"),
       claimName: "kf-dst",
+      claimNamespace: "kubeferry-system",
       finalPvc: { namespace: "ns", name: "data" },
       manifest: { runId: "run-1", namespace: "ns", pvc: "data" },
       device: { kind: "fresh" },

@@ -33,6 +33,13 @@ export const pairSpecSchema = z.strictObject({
   namespaceMapping: namespaceMapping.default({}),
   /** Image of the helper pods that read and write volumes (default busybox, set by the volume steps). */
   helperImage: z.string().min(1).optional(),
+  /**
+   * The namespace on both clusters where snapshots are read and written (temporary PVCs, helper
+   * pods); default kubeferry-system, created when absent.
+   */
+  dataMoverNamespace: dnsLabel.optional(),
+  /** Source zone → destination zone, for placing volumes of WaitForFirstConsumer classes. */
+  zoneMapping: nameMapping.optional(),
 });
 
 export const pairRecordSchema = pairSpecSchema.extend({

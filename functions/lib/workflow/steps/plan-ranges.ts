@@ -3,7 +3,7 @@ import { systemClock } from "../../volumes/kube-calls.ts";
 import { planVolume } from "../../volumes/plan-volume.ts";
 import { KubeExec } from "../../volumes/pod-exec.ts";
 import { readySnapshots } from "../../volumes/snapshots.ts";
-import { loadPair, withClients } from "../pair-access.ts";
+import { dataMoverNamespace, loadPair, withClients } from "../pair-access.ts";
 import { migrationRunSchema } from "../run.ts";
 import { defineStep } from "../step.ts";
 import { type StagePlan, snapshotsStateSchema } from "../volume-state.ts";
@@ -25,7 +25,10 @@ export const planRanges = defineStep({
       const ready = await readySnapshots({ client: source, clock: systemClock }, snapshots.cuts);
       return Promise.all(
         ready.map((volume) =>
-          planVolume({ client: source, exec, clock: systemClock }, { runId: run.id, source: volume, helper }),
+          planVolume(
+            { client: source, exec, clock: systemClock },
+            { runId: run.id, source: volume, helper, dataMoverNamespace: dataMoverNamespace(pair) },
+          ),
         ),
       );
     });
