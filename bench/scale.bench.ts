@@ -183,6 +183,7 @@ async function invoke(task: string, payload: Payload): Promise<unknown> {
           mode: "fresh" as const,
           target: execTarget(i, "destination"),
           claimName: `kubeferry-bench-run-${i}`,
+          claimNamespace: "kubeferry-system",
           finalPvc: { namespace: source.namespace, name: source.pvc },
           manifest: { runId: run.id, namespace: source.namespace, pvc: source.pvc },
           device: { kind: "fresh" as const },

@@ -59,7 +59,7 @@ const create: Command = {
   path: ["pair", "create"],
   summary: "pair a source and a destination cluster, checking both before anything moves",
   usage:
-    "NAME --source CLUSTER --destination CLUSTER [--storage-class FROM=TO]... [--namespace FROM=TO]... [--helper-image IMAGE] [--keep-runs N]",
+    "NAME --source CLUSTER --destination CLUSTER [--storage-class FROM=TO]... [--namespace FROM=TO]... [--helper-image IMAGE] [--keep-runs N] [--data-mover-namespace NS] [--zone FROM=TO]...",
   options: {
     source: { type: "string" },
     destination: { type: "string" },
@@ -67,6 +67,8 @@ const create: Command = {
     namespace: { type: "string", multiple: true },
     "helper-image": { type: "string" },
     "keep-runs": { type: "string" },
+    "data-mover-namespace": { type: "string" },
+    zone: { type: "string", multiple: true },
   },
   examples: [
     "kubeferry pair create onprem-to-west --source onprem --destination west --storage-class ceph-rbd=gp3",
@@ -85,6 +87,12 @@ const create: Command = {
         : {}),
       // Runs garbage collection keeps per namespace of this pair.
       ...(countOption(invocation, "keep-runs") ? { keepRuns: countOption(invocation, "keep-runs") } : {}),
+      ...(stringOption(invocation, "data-mover-namespace")
+        ? { dataMoverNamespace: stringOption(invocation, "data-mover-namespace") }
+        : {}),
+      ...(listOption(invocation, "zone").length > 0
+        ? { zoneMapping: mappingOption(listOption(invocation, "zone"), "zone") }
+        : {}),
     };
     const clients = await connectBoth(context, spec.source, spec.destination);
     const deps = context.deps;

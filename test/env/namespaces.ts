@@ -41,9 +41,13 @@ export async function createQuotaNamespace(
   name: string,
   quota: NamespaceQuota = defaultQuota,
 ): Promise<void> {
-  const core = kc.makeApiClient(CoreV1Api);
-  await core.createNamespace({ body: { metadata: { name } } });
-  await core.createNamespacedResourceQuota({
+  await kc.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name } } });
+  await addResourceQuota(kc, name, quota);
+}
+
+/** A ResourceQuota named "quota" on CPU, storage and PVC count in an existing namespace. */
+export async function addResourceQuota(kc: KubeConfig, name: string, quota: NamespaceQuota): Promise<void> {
+  await kc.makeApiClient(CoreV1Api).createNamespacedResourceQuota({
     namespace: name,
     body: {
       metadata: { name: "quota" },

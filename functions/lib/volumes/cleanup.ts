@@ -23,6 +23,8 @@ export interface CleanupReport {
   pvcs: string[];
   pvs: string[];
   snapshots: string[];
+  /** The data mover's Retain contents (their real snapshots belong to the source snapshots). */
+  snapshotContents: string[];
 }
 
 interface Named {
@@ -31,7 +33,7 @@ interface Named {
 
 /**
  * Removes every temporary object a run left in one cluster — helper pods, temporary PVCs and
- * PVs, and (by option) snapshots — found by the run label alone, so it works after success,
+ * PVs, and (by option) snapshots and the data mover's snapshot contents — found by the run label alone, so it works after success,
  * after a failure at any point, and later from another process. Safe to repeat.
  *
  * A labelled PV is a temporary one: one sharing its volume handle with another PV (a standby
@@ -70,6 +72,12 @@ export async function cleanupRun(
     .filter((c): c is string => Boolean(c));
   for (const snapshot of snapshots)
     await deleteIfPresent(client, paths.snapshot(ns(snapshot), name(snapshot)));
+  // Deleting a Retain content removes only the object, never the snapshot it points at.
+  const moverContents =
+    options.deleteSnapshots === false
+      ? []
+      : await listObjects<Named>(client, paths.snapshotContents(), selector);
+  for (const content of moverContents) await deleteIfPresent(client, paths.snapshotContent(name(content)));
 
   const allPvs = await listObjects<V1PersistentVolume>(client, paths.pvs());
   const labelledPvs = await listObjects<V1PersistentVolume>(client, paths.pvs(), selector);
@@ -97,9 +105,14 @@ export async function cleanupRun(
       ...(await listObjects<Named>(client, paths.allPvcs(), selector)).map((o) => `PVC ${nameOf(o)}`),
       ...(options.deleteSnapshots === false
         ? []
-        : (await listObjects<Named>(client, paths.allSnapshots(), selector)).map(
-            (o) => `VolumeSnapshot ${nameOf(o)}`,
-          )),
+        : [
+            ...(await listObjects<Named>(client, paths.allSnapshots(), selector)).map(
+              (o) => `VolumeSnapshot ${nameOf(o)}`,
+            ),
+            ...(await listObjects<Named>(client, paths.snapshotContents(), selector)).map(
+              (o) => `VolumeSnapshotContent ${nameOf(o)}`,
+            ),
+          ]),
     ];
     for (const content of contents) {
       const found = await getObject<{ spec?: { deletionPolicy?: string } }>(
@@ -138,6 +151,7 @@ export async function cleanupRun(
     pvcs: claims.map(nameOf),
     pvs: labelledPvs.map(nameOf),
     snapshots: snapshots.map(nameOf),
+    snapshotContents: moverContents.map(nameOf),
   };
 }
 

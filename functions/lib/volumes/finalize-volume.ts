@@ -57,7 +57,8 @@ export async function finalizeVolume(
   const timeoutMs = (input.timeoutSeconds ?? 300) * 1000;
   const where = `cluster ${client.name}: PVC ${namespace}/${name}`;
   const { image } = await readManifest(deps.manifests, restore.manifest);
-  const tempClaim = await getObject<V1PersistentVolumeClaim>(client, paths.pvc(namespace, restore.claimName));
+  const tempClaimPath = paths.pvc(restore.claimNamespace, restore.claimName);
+  const tempClaim = await getObject<V1PersistentVolumeClaim>(client, tempClaimPath);
   if (tempClaim !== undefined && tempClaim.metadata?.annotations?.[VERIFIED_ANNOTATION] !== image.sha256) {
     throw new VerifyFailed(
       `${where}: the restored volume has not passed verification against the ${describeManifest(restore.manifest)}; ` +
@@ -75,12 +76,13 @@ export async function finalizeVolume(
         ),
     );
 
-  await deleteIfPresent(client, paths.pod(namespace, restore.target.pod));
-  await gone(paths.pod(namespace, restore.target.pod), `helper pod ${restore.target.pod}`);
+  const helperPod = paths.pod(restore.target.namespace, restore.target.pod);
+  await deleteIfPresent(client, helperPod);
+  await gone(helperPod, `helper pod ${restore.target.pod}`);
 
   if (restore.mode === "standby") {
-    await deleteIfPresent(client, paths.pvc(namespace, restore.claimName));
-    await gone(paths.pvc(namespace, restore.claimName), `temporary PVC ${restore.claimName}`);
+    await deleteIfPresent(client, tempClaimPath);
+    await gone(tempClaimPath, `temporary PVC ${restore.claimName}`);
     await deleteIfPresent(client, paths.pv(restore.claimName));
     await gone(paths.pv(restore.claimName), `temporary PV ${restore.claimName}`);
     const final = await mergePatch<V1PersistentVolumeClaim>(client, paths.pvc(namespace, name), {
@@ -130,8 +132,8 @@ export async function finalizeVolume(
         claimRef: { apiVersion: "v1", kind: "PersistentVolumeClaim", namespace, name },
       },
     });
-    await deleteIfPresent(client, paths.pvc(namespace, restore.claimName));
-    await gone(paths.pvc(namespace, restore.claimName), `temporary PVC ${restore.claimName}`);
+    await deleteIfPresent(client, tempClaimPath);
+    await gone(tempClaimPath, `temporary PVC ${restore.claimName}`);
     await deleteIfPresent(client, paths.pv(tempPvName));
     await gone(paths.pv(tempPvName), `temporary PV ${tempPvName}`);
   }

@@ -5,6 +5,7 @@ import { deviceSizeCheckScript } from "./helper-scripts.ts";
 import { type Clock, createOrGet, getObject, paths, pollUntil, recentWarnings } from "./kube-calls.ts";
 import { runLabels } from "./names.ts";
 import type { ExecTarget, PodExec } from "./pod-exec.ts";
+import type { VolumeNodeSelector } from "./volume-placement.ts";
 
 /**
  * Stock busybox, pinned by version: it has sh, dd, sha256sum and wc, which is all the helper
@@ -20,6 +21,11 @@ const DEVICE_PATH = "/dev/kubeferry";
 export interface HelperPodOptions {
   image?: string;
   nodeSelector?: Record<string, string>;
+  /**
+   * Required node affinity: where the volume the pod opens is reachable (the source PV's affinity),
+   * or where a WaitForFirstConsumer destination volume should be provisioned.
+   */
+  nodeAffinity?: VolumeNodeSelector;
   tolerations?: { key?: string; operator?: string; value?: string; effect?: string }[];
   /** The pod ends itself after this long even if cleanup never runs (default 12 hours). */
   maxLifetimeSeconds?: number;
@@ -58,6 +64,13 @@ export function helperPodManifest(spec: HelperPodSpec, options: HelperPodOptions
       activeDeadlineSeconds: options.maxLifetimeSeconds ?? 12 * 3600,
       ...(options.nodeSelector ? { nodeSelector: options.nodeSelector } : {}),
       ...(options.tolerations ? { tolerations: options.tolerations } : {}),
+      ...(options.nodeAffinity
+        ? {
+            affinity: {
+              nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: options.nodeAffinity },
+            },
+          }
+        : {}),
       securityContext: { seccompProfile: { type: "RuntimeDefault" } },
       containers: [
         {

@@ -78,6 +78,7 @@ export const paths = {
     `/apis/snapshot.storage.k8s.io/v1/namespaces/${namespace}/volumesnapshots`,
   snapshot: (namespace: string, name: string) =>
     `/apis/snapshot.storage.k8s.io/v1/namespaces/${namespace}/volumesnapshots/${name}`,
+  snapshotContents: () => "/apis/snapshot.storage.k8s.io/v1/volumesnapshotcontents",
   snapshotContent: (name: string) => `/apis/snapshot.storage.k8s.io/v1/volumesnapshotcontents/${name}`,
   snapshotClass: (name: string) => `/apis/snapshot.storage.k8s.io/v1/volumesnapshotclasses/${name}`,
   allPods: () => "/api/v1/pods",

@@ -13,6 +13,8 @@ export interface PlanVolumeInput {
   chunkBytes?: number;
   ranges?: RangePlanOptions;
   helper?: HelperPodOptions;
+  /** Where the snapshot is read (default kubeferry-system). */
+  dataMoverNamespace?: string;
 }
 
 /** Everything a StageRange item needs besides its range; small JSON. */
@@ -37,6 +39,7 @@ export async function planVolume(
     runId: input.runId,
     source: input.source,
     ...(input.helper ? { helper: input.helper } : {}),
+    ...(input.dataMoverNamespace ? { dataMoverNamespace: input.dataMoverNamespace } : {}),
   });
   return {
     source: input.source,

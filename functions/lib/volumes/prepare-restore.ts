@@ -2,6 +2,7 @@ import type { V1PersistentVolume, V1PersistentVolumeClaim } from "@kubernetes/cl
 import { ConflictError } from "../errors.ts";
 import type { ClusterClient } from "../kube/client/cluster-client.ts";
 import type { ManifestRef } from "./chunk-repository.ts";
+import { DEFAULT_DATA_MOVER_NAMESPACE, ensureDataMoverNamespace } from "./data-mover.ts";
 import { type HelperPodOptions, startHelperPod } from "./helper-pod.ts";
 import { type Clock, createOrGet, getObject, mergePatch, paths } from "./kube-calls.ts";
 import { RESTORED_ANNOTATION, RESTORING_ANNOTATION, runLabels, temporaryName } from "./names.ts";
@@ -9,13 +10,22 @@ import type { PodExec } from "./pod-exec.ts";
 import { type RestoreTarget, sameManifest } from "./restore-target.ts";
 import type { SourceVolume } from "./snapshots.ts";
 import { quantityToBytes } from "./storage-quantity.ts";
+import { destinationNodeAffinity, type VolumeNodeSelector, volumeZone } from "./volume-placement.ts";
 
 export interface PrepareRestoreInput {
   runId: string;
   manifest: ManifestRef;
-  source: Pick<SourceVolume, "pvc" | "volumeBytes" | "accessModes" | "requestedStorage">;
-  /** Destination namespace (after mapping) and storage class (after mapping). */
-  destination: { namespace: string; storageClass: string };
+  source: Pick<SourceVolume, "pvc" | "volumeBytes" | "accessModes" | "requestedStorage" | "nodeAffinity">;
+  /**
+   * Destination namespace and storage class (after mapping); the data-mover namespace (default
+   * kubeferry-system); the pair's zone mapping (source zone → destination zone).
+   */
+  destination: {
+    namespace: string;
+    storageClass: string;
+    dataMoverNamespace?: string;
+    zoneMapping?: Record<string, string>;
+  };
   helper?: HelperPodOptions;
   /** Rewrite every chunk of a standby volume, e.g. after its verification failed. */
   fullRestore?: boolean;
@@ -36,18 +46,26 @@ export async function prepareRestore(
   const { client } = deps;
   const { runId, destination, source } = input;
   const namespace = destination.namespace;
+  const moverNamespace = destination.dataMoverNamespace ?? DEFAULT_DATA_MOVER_NAMESPACE;
   const claimName = temporaryName("dst", runId, namespace, source.pvc);
   const finalPvc = { namespace, name: source.pvc };
   const existing = await getObject<V1PersistentVolumeClaim>(client, paths.pvc(namespace, source.pvc));
 
+  await ensureDataMoverNamespace(client, moverNamespace);
   let device: RestoreTarget["device"];
+  let nodeAffinity: VolumeNodeSelector | undefined;
   if (existing === undefined) {
     device = { kind: "fresh" };
+    nodeAffinity = await destinationNodeAffinity(client, {
+      storageClass: destination.storageClass,
+      sourceZone: volumeZone(source.nodeAffinity),
+      ...(destination.zoneMapping ? { zoneMapping: destination.zoneMapping } : {}),
+    });
     const bytes = Math.max(quantityToBytes(source.requestedStorage), source.volumeBytes);
-    await createOrGet(client, paths.pvcs(namespace), {
+    await createOrGet(client, paths.pvcs(moverNamespace), {
       apiVersion: "v1",
       kind: "PersistentVolumeClaim",
-      metadata: { name: claimName, namespace, labels: runLabels(runId) },
+      metadata: { name: claimName, namespace: moverNamespace, labels: runLabels(runId) },
       spec: {
         volumeMode: "Block",
         accessModes: source.accessModes,
@@ -56,27 +74,28 @@ export async function prepareRestore(
       },
     });
   } else {
-    device = await openStandby(client, input, existing, claimName);
+    device = await openStandby(client, input, existing, { namespace: moverNamespace, name: claimName });
   }
 
   const target = await startHelperPod(
     deps,
     {
       runId,
-      namespace,
+      namespace: moverNamespace,
       name: claimName,
       claimName,
       readOnly: false,
       volume: `destination PVC ${namespace}/${source.pvc}`,
       volumeBytes: source.volumeBytes,
     },
-    input.helper,
+    nodeAffinity ? { ...input.helper, nodeAffinity } : input.helper,
   );
   return {
     runId,
     mode: device.kind === "fresh" ? "fresh" : "standby",
     target,
     claimName,
+    claimNamespace: moverNamespace,
     finalPvc,
     manifest: input.manifest,
     device,
@@ -87,8 +106,9 @@ async function openStandby(
   client: ClusterClient,
   input: PrepareRestoreInput,
   claim: V1PersistentVolumeClaim,
-  claimName: string,
+  temporary: { namespace: string; name: string },
 ): Promise<RestoreTarget["device"]> {
+  const claimName = temporary.name;
   const { namespace } = input.destination;
   const where = `cluster ${client.name}: PVC ${namespace}/${input.source.pvc}`;
   const annotations = claim.metadata?.annotations ?? {};
@@ -123,13 +143,13 @@ async function openStandby(
       storageClassName: spec.storageClassName,
       csi: spec.csi,
       ...(spec.nodeAffinity ? { nodeAffinity: spec.nodeAffinity } : {}),
-      claimRef: { apiVersion: "v1", kind: "PersistentVolumeClaim", namespace, name: claimName },
+      claimRef: { apiVersion: "v1", kind: "PersistentVolumeClaim", ...temporary },
     },
   });
-  await createOrGet(client, paths.pvcs(namespace), {
+  await createOrGet(client, paths.pvcs(temporary.namespace), {
     apiVersion: "v1",
     kind: "PersistentVolumeClaim",
-    metadata: { name: claimName, namespace, labels: runLabels(input.runId) },
+    metadata: { ...temporary, labels: runLabels(input.runId) },
     spec: {
       volumeMode: "Block",
       accessModes: spec.accessModes,

@@ -15,6 +15,8 @@ export interface RestoreTarget {
   target: ExecTarget;
   /** The temporary Block PVC (and, in standby mode, PV) the helper pod writes through. */
   claimName: string;
+  /** The data-mover namespace, where the temporary PVC and the helper pod live. */
+  claimNamespace: string;
   /** The PVC the application uses: the source PVC's name in the destination namespace. */
   finalPvc: { namespace: string; name: string };
   /** The manifest being restored. */

@@ -7,6 +7,7 @@ import { type Clock, createOrGet, getObject, paths, pollUntil, recentWarnings } 
 import { runLabels, temporaryName } from "./names.ts";
 import type { CommandExec } from "./pod-exec.ts";
 import { quantityToBytes } from "./storage-quantity.ts";
+import type { VolumeNodeSelector } from "./volume-placement.ts";
 
 /** The StorageClass parameter through which external-provisioner gives a volume its filesystem. */
 export const FSTYPE_PARAMETER = "csi.storage.k8s.io/fstype";
@@ -30,6 +31,8 @@ export interface SourceVolume {
    * `csi.storage.k8s.io/fstype`): the bytes carry it, so the destination PV must name the same one.
    */
   fsType?: string;
+  /** The source PV's required node affinity: where its snapshot is read from (zonal, node-local). */
+  nodeAffinity?: VolumeNodeSelector;
 }
 
 export interface SnapshotNamespaceInput {
@@ -153,7 +156,8 @@ export async function readySnapshots(
         timeoutSeconds * 1000,
         "ready",
       );
-      return describeSource(claim, ready, await sourceFsType(deps.client, claim));
+      const pv = await getObject<V1PersistentVolume>(deps.client, paths.pv(claim.spec?.volumeName ?? ""));
+      return describeSource(claim, ready, pv, await sourceFsType(deps.client, claim, pv));
     }),
   );
 }
@@ -184,7 +188,8 @@ export async function snapshotReadiness(
     }
     if (snapshot.status?.readyToUse === true) {
       const claim = await boundClaim(client, cut.namespace, cut.pvc);
-      ready.push(describeSource(claim, snapshot, await sourceFsType(client, claim)));
+      const pv = await getObject<V1PersistentVolume>(client, paths.pv(claim.spec?.volumeName ?? ""));
+      ready.push(describeSource(claim, snapshot, pv, await sourceFsType(client, claim, pv)));
     } else {
       pending.push({ ...cut, error: snapshot.status?.error?.message ?? null });
     }
@@ -276,9 +281,9 @@ function restoreBytes(snapshot: VolumeSnapshot): string | undefined {
 async function sourceFsType(
   client: ClusterClient,
   claim: V1PersistentVolumeClaim,
+  pv: V1PersistentVolume | undefined,
 ): Promise<string | undefined> {
   if (claim.spec?.volumeMode === "Block") return undefined;
-  const pv = await getObject<V1PersistentVolume>(client, paths.pv(claim.spec?.volumeName ?? ""));
   if (pv?.spec?.csi?.fsType) return pv.spec.csi.fsType;
   const storageClass = claimStorageClass(claim);
   if (!storageClass) return undefined;
@@ -292,8 +297,10 @@ async function sourceFsType(
 function describeSource(
   claim: V1PersistentVolumeClaim,
   snapshot: VolumeSnapshot,
+  pv: V1PersistentVolume | undefined,
   fsType: string | undefined,
 ): SourceVolume {
+  const nodeAffinity = pv?.spec?.nodeAffinity?.required as VolumeNodeSelector | undefined;
   const meta = claim.metadata ?? {};
   const spec = claim.spec ?? {};
   const size = restoreBytes(snapshot) ?? claim.status?.capacity?.storage;
@@ -313,5 +320,6 @@ function describeSource(
     requestedStorage: String(spec.resources?.requests?.storage ?? size),
     labels: meta.labels ?? {},
     ...(fsType ? { fsType } : {}),
+    ...(nodeAffinity ? { nodeAffinity } : {}),
   };
 }

@@ -1,61 +1,103 @@
 import type { ClusterClient } from "../kube/client/cluster-client.ts";
+import { DEFAULT_DATA_MOVER_NAMESPACE, ensureDataMoverNamespace } from "./data-mover.ts";
 import { type HelperPodOptions, startHelperPod } from "./helper-pod.ts";
-import { type Clock, createOrGet, getObject, mergePatch, paths } from "./kube-calls.ts";
+import { type Clock, createOrGet, getObject, paths } from "./kube-calls.ts";
 import { ALLOW_MODE_CHANGE, runLabels, temporaryName } from "./names.ts";
 import type { ExecTarget, PodExec } from "./pod-exec.ts";
 import type { SourceVolume } from "./snapshots.ts";
 
+interface SnapshotContent {
+  spec?: { driver?: string; volumeSnapshotClassName?: string };
+  status?: { snapshotHandle?: string };
+}
+
 /**
- * Source access: a temporary Block-mode PVC restored from the snapshot, and a helper pod reading
- * it. A Filesystem snapshot may be restored as a block device only when its content carries the
- * allow-volume-mode-change annotation (the snapshot controller's guard against reading
- * filesystems one should not), which this step sets: the point is to copy the filesystem's bytes.
+ * Source access, in the data-mover namespace: the application's snapshot is bound a second time,
+ * through a pre-provisioned VolumeSnapshotContent on the same snapshot handle (Retain, so removing
+ * it never deletes the real snapshot, which the application-namespace snapshot owns), to a
+ * VolumeSnapshot there; a temporary Block-mode PVC is restored from it and a helper pod reads it
+ * where the source volume is reachable. A Filesystem snapshot may be restored as a block device
+ * only when its content carries the allow-volume-mode-change annotation (the snapshot
+ * controller's guard against reading filesystems one should not): the point is to copy the
+ * filesystem's bytes.
  */
 export async function openSourceVolume(
   deps: { client: ClusterClient; exec: PodExec; clock: Clock },
-  input: { runId: string; source: SourceVolume; helper?: HelperPodOptions },
+  input: { runId: string; source: SourceVolume; helper?: HelperPodOptions; dataMoverNamespace?: string },
 ): Promise<ExecTarget> {
   const { client } = deps;
   const { runId, source } = input;
-  if (source.volumeMode === "Filesystem") {
-    const snapshot = await getObject<{ status?: { boundVolumeSnapshotContentName?: string } }>(
-      client,
-      paths.snapshot(source.namespace, source.snapshot),
-    );
-    const content = snapshot?.status?.boundVolumeSnapshotContentName;
-    if (!content) {
-      throw new Error(
-        `cluster ${client.name}: VolumeSnapshot ${source.namespace}/${source.snapshot} has no bound content; rerun the snapshot step`,
-      );
-    }
-    await mergePatch(client, paths.snapshotContent(content), {
-      metadata: { annotations: { [ALLOW_MODE_CHANGE]: "true" } },
-    });
+  const namespace = input.dataMoverNamespace ?? DEFAULT_DATA_MOVER_NAMESPACE;
+  const where = `cluster ${client.name}: VolumeSnapshot ${source.namespace}/${source.snapshot}`;
+  const snapshot = await getObject<{ status?: { boundVolumeSnapshotContentName?: string } }>(
+    client,
+    paths.snapshot(source.namespace, source.snapshot),
+  );
+  const contentName = snapshot?.status?.boundVolumeSnapshotContentName;
+  const content = contentName
+    ? await getObject<SnapshotContent>(client, paths.snapshotContent(contentName))
+    : undefined;
+  const handle = content?.status?.snapshotHandle;
+  if (!handle || !content?.spec?.driver) {
+    throw new Error(`${where} has no bound content with a snapshot handle; rerun the snapshot step`);
   }
-  const claimName = temporaryName("src", runId, source.namespace, source.pvc);
-  await createOrGet(client, paths.pvcs(source.namespace), {
+  await ensureDataMoverNamespace(client, namespace);
+  const name = temporaryName("src", runId, source.namespace, source.pvc);
+  const className = content.spec.volumeSnapshotClassName;
+  await createOrGet(client, paths.snapshotContents(), {
+    apiVersion: "snapshot.storage.k8s.io/v1",
+    kind: "VolumeSnapshotContent",
+    metadata: {
+      name,
+      labels: runLabels(runId),
+      ...(source.volumeMode === "Filesystem" ? { annotations: { [ALLOW_MODE_CHANGE]: "true" } } : {}),
+    },
+    spec: {
+      deletionPolicy: "Retain",
+      driver: content.spec.driver,
+      source: { snapshotHandle: handle },
+      sourceVolumeMode: source.volumeMode,
+      ...(className ? { volumeSnapshotClassName: className } : {}),
+      volumeSnapshotRef: {
+        apiVersion: "snapshot.storage.k8s.io/v1",
+        kind: "VolumeSnapshot",
+        namespace,
+        name,
+      },
+    },
+  });
+  await createOrGet(client, paths.snapshots(namespace), {
+    apiVersion: "snapshot.storage.k8s.io/v1",
+    kind: "VolumeSnapshot",
+    metadata: { name, namespace, labels: runLabels(runId) },
+    spec: {
+      ...(className ? { volumeSnapshotClassName: className } : {}),
+      source: { volumeSnapshotContentName: name },
+    },
+  });
+  await createOrGet(client, paths.pvcs(namespace), {
     apiVersion: "v1",
     kind: "PersistentVolumeClaim",
-    metadata: { name: claimName, namespace: source.namespace, labels: runLabels(runId) },
+    metadata: { name, namespace, labels: runLabels(runId) },
     spec: {
       volumeMode: "Block",
       accessModes: source.accessModes,
       storageClassName: source.storageClass,
       resources: { requests: { storage: String(source.volumeBytes) } },
-      dataSource: { apiGroup: "snapshot.storage.k8s.io", kind: "VolumeSnapshot", name: source.snapshot },
+      dataSource: { apiGroup: "snapshot.storage.k8s.io", kind: "VolumeSnapshot", name },
     },
   });
   return startHelperPod(
     deps,
     {
       runId,
-      namespace: source.namespace,
-      name: claimName,
-      claimName,
+      namespace,
+      name,
+      claimName: name,
       readOnly: true,
       volume: `PVC ${source.namespace}/${source.pvc} (snapshot ${source.snapshot})`,
       volumeBytes: source.volumeBytes,
     },
-    input.helper,
+    source.nodeAffinity ? { ...input.helper, nodeAffinity: source.nodeAffinity } : input.helper,
   );
 }

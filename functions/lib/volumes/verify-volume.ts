@@ -44,7 +44,7 @@ export async function verifyRestoredVolume(
       `${where}'s digest is ${sha256}, the ${describeManifest(restore.manifest)} says ${image.sha256}; ${next}`,
     );
   }
-  await mergePatch(deps.client, paths.pvc(restore.target.namespace, restore.claimName), {
+  await mergePatch(deps.client, paths.pvc(restore.claimNamespace, restore.claimName), {
     metadata: { annotations: { [VERIFIED_ANNOTATION]: sha256 } },
   });
   return { sha256 };

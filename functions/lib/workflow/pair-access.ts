@@ -3,6 +3,7 @@ import type { ClusterClient } from "../kube/client/cluster-client.ts";
 import { isNotFound } from "../kube/client/kube-api-error.ts";
 import type { PairRecord } from "../kube/pairing/pairs.ts";
 import { mapNamespace } from "../kube/transform/namespace-mapping.ts";
+import { DEFAULT_DATA_MOVER_NAMESPACE } from "../volumes/data-mover.ts";
 import type { StepDeps } from "./step-deps.ts";
 
 export async function loadPair(deps: StepDeps, name: string): Promise<PairRecord> {
@@ -45,6 +46,11 @@ export function destinationNamespace(pair: PairRecord, namespace: string): strin
 
 export function destinationStorageClass(pair: PairRecord, storageClass: string): string {
   return pair.storageClassMapping[storageClass] ?? storageClass;
+}
+
+/** The pair's data-mover namespace, the same name on both clusters. */
+export function dataMoverNamespace(pair: PairRecord): string {
+  return pair.dataMoverNamespace ?? DEFAULT_DATA_MOVER_NAMESPACE;
 }
 
 /** Marks a destination namespace that a run created before applying its objects. */

@@ -4,6 +4,7 @@ import type { ChunkRange } from "../volumes/chunk-ranges.ts";
 import type { ExecTarget } from "../volumes/pod-exec.ts";
 import type { RestoreTarget } from "../volumes/restore-target.ts";
 import type { SourceVolume } from "../volumes/snapshots.ts";
+import type { VolumeNodeSelector } from "../volumes/volume-placement.ts";
 
 /**
  * The volume parts of the workflow, as the volume steps produce them. The plans (one entry
@@ -12,6 +13,20 @@ import type { SourceVolume } from "../volumes/snapshots.ts";
  * number or size of volumes.
  */
 const count = z.number().int().nonnegative();
+
+const nodeSelectorRequirementSchema = z.object({
+  key: z.string(),
+  operator: z.string(),
+  values: z.array(z.string()).optional(),
+});
+const volumeNodeSelectorSchema = z.object({
+  nodeSelectorTerms: z.array(
+    z.object({
+      matchExpressions: z.array(nodeSelectorRequirementSchema).optional(),
+      matchFields: z.array(nodeSelectorRequirementSchema).optional(),
+    }),
+  ),
+}) satisfies z.ZodType<VolumeNodeSelector>;
 
 export const sourceVolumeSchema = z.object({
   namespace: z.string(),
@@ -24,6 +39,7 @@ export const sourceVolumeSchema = z.object({
   requestedStorage: z.string(),
   labels: z.record(z.string(), z.string()),
   fsType: z.string().optional(),
+  nodeAffinity: volumeNodeSelectorSchema.optional(),
 }) satisfies z.ZodType<SourceVolume>;
 
 export const execTargetSchema = z.object({
@@ -49,6 +65,7 @@ export const restoreTargetSchema = z.object({
   mode: z.enum(["fresh", "standby"]),
   target: execTargetSchema,
   claimName: z.string(),
+  claimNamespace: z.string(),
   finalPvc: z.object({ namespace: z.string(), name: z.string() }),
   manifest: manifestRefSchema,
   device: z.discriminatedUnion("kind", [

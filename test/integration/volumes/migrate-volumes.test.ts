@@ -6,12 +6,18 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { V1PersistentVolume, V1PersistentVolumeClaim } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createOrGet, deleteIfPresent, getObject, paths } from "../../../functions/lib/volumes/kube-calls.ts";
-import { RESTORED_ANNOTATION } from "../../../functions/lib/volumes/names.ts";
+import {
+  createOrGet,
+  deleteIfPresent,
+  getObject,
+  listObjects,
+  paths,
+} from "../../../functions/lib/volumes/kube-calls.ts";
+import { RESTORED_ANNOTATION, RUN_LABEL, temporaryName } from "../../../functions/lib/volumes/names.ts";
 import { FSTYPE_PARAMETER } from "../../../functions/lib/volumes/snapshots.ts";
 import { waitFor } from "../../env/clusters.ts";
 import { blockDriver } from "../../env/manifests/storage-objects.ts";
-import { createRestrictedNamespace } from "../../env/namespaces.ts";
+import { addResourceQuota, createRestrictedNamespace } from "../../env/namespaces.ts";
 import { cleanupBoth, restoreAll, snapshotAndStage } from "./migrate.ts";
 import {
   CountingChunks,
@@ -40,6 +46,20 @@ async function withMounted<T>(image: string, fsType: string, work: (dir: string)
     execFileSync("umount", ["-d", dir]);
     await rm(dir, { recursive: true, force: true });
   }
+}
+/** Pods, PVCs and VolumeSnapshots in a namespace that carry a kubeferry run label. */
+async function kubeferryObjectsIn(side: VolumeEnv["source"], namespace: string): Promise<string[]> {
+  const kinds = [
+    ["Pod", paths.pods(namespace)],
+    ["PVC", paths.pvcs(namespace)],
+    ["VolumeSnapshot", paths.snapshots(namespace)],
+  ] as const;
+  const found: string[] = [];
+  for (const [kind, path] of kinds) {
+    const objects = await listObjects<{ metadata?: { name?: string } }>(side.client, path, RUN_LABEL);
+    found.push(...objects.map((o) => `${kind} ${o.metadata?.name}`));
+  }
+  return found;
 }
 const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 
@@ -286,9 +306,7 @@ describe("migrating Block and Filesystem volumes", () => {
     }
   }, 600_000);
 
-  // Expected failure: the helper pod runs as root in the application's namespace, which Pod
-  // Security "restricted" refuses (fixed by issue "Volumes on real CSI drivers": a data-mover namespace).
-  it.fails("snapshots and stages a volume of an app in a restricted namespace", async () => {
+  it("snapshots and stages a volume of an app in a restricted namespace", async () => {
     const restricted = "shop-restricted";
     await createRestrictedNamespace(env.source.cluster.kubeConfig(), restricted);
     await createVolume(env.source, restricted, "orders", 8 * MiB, "Block");
@@ -303,5 +321,56 @@ describe("migrating Block and Filesystem volumes", () => {
     } finally {
       await cleanupBoth(env, "run-restricted");
     }
+  }, 600_000);
+
+  it("migrates an app in a restricted namespace with a tight quota, creating nothing of its own there", async () => {
+    const governed = "shop-governed";
+    const bytes = 8 * MiB;
+    // Room for the app's one PVC and nothing else: a temporary PVC or a helper pod without a CPU
+    // limit in this namespace would be refused at admission.
+    const quota = {
+      requestsCpu: "1",
+      limitsCpu: "1",
+      requestsStorage: String(bytes),
+      persistentVolumeClaims: 1,
+    };
+    for (const side of [env.source, env.destination]) {
+      await createRestrictedNamespace(side.cluster.kubeConfig(), governed);
+      await addResourceQuota(side.cluster.kubeConfig(), governed, quota);
+    }
+    const image = Buffer.alloc(bytes);
+    randomFill(image);
+    await writeImage(await createVolume(env.source, governed, "orders", bytes, "Block"), image);
+    const runId = "run-governed";
+    const repository = await openTestRepository(env, "volumes");
+    const looks: string[][] = [];
+    const lookIntoAppNamespaces = async () => {
+      looks.push([
+        ...(await kubeferryObjectsIn(env.source, governed)),
+        ...(await kubeferryObjectsIn(env.destination, governed)),
+      ]);
+    };
+    try {
+      const options = {
+        runId,
+        namespace: governed,
+        pvcs: ["orders"],
+        chunkBytes,
+        beforeFinalize: lookIntoAppNamespaces,
+      };
+      const staged = await snapshotAndStage(env, repository, options);
+      await lookIntoAppNamespaces();
+      await restoreAll(env, repository, options, staged);
+      expect(sha(await readImage(await imageOfClaim(env.destination, governed, "orders"), bytes))).toBe(
+        sha(image),
+      );
+    } finally {
+      await cleanupBoth(env, runId);
+    }
+    // The source's own VolumeSnapshot is the one exception: a snapshot of a PVC lives beside it.
+    expect(looks).toEqual([
+      [`VolumeSnapshot ${temporaryName("snap", runId, governed, "orders")}`],
+      [`VolumeSnapshot ${temporaryName("snap", runId, governed, "orders")}`],
+    ]);
   }, 600_000);
 });

@@ -33,6 +33,8 @@ export interface MigrationOptions {
   sourceExec?: PodExec;
   destinationExec?: PodExec;
   chunks?: ChunkRepository;
+  /** Called after each volume is verified, before it is finalized: to look at the run mid-way. */
+  beforeFinalize?: () => Promise<void>;
 }
 
 export interface StageResult {
@@ -168,6 +170,7 @@ export async function restoreAll(
       restore,
     );
     t = mark(`verify ${source.pvc}`, t);
+    await options.beforeFinalize?.();
     await finalizeVolume(
       { client: dst.client, manifests: repository.manifests, clock },
       { restore, source, storageClass },

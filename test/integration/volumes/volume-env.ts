@@ -275,7 +275,7 @@ export async function temporaryObjects(side: Side): Promise<string[]> {
       )
       .map(named("PV")),
     ...contents
-      .filter((c) => c.spec?.volumeSnapshotRef?.name?.startsWith("kf-snap-"))
+      .filter((c) => c.spec?.volumeSnapshotRef?.name?.startsWith("kf-"))
       .map(named("VolumeSnapshotContent")),
   ];
 }

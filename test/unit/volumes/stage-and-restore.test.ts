@@ -95,6 +95,7 @@ function freshTarget(runId: string, pod = "dst"): RestoreTarget {
     mode: "fresh",
     target: target(pod),
     claimName: "kf-dst",
+    claimNamespace: "kubeferry-system",
     finalPvc: { namespace: "ns", name: "data" },
     manifest: { runId, namespace: "ns", pvc: "data" },
     device: { kind: "fresh" },

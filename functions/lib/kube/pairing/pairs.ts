@@ -35,6 +35,13 @@ export const pairSpecSchema = z.strictObject({
   helperImage: z.string().min(1).optional(),
   /** Runs kept per namespace by garbage collection (default: the deployment's, else 10). */
   keepRuns: z.number().int().min(1).optional(),
+  /**
+   * The namespace on both clusters where snapshots are read and written (temporary PVCs, helper
+   * pods); default kubeferry-system, created when absent.
+   */
+  dataMoverNamespace: dnsLabel.optional(),
+  /** Source zone → destination zone, for placing volumes of WaitForFirstConsumer classes. */
+  zoneMapping: nameMapping.optional(),
 });
 
 export const pairRecordSchema = pairSpecSchema.extend({

@@ -11,6 +11,14 @@ export interface Permission {
 const read = (group: string, resource: string, why: string): Permission[] =>
   ["get", "list"].map((verb) => ({ verb, group, resource, why }));
 
+/** Both sides keep the data path in a namespace of kubeferry's, created when absent. */
+const dataMoverNamespace: Permission = {
+  verb: "create",
+  group: "",
+  resource: "namespaces",
+  why: "the data-mover namespace",
+};
+
 /** Both sides move bytes through short-lived helper pods driven by exec. */
 const helperPodPermissions = (use: "reading" | "writing"): Permission[] => [
   { verb: "create", group: "", resource: "pods", why: "helper pods" },
@@ -54,12 +62,15 @@ export const SOURCE_PERMISSIONS: readonly Permission[] = [
     resource: "volumesnapshots",
     why: "cleanup of snapshots",
   },
-  {
-    verb: "patch",
-    group: "snapshot.storage.k8s.io",
-    resource: "volumesnapshotcontents",
-    why: "reading a snapshot as a block device",
-  },
+  ...["create", "delete"].map(
+    (verb): Permission => ({
+      verb,
+      group: "snapshot.storage.k8s.io",
+      resource: "volumesnapshotcontents",
+      why: "binding a snapshot in the data-mover namespace",
+    }),
+  ),
+  dataMoverNamespace,
   { verb: "create", group: "", resource: "persistentvolumeclaims", why: "temporary claims from snapshots" },
   { verb: "delete", group: "", resource: "persistentvolumeclaims", why: "cleanup of temporary claims" },
   ...helperPodPermissions("reading"),
@@ -83,6 +94,8 @@ export const DESTINATION_PERMISSIONS: readonly Permission[] = [
   },
   { verb: "create", group: "", resource: "persistentvolumes", why: "binding restored volumes" },
   { verb: "delete", group: "", resource: "persistentvolumes", why: "cleanup of temporary volumes" },
+  { verb: "list", group: "", resource: "nodes", why: "placing new zonal volumes in the source's zone" },
+  dataMoverNamespace,
   ...helperPodPermissions("writing"),
 ];
 

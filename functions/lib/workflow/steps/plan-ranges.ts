@@ -4,7 +4,7 @@ import { systemClock } from "../../volumes/kube-calls.ts";
 import { planVolume } from "../../volumes/plan-volume.ts";
 import { KubeExec } from "../../volumes/pod-exec.ts";
 import { snapshotReadiness } from "../../volumes/snapshots.ts";
-import { loadPair, withClients } from "../pair-access.ts";
+import { dataMoverNamespace, loadPair, withClients } from "../pair-access.ts";
 import { migrationRunSchema } from "../run.ts";
 import { writeStagePlan } from "../run-plans.ts";
 import { defineStep } from "../step.ts";
@@ -42,7 +42,13 @@ export const planRanges = defineStep({
         ready.map((volume) =>
           planVolume(
             { client: source, exec, clock: systemClock },
-            { runId: run.id, source: volume, helper, ...ranges },
+            {
+              runId: run.id,
+              source: volume,
+              helper,
+              dataMoverNamespace: dataMoverNamespace(pair),
+              ...ranges,
+            },
           ),
         ),
       );

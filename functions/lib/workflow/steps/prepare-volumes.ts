@@ -9,6 +9,7 @@ import { KubeExec } from "../../volumes/pod-exec.ts";
 import { prepareRestore } from "../../volumes/prepare-restore.ts";
 import {
   CREATED_BY_RUN_ANNOTATION,
+  dataMoverNamespace,
   destinationNamespace,
   destinationStorageClass,
   loadPair,
@@ -86,7 +87,12 @@ export const prepareVolumes = defineStep({
               runId: run.id,
               manifest: { runId: run.id, namespace: source.namespace, pvc: source.pvc },
               source,
-              destination: { namespace: destinationNamespace(pair, source.namespace), storageClass },
+              destination: {
+                namespace: destinationNamespace(pair, source.namespace),
+                storageClass,
+                dataMoverNamespace: dataMoverNamespace(pair),
+                ...(pair.zoneMapping ? { zoneMapping: pair.zoneMapping } : {}),
+              },
               helper,
             },
           );
