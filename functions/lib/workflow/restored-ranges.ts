@@ -18,7 +18,7 @@ export interface RestoredVolumeKey {
 }
 
 const prefixOf = (volume: RestoredVolumeKey) =>
-  `runs/${volume.runId}/restored/${volume.namespace}/${volume.pvc}/`;
+  `runs/${volume.runId}/restore-counts/${volume.namespace}/${volume.pvc}/`;
 
 export async function recordRestoredRange(
   store: BlobStore,

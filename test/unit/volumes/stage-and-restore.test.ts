@@ -191,7 +191,7 @@ describe("stage, commit and restore through helper scripts", () => {
     expect(await verify(fresh, client)).toEqual({ sha256: volumeDigestOf(original) });
     expect(patches).toEqual([
       {
-        path: "/api/v1/namespaces/ns/persistentvolumeclaims/kf-dst",
+        path: "/api/v1/namespaces/kubeferry-system/persistentvolumeclaims/kf-dst",
         body: { metadata: { annotations: { [VERIFIED_ANNOTATION]: volumeDigestOf(original) } } },
       },
     ]);
