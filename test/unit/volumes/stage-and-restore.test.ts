@@ -294,7 +294,8 @@ describe("stage, commit and restore through helper scripts", () => {
   it("fails the range with VerifyFailed when a byte on the destination changes between write and read-back", async () => {
     const source = join(dir, "flip-source.img");
     const destination = join(dir, "flip-destination.img");
-    await writeFile(source, image());
+    const original = image();
+    await writeFile(source, original);
     await writeFile(destination, Buffer.alloc(volumeBytes));
     const exec = new HostShellExec(
       new Map([
@@ -310,7 +311,9 @@ describe("stage, commit and restore through helper scripts", () => {
         const [write, ...rest] = run.script.split(/(?<=conv=notrunc,fsync status=none\n)/);
         if (run.stdin === undefined || rest.length === 0) return exec.run(pod, run);
         const offset = Number(/ seek=(\d+) /.exec(write as string)?.[1]);
-        const flip = `printf '\\001' | dd of="$d" bs=1 seek=${offset + 17} conv=notrunc status=none\n`;
+        // Written as the complement of the byte there, so that it always changes.
+        const changed = ((original[offset + 17] ?? 0) ^ 0xff).toString(8).padStart(3, "0");
+        const flip = `printf '\\${changed}' | dd of="$d" bs=1 seek=${offset + 17} conv=notrunc status=none\n`;
         return exec.run(pod, { ...run, script: `${write}${flip}${rest.join("")}` });
       },
     };
