@@ -140,11 +140,10 @@ describe("the synthesized workflow, run locally", () => {
     await env.publishedEvents();
   });
 
-  // Expected failure: a range that fails inside a Distributed Map fails the Map Run with
-  // States.ExceedToleratedFailureThreshold, as AWS reports it; the range's own error (ChunkCorrupt
-  // naming the chunk) stays in the child execution, so the published result no longer names the
-  // chunk (fixed by issue "Failure reasons from Map Run child executions reach the run result" — to be filed).
-  it.fails("(d) a run that fails in the restore Map cleans up, releases its lock and publishes Migration Failed", async () => {
+  // A range that fails inside a Distributed Map fails the Map Run with
+  // States.ExceedToleratedFailureThreshold, as AWS reports it; the range recorded its own error
+  // (ChunkCorrupt naming the chunk), and the published result names that.
+  it("(d) a run that fails in the restore Map cleans up, releases its lock and publishes Migration Failed", async () => {
     // A chunk of the shop's volume is corrupted in S3; a new namespace holds the same bytes, so
     // staging finds the chunk already stored and the restore is the first to read it.
     const repository = await env.deps.openRepository(PAIR);
@@ -175,6 +174,7 @@ describe("the synthesized workflow, run locally", () => {
     const events = await env.publishedEvents();
     const failure = events.find((e) => e["detail-type"] === "Migration Failed");
     expect(failure?.detail).toMatchObject({ status: "Failed", runId: "run-3", namespaces: ["ledger"] });
+    expect(String(failure?.detail.error)).toMatch(/^ChunkCorrupt: /);
     expect(String(failure?.detail.error)).toContain(victim);
     expect(await temporaryObjects(env.volumes.source)).toEqual([]);
     expect(await temporaryObjects(env.volumes.destination)).toEqual([]);

@@ -2,11 +2,14 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Match } from "aws-cdk-lib/assertions";
 import { describe, expect, it } from "vitest";
+import { helperPodLifetimeSeconds } from "../../functions/lib/volumes/helper-pod.ts";
 import {
   endingStatuses,
   executionStatusChangeDetailType,
   workflowFailErrors,
 } from "../../functions/lib/workflow/execution-ending.ts";
+import { migrationRequestSchema } from "../../functions/lib/workflow/request.ts";
+import { runLockTtlMs } from "../../functions/lib/workflow/run-locks.ts";
 import { handlerFileName, type TaskName, taskCatalog } from "../../functions/lib/workflow/task-catalog.ts";
 import { synthesize } from "./synthesize.ts";
 
@@ -84,6 +87,18 @@ describe.each(aslFiles)("%s", (file) => {
     }
     expect(definition.TimeoutSeconds).toBeGreaterThan(0);
     expect(definition.QueryLanguage).toBe("JSONPath");
+  });
+});
+
+describe("migrate.asl.json timeout", () => {
+  it("outlasts the longest snapshot wait a request may ask, and is outlived by the locks' lease and the helper pods", () => {
+    const timeoutSeconds = readAsl("migrate.asl.json").TimeoutSeconds;
+    const longestSnapshotWait = migrationRequestSchema.shape.snapshotTimeoutSeconds.unwrap()
+      .maxValue as number;
+    // A day at least remains for the bytes after the longest wait.
+    expect(timeoutSeconds - longestSnapshotWait).toBeGreaterThanOrEqual(86_400);
+    expect(runLockTtlMs / 1000).toBeGreaterThan(timeoutSeconds);
+    expect(helperPodLifetimeSeconds).toBeGreaterThan(timeoutSeconds);
   });
 });
 

@@ -18,6 +18,12 @@ const DEVICE_SETTLE_MS = 60_000;
 /** Where the block device appears in the helper container; scripts read it from the env. */
 const DEVICE_PATH = "/dev/kubeferry";
 
+/**
+ * A helper pod serves its volume for the whole staging or restore of a run, which may last as
+ * long as the migrate workflow's 7-day execution timeout; an hour more, so it never ends first.
+ */
+export const helperPodLifetimeSeconds = (7 * 24 + 1) * 3600;
+
 export interface HelperPodOptions {
   image?: string;
   nodeSelector?: Record<string, string>;
@@ -27,7 +33,7 @@ export interface HelperPodOptions {
    */
   nodeAffinity?: VolumeNodeSelector;
   tolerations?: { key?: string; operator?: string; value?: string; effect?: string }[];
-  /** The pod ends itself after this long even if cleanup never runs (default 12 hours). */
+  /** The pod ends itself after this long even if cleanup never runs (default: helperPodLifetimeSeconds). */
   maxLifetimeSeconds?: number;
   /** How long the pod may take to start and see its device (default 5 minutes). */
   startTimeoutSeconds?: number;
@@ -61,7 +67,7 @@ export function helperPodManifest(spec: HelperPodSpec, options: HelperPodOptions
       automountServiceAccountToken: false,
       enableServiceLinks: false,
       terminationGracePeriodSeconds: 1,
-      activeDeadlineSeconds: options.maxLifetimeSeconds ?? 12 * 3600,
+      activeDeadlineSeconds: options.maxLifetimeSeconds ?? helperPodLifetimeSeconds,
       ...(options.nodeSelector ? { nodeSelector: options.nodeSelector } : {}),
       ...(options.tolerations ? { tolerations: options.tolerations } : {}),
       ...(options.nodeAffinity

@@ -70,7 +70,8 @@ export const migrationRequestSchema = z
       .number()
       .int()
       .min(60)
-      .max(604_800)
+      // At most 3 days: the execution's 7-day timeout leaves the rest for moving the bytes.
+      .max(259_200)
       .default(86_400)
       .describe(
         "how long the snapshots may take to become ready (a first EBS snapshot takes hours); the state machine waits, not a function",

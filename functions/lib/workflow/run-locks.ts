@@ -5,10 +5,11 @@ import type { Run } from "./run.ts";
 
 /**
  * One lock per migrated namespace of a pair, so two runs never write the same namespace at
- * once while runs of other namespaces go on. The lease outlives the workflow's own timeout:
- * a run that died without releasing frees its namespaces when the lease ends.
+ * once while runs of other namespaces go on. The lease outlives the migrate workflow's own
+ * timeout (7 days: a 24 h snapshot wait and then days of terabytes at 20 MiB/s) by an hour: every
+ * ending's compensation releases the locks, and the lease frees them should even that not run.
  */
-export const runLockTtlMs = 13 * 60 * 60 * 1000;
+export const runLockTtlMs = (7 * 24 + 1) * 60 * 60 * 1000;
 
 export function runLockNames(run: Run): string[] {
   return [...run.request.namespaces].sort().map((namespace) => `namespace-${namespace}`);

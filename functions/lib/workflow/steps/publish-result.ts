@@ -2,6 +2,7 @@ import { ManifestMissing } from "../../repository/errors.ts";
 import type { RunRecord } from "../../repository/manifests.ts";
 import { resultDetailTypes } from "../events.ts";
 import { metricNames } from "../metrics.ts";
+import { mapRunFailedError, withRangeFailure } from "../range-failures.ts";
 import {
   endingOutcomeSchema,
   type PublishInput,
@@ -22,7 +23,8 @@ import type { StepDeps } from "../step-deps.ts";
 export const publishResult = defineStep({
   task: "PublishResult",
   input: publishInputSchema,
-  async run(input, deps) {
+  async run(raw, deps) {
+    const input = await withRangeFailureNamed(raw, deps);
     const result = runResult(input, deps.now());
     if (result.status === "Skipped") {
       deps.log.warn("run skipped", { reason: result.error });
@@ -46,6 +48,13 @@ export const publishResult = defineStep({
     return result;
   },
 });
+
+/** A Map Run's failure says only that a child failed; the run's result names the range and its error. */
+async function withRangeFailureNamed(input: PublishInput, deps: StepDeps): Promise<PublishInput> {
+  if (input.error?.Error !== mapRunFailedError || input.run === undefined) return input;
+  const { store } = await deps.openRepository(input.run.request.pair);
+  return { ...input, error: await withRangeFailure(store, input.run.id, input.error) };
+}
 
 async function recordFinalStatus(input: PublishInput, result: RunResult, deps: StepDeps) {
   const run = input.run;

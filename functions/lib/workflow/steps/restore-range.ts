@@ -2,6 +2,7 @@ import { KubeExec } from "../../volumes/pod-exec.ts";
 import { ChunkBackedParts, restoredParts } from "../../volumes/range-parts.ts";
 import { restoreRange as restoreVolumeRange } from "../../volumes/restore-range.ts";
 import { loadPair, withClients } from "../pair-access.ts";
+import { recordingRangeFailure } from "../range-failures.ts";
 import { recordRestoredRange } from "../restored-ranges.ts";
 import { migrationRunSchema } from "../run.ts";
 import { readRestorePlan } from "../run-plans.ts";
@@ -22,15 +23,24 @@ export const restoreRange = defineStep({
       deps.openRepository(run.request.pair),
     ]);
     const volume = planVolumeOf(await readRestorePlan(repository.store, plan), item, "RestoreRange");
-    const written = await withClients([destination], () =>
-      restoreVolumeRange(
-        {
-          exec: new KubeExec(destination.kubeConfig),
-          chunks: repository.content,
-          manifests: repository.manifests,
-          restored: new ChunkBackedParts(repository.store, repository.content, restoredParts),
-        },
-        { restore: volume.restore, range: item.range },
+    const failing = {
+      runId: run.id,
+      task: "RestoreRange",
+      namespace: volume.source.namespace,
+      pvc: volume.source.pvc,
+      range: item.range.index,
+    } as const;
+    const written = await recordingRangeFailure(repository.store, failing, () =>
+      withClients([destination], () =>
+        restoreVolumeRange(
+          {
+            exec: new KubeExec(destination.kubeConfig),
+            chunks: repository.content,
+            manifests: repository.manifests,
+            restored: new ChunkBackedParts(repository.store, repository.content, restoredParts),
+          },
+          { restore: volume.restore, range: item.range },
+        ),
       ),
     );
     await recordRestoredRange(

@@ -2,6 +2,7 @@ import { KubeExec } from "../../volumes/pod-exec.ts";
 import { ChunkBackedParts, stagedParts } from "../../volumes/range-parts.ts";
 import { stageRange as stageVolumeRange } from "../../volumes/stage-range.ts";
 import { loadPair, withClients } from "../pair-access.ts";
+import { recordingRangeFailure } from "../range-failures.ts";
 import { migrationRunSchema } from "../run.ts";
 import { readStagePlan } from "../run-plans.ts";
 import { defineStep } from "../step.ts";
@@ -18,22 +19,31 @@ export const stageRange = defineStep({
       deps.openRepository(run.request.pair),
     ]);
     const volume = planVolumeOf(await readStagePlan(repository.store, plan), item, "StageRange");
-    return withClients([source], () =>
-      stageVolumeRange(
-        {
-          exec: new KubeExec(source.kubeConfig),
-          chunks: repository.content,
-          parts: new ChunkBackedParts(repository.store, repository.content, stagedParts),
-        },
-        {
-          runId: run.id,
-          namespace: volume.source.namespace,
-          pvc: volume.source.pvc,
-          target: volume.target,
-          volumeBytes: volume.source.volumeBytes,
-          chunkBytes: volume.chunkBytes,
-          range: item.range,
-        },
+    const failing = {
+      runId: run.id,
+      task: "StageRange",
+      namespace: volume.source.namespace,
+      pvc: volume.source.pvc,
+      range: item.range.index,
+    } as const;
+    return recordingRangeFailure(repository.store, failing, () =>
+      withClients([source], () =>
+        stageVolumeRange(
+          {
+            exec: new KubeExec(source.kubeConfig),
+            chunks: repository.content,
+            parts: new ChunkBackedParts(repository.store, repository.content, stagedParts),
+          },
+          {
+            runId: run.id,
+            namespace: volume.source.namespace,
+            pvc: volume.source.pvc,
+            target: volume.target,
+            volumeBytes: volume.source.volumeBytes,
+            chunkBytes: volume.chunkBytes,
+            range: item.range,
+          },
+        ),
       ),
     );
   },
