@@ -4,8 +4,13 @@ import {
   resolveEnvironment,
 } from "../functions/lib/workflow/local-runner/cloud-assembly.ts";
 import { LambdaSandboxes } from "../functions/lib/workflow/local-runner/lambda-sandboxes.ts";
-import { timeScaleFrom } from "../functions/lib/workflow/local-runner/time-scale.ts";
-import { type LocalExecution, startLocalExecution } from "../functions/lib/workflow/local-runner.ts";
+import { type AslDefinition, timeScaleFrom } from "../functions/lib/workflow/local-runner/time-scale.ts";
+import {
+  type LocalExecution,
+  type LocalExecutionOptions,
+  type LocalTaskInvoker,
+  startLocalExecution,
+} from "../functions/lib/workflow/local-runner.ts";
 import { bucketStore, type RepositoryLocation } from "../functions/lib/workflow/repository-location.ts";
 import { synthesizedAssembly } from "./cloud-assembly-cache.ts";
 
@@ -27,16 +32,20 @@ export interface WorkflowOptions {
   log?: Writable;
 }
 
+/** A synthesized workflow ready to run locally: its definition, how its Tasks are invoked, the runner's options. */
+export interface LocalWorkflow {
+  definition: AslDefinition;
+  invoke: LocalTaskInvoker;
+  options: LocalExecutionOptions;
+  /** Stops the function sandboxes. */
+  close(): Promise<void>;
+}
+
 /**
- * Starts a workflow exactly as synthesized for AWS: the definition asset and its
- * substitutions, every Task invoking its function's deployed bundle in a local sandbox.
+ * A workflow exactly as synthesized for AWS: the definition asset and its substitutions, every
+ * Task invoking its function's deployed bundle in a local sandbox.
  */
-export async function startWorkflow(
-  workflow: WorkflowName,
-  input: unknown,
-  executionName: string,
-  options: WorkflowOptions,
-): Promise<LocalExecution> {
+export async function loadWorkflow(workflow: WorkflowName, options: WorkflowOptions): Promise<LocalWorkflow> {
   const assembly = await synthesizedAssembly();
   const items = bucketStore(options.location);
   const { stateMachines, functions } = readCloudAssembly(assembly.dir, assembly.stackName, {
@@ -54,14 +63,36 @@ export async function startWorkflow(
     ),
     { timeScale, ...(options.log && { log: options.log }) },
   );
-  const execution = startLocalExecution(
-    machine.definition,
-    input,
-    (name, payload) => sandboxes.invoke(name, payload),
-    executionName,
+  return {
+    definition: machine.definition,
+    invoke: (name, payload) => sandboxes.invoke(name, payload),
     // The deployed compensation function, as the rule on the execution's ending invokes it in AWS.
-    { timeScale, items, compensate: (event) => sandboxes.invoke("Compensate", event) },
+    options: { timeScale, items, compensate: (event) => sandboxes.invoke("Compensate", event) },
+    close: () => sandboxes.close(),
+  };
+}
+
+/** Starts a loaded workflow; steps still running after the end (a timed-out Task) stop with its sandboxes. */
+export function startLoadedWorkflow(
+  loaded: LocalWorkflow,
+  input: unknown,
+  executionName: string,
+): LocalExecution {
+  const execution = startLocalExecution(
+    loaded.definition,
+    input,
+    loaded.invoke,
+    executionName,
+    loaded.options,
   );
-  // Steps still running after the end (a timed-out Task) stop with the execution's sandboxes.
-  return { ...execution, result: execution.result.finally(() => sandboxes.close()) };
+  return { ...execution, result: execution.result.finally(() => loaded.close()) };
+}
+
+export async function startWorkflow(
+  workflow: WorkflowName,
+  input: unknown,
+  executionName: string,
+  options: WorkflowOptions,
+): Promise<LocalExecution> {
+  return startLoadedWorkflow(await loadWorkflow(workflow, options), input, executionName);
 }

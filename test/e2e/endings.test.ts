@@ -50,11 +50,29 @@ async function namespaceWithVolume(namespace: string, storageClass?: string): Pr
   await writeImage(image, patternedImage(VOLUME_BYTES, 4 * MiB));
 }
 
-async function expectNothingLeft(namespace: string): Promise<void> {
+async function expectNothingLeft(namespace: string, pair = PAIR): Promise<void> {
   expect(await temporaryObjects(env.volumes.source)).toEqual([]);
   expect(await temporaryObjects(env.volumes.destination)).toEqual([]);
-  const repository = await env.deps.openRepository(PAIR);
+  const repository = await env.deps.openRepository(pair);
   expect((await readLock(repository.store, `namespace-${namespace}`))?.held).toBe(false);
+}
+
+/** A pair whose mapping takes the source's -slow class (snapshots ready SLOW_SNAPSHOT_SECONDS after their cut); made once. */
+let slowPairMade = false;
+async function slowPair(): Promise<void> {
+  if (slowPairMade) return;
+  await createPair(
+    env.deps.pairs,
+    {
+      name: "slow-pair",
+      source: "source",
+      destination: "destination",
+      storageClassMapping: { "sim-fast": "dest-fast", "sim-slow": "dest-fast" },
+    },
+    { source: env.volumes.source.client, destination: env.volumes.destination.client },
+    new Date(),
+  );
+  slowPairMade = true;
 }
 
 describe("every ending cleans up", () => {
@@ -95,6 +113,59 @@ describe("every ending cleans up", () => {
     await expectNothingLeft("cancelled");
   });
 
+  it("a run past its execution timeout leaves no temporary object nor lock, and publishes TimedOut", async () => {
+    await slowPair();
+    await namespaceWithVolume("overdue", env.volumes.source.cluster.classes.slow);
+    // The execution's timeout (7 days as synthesized) comes while the snapshot is still pending:
+    // 300 s of the modelled run, 45 s here.
+    const run = await env.run("migrate", { pair: "slow-pair", namespaces: ["overdue"] }, "overdue-1", {
+      timeScale: SLOW_SCALE,
+      adjust: (workflow) => ({ ...workflow, definition: { ...workflow.definition, TimeoutSeconds: 300 } }),
+    });
+    expect(run.outcome, failures(run)).toMatchObject({ status: "TIMED_OUT", error: "States.Timeout" });
+    expect(run.entered).toContain("WaitForSnapshots");
+    expect(run.entered).not.toContain("CleanupAfterFailure");
+    expect(run.outcome).toMatchObject({
+      compensation: { output: { runId: "overdue-1", ran: ["Cleanup", "ReleaseLock", "PublishResult"] } },
+    });
+    await expectNothingLeft("overdue", "slow-pair");
+    const events = await env.publishedEvents();
+    expect(events.filter((e) => e["detail-type"] === "Migration Failed").map((e) => e.detail)).toEqual([
+      expect.objectContaining({ status: "TimedOut", runId: "overdue-1", namespaces: ["overdue"] }),
+    ]);
+    const repository = await env.deps.openRepository("slow-pair");
+    expect(await repository.manifests.readRunRecord("overdue-1")).toMatchObject({ status: "TimedOut" });
+  });
+
+  it("a run failing with States.DataLimitExceeded (no Catch sees it) leaves no temporary object nor lock, and publishes Failed", async () => {
+    await namespaceWithVolume("oversized");
+    // No request makes a state outgrow 256 KiB: PlanRanges' result is padded here, after it has
+    // opened a temporary PVC and a helper pod on the source.
+    const run = await env.run("migrate", { pair: PAIR, namespaces: ["oversized"] }, "oversized-1", {
+      adjust: (workflow) => ({
+        ...workflow,
+        invoke: async (task, payload) => {
+          const result = await workflow.invoke(task, payload);
+          return task === "PlanRanges" ? { ...(result as object), padding: "x".repeat(300 * 1024) } : result;
+        },
+      }),
+    });
+    expect(run.outcome, failures(run)).toMatchObject({ status: "FAILED", error: "States.DataLimitExceeded" });
+    expect(run.entered).not.toContain("CleanupAfterFailure");
+    expect(run.outcome).toMatchObject({
+      compensation: { output: { runId: "oversized-1", ran: ["Cleanup", "ReleaseLock", "PublishResult"] } },
+    });
+    await expectNothingLeft("oversized");
+    const events = await env.publishedEvents();
+    expect(events.filter((e) => e["detail-type"] === "Migration Failed").map((e) => e.detail)).toEqual([
+      expect.objectContaining({
+        status: "Failed",
+        runId: "oversized-1",
+        error: expect.stringContaining("States.DataLimitExceeded"),
+      }),
+    ]);
+  });
+
   it("a compensation delivered again after a Catch path already cleaned up publishes nothing twice", async () => {
     // ValidateRequest refuses an unknown pair: the Catch path publishes, the Fail state ends it.
     const run = await env.run("migrate", { pair: "no-such-pair", namespaces: ["x"] }, "rejected-1");
@@ -107,17 +178,7 @@ describe("every ending cleans up", () => {
 
 describe("snapshot readiness waits in the state machine", () => {
   it("a snapshot ready after longer than any function's timeout is waited for, and the run succeeds", async () => {
-    await createPair(
-      env.deps.pairs,
-      {
-        name: "slow-pair",
-        source: "source",
-        destination: "destination",
-        storageClassMapping: { "sim-fast": "dest-fast", "sim-slow": "dest-fast" },
-      },
-      { source: env.volumes.source.client, destination: env.volumes.destination.client },
-      new Date(),
-    );
+    await slowPair();
     await namespaceWithVolume("patient", env.volumes.source.cluster.classes.slow);
     const started = Date.now();
     const run = await env.run("migrate", { pair: "slow-pair", namespaces: ["patient"] }, "slow-1", {

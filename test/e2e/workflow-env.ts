@@ -14,7 +14,12 @@ import {
   ReceiveMessageCommand,
   SQSClient,
 } from "@aws-sdk/client-sqs";
-import { startWorkflow, type WorkflowName } from "../../cli/local-workflow.ts";
+import {
+  type LocalWorkflow,
+  loadWorkflow,
+  startLoadedWorkflow,
+  type WorkflowName,
+} from "../../cli/local-workflow.ts";
 import { createClusterClient } from "../../functions/lib/kube/client/cluster-client.ts";
 import { createPair, PairStore } from "../../functions/lib/kube/pairing/pairs.ts";
 import { clusterSecretPrefix } from "../../functions/lib/workflow/environment.ts";
@@ -51,6 +56,8 @@ export interface WorkflowEnv {
       timeScale?: number;
       /** Sees each event as it happens, with the execution (to abort it, as `kubeferry cancel` does). */
       onEvent?: (event: ExecutionEvent, execution: LocalExecution) => void;
+      /** Changes the synthesized workflow for this run: a shorter execution timeout, a Task's result made too large. */
+      adjust?: (workflow: LocalWorkflow) => LocalWorkflow;
     },
   ): Promise<WorkflowRun>;
   stop(): Promise<void>;
@@ -181,12 +188,14 @@ export async function startWorkflowEnv(options: VolumeEnvOptions = {}): Promise<
         );
       }
     },
-    async run(workflow, input, name, { onEvent, ...options } = {}) {
-      const execution = await startWorkflow(workflow, input, name, {
-        environment: functionEnvironment,
-        location,
-        ...options,
-      });
+    async run(
+      workflow,
+      input,
+      name,
+      { onEvent, adjust = (loaded: LocalWorkflow) => loaded, ...options } = {},
+    ) {
+      const loaded = await loadWorkflow(workflow, { environment: functionEnvironment, location, ...options });
+      const execution = startLoadedWorkflow(adjust(loaded), input, name);
       const collected = await collectRun(execution, (event) => onEvent?.(event, execution));
       const { outcome } = collected;
       return {

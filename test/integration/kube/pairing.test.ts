@@ -108,6 +108,31 @@ describe("pairs", () => {
     expect(checked.createdAt).toBe(now.toISOString());
     expect((await pairs.list()).map((pair) => pair.name)).toEqual(["onprem-to-west"]);
 
+    // A run checks only its own namespaces' classes: an unmapped class elsewhere fails the
+    // cluster-wide check, not a run of shop.
+    await seed(test.source, [
+      { apiVersion: "v1", kind: "Namespace", metadata: { name: "elsewhere" } },
+      {
+        apiVersion: "v1",
+        kind: "PersistentVolumeClaim",
+        metadata: { name: "cold", namespace: "elsewhere" },
+        spec: {
+          accessModes: ["ReadWriteOnce"],
+          storageClassName: "unmapped-class",
+          resources: { requests: { storage: "1Gi" } },
+        },
+      },
+    ]);
+    const scoped = await checkPair(pairs, "onprem-to-west", test, later, { namespaces: ["shop"] });
+    expect(scoped.checks.every((check) => check.passed)).toBe(true);
+    await expect(checkPair(pairs, "onprem-to-west", test, later)).rejects.toThrow(
+      /"unmapped-class" \(used by PVC elsewhere\/cold\)/,
+    );
+    await test.source.request({
+      method: "DELETE",
+      path: "/api/v1/namespaces/elsewhere/persistentvolumeclaims/cold",
+    });
+
     await pairs.delete("onprem-to-west");
     expect(await pairs.list()).toEqual([]);
   });

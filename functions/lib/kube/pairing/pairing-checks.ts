@@ -23,6 +23,14 @@ export const MINIMUM_MINOR_VERSION = 30;
 
 type Role = "source" | "destination";
 
+export interface CheckScope {
+  /**
+   * The namespaces a run moves: only their PVCs need a mapped class (a class nobody maps in
+   * another namespace must not fail this run). Without it, every PVC of the source is checked.
+   */
+  namespaces?: readonly string[];
+}
+
 /**
  * Runs every pairing check (ARCHITECTURE §2) and reports each. Checks that depend on a failed
  * one (nothing can be asked of an unreachable server) fail with a reason pointing at it, so the
@@ -32,6 +40,7 @@ export async function runPairingChecks(
   source: ClusterClient,
   destination: ClusterClient,
   storageClassMapping: StorageClassMapping,
+  scope: CheckScope = {},
 ): Promise<CheckResult[]> {
   const results: CheckResult[] = [];
   const usable: Record<Role, boolean> = { source: false, destination: false };
@@ -67,7 +76,7 @@ export async function runPairingChecks(
   results.push(blocked("snapshot-class", ["source"]) ?? (await snapshotClass(source)));
   results.push(
     blocked("storage-class-mapping", ["source", "destination"]) ??
-      (await storageClassesMapped(source, destination, storageClassMapping)),
+      (await storageClassesMapped(source, destination, storageClassMapping, scope.namespaces)),
   );
   return results;
 }
@@ -246,19 +255,25 @@ async function storageClassesMapped(
   source: ClusterClient,
   destination: ClusterClient,
   mapping: StorageClassMapping,
+  namespaces: readonly string[] | undefined,
 ): Promise<CheckResult> {
   const name = "storage-class-mapping";
   try {
-    const [claims, classes] = await Promise.all([
-      source.request<{
-        items?: Array<{
-          metadata?: { namespace?: string; name?: string; annotations?: Record<string, string> };
-          spec?: { storageClassName?: string };
-        }>;
-      }>({
-        method: "GET",
-        path: "/api/v1/persistentvolumeclaims",
-      }),
+    const claimPaths =
+      namespaces === undefined
+        ? ["/api/v1/persistentvolumeclaims"]
+        : namespaces.map((namespace) => `/api/v1/namespaces/${namespace}/persistentvolumeclaims`);
+    const [claimLists, classes] = await Promise.all([
+      Promise.all(
+        claimPaths.map((path) =>
+          source.request<{
+            items?: Array<{
+              metadata?: { namespace?: string; name?: string; annotations?: Record<string, string> };
+              spec?: { storageClassName?: string };
+            }>;
+          }>({ method: "GET", path }),
+        ),
+      ),
       destination.request<{ items?: Array<{ metadata?: { name?: string } }> }>({
         method: "GET",
         path: "/apis/storage.k8s.io/v1/storageclasses",
@@ -266,7 +281,7 @@ async function storageClassesMapped(
     ]);
     const available = new Set((classes.body.items ?? []).map((item) => item.metadata?.name));
     const inUse = new Map<string, string>();
-    for (const claim of claims.body.items ?? []) {
+    for (const claim of claimLists.flatMap((list) => list.body.items ?? [])) {
       const storageClass = claimStorageClass(claim);
       if (storageClass && !inUse.has(storageClass))
         inUse.set(storageClass, `${claim.metadata?.namespace}/${claim.metadata?.name}`);

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { ConflictError, PairingError, ValidationError } from "../../errors.ts";
 import type { BlobStore } from "../../repository/blob-store.ts";
 import type { ClusterClient } from "../client/cluster-client.ts";
-import { runPairingChecks } from "./pairing-checks.ts";
+import { type CheckScope, runPairingChecks } from "./pairing-checks.ts";
 
 const dnsLabel = z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, "must be a DNS-1123 label");
 const nameMapping = z.record(z.string().min(1), z.string().min(1));
@@ -143,11 +143,17 @@ export async function checkPair(
   name: string,
   clients: PairClients,
   now: Date,
+  scope: CheckScope = {},
 ): Promise<PairRecord> {
   const existing = await pairs.get(name);
   if (!existing)
     throw new ValidationError(`pair ${name} does not exist: create it with \`kubeferry pair create\``);
-  const checks = await runPairingChecks(clients.source, clients.destination, existing.storageClassMapping);
+  const checks = await runPairingChecks(
+    clients.source,
+    clients.destination,
+    existing.storageClassMapping,
+    scope,
+  );
   const record: PairRecord = { ...existing, checks, checkedAt: now.toISOString() };
   await pairs.put(record);
   throwIfFailed(record);
