@@ -57,9 +57,17 @@ export class StateMachineFromAsl extends Construct {
       stateMachineName: props.stateMachineName,
       role,
       tracingEnabled: true,
-      logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
+      // One logging configuration covers a machine's executions and its Map Runs' child executions
+      // (thousands per large run, dozens of events each): errors only, without state data, keep
+      // CloudWatch's bill flat; every execution's full history stays in Step Functions (90 days).
+      logs: { destination: logGroup, level: sfn.LogLevel.ERROR, includeExecutionData: false },
     });
 
+    Validations.of(this.stateMachine).acknowledge({
+      id: "AwsSolutions-SF1",
+      reason:
+        "ALL would log every event of every Map Run child execution (thousands per large run); each execution's full history stays in Step Functions.",
+    });
     if (props.itemSource) grantPlanReads(role, props.itemSource);
     const policy = role.node.findChild("DefaultPolicy");
     if (props.distributedMap) {
