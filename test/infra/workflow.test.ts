@@ -207,7 +207,10 @@ describe("synthesized workflow", () => {
         if (name === "StagingBucketName") expect(value.Ref).toMatch(/^StagingBucket/);
         else expect(value["Fn::GetAtt"]?.[1]).toBe("Arn");
       }
-      expect(machine.Properties.LoggingConfiguration).toMatchObject({ Level: "ERROR", IncludeExecutionData: false });
+      expect(machine.Properties.LoggingConfiguration).toMatchObject({
+        Level: "ERROR",
+        IncludeExecutionData: false,
+      });
       expect(machine.Properties.TracingConfiguration.Enabled).toBe(true);
     }
   });
