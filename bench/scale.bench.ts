@@ -17,12 +17,16 @@ import {
   readStagePlan,
   writeRestorePlan,
   writeStagePlan,
+  writeVolumeList,
 } from "../functions/lib/workflow/run-plans.ts";
+import { checkSnapshots } from "../functions/lib/workflow/steps/check-snapshots.ts";
 import { commitRun } from "../functions/lib/workflow/steps/commit-run.ts";
+import { discoverResources } from "../functions/lib/workflow/steps/discover-resources.ts";
 import { finalizeVolumes } from "../functions/lib/workflow/steps/finalize-volumes.ts";
 import { planRanges } from "../functions/lib/workflow/steps/plan-ranges.ts";
 import { prepareVolumes } from "../functions/lib/workflow/steps/prepare-volumes.ts";
 import { restoreRange } from "../functions/lib/workflow/steps/restore-range.ts";
+import { snapshotVolumes } from "../functions/lib/workflow/steps/snapshot-volumes.ts";
 import { stageRange } from "../functions/lib/workflow/steps/stage-range.ts";
 import { planVolumeOf, type StagePlan } from "../functions/lib/workflow/volume-state.ts";
 import { MiB, progress, round } from "./measure.ts";
@@ -116,12 +120,27 @@ async function invoke(task: string, payload: Payload): Promise<unknown> {
       return { acquired: true, holder: "bench-run" };
     case "PairClusters":
       return { source: "source", destination: "destination", checks: [] };
-    case "DiscoverResources":
-      return { objects: 200, volumes: Array.from({ length: VOLUMES }, (_, i) => pvc(i)) };
-    case "SnapshotVolumes":
+    case "DiscoverResources": {
+      const { run } = discoverResources.input.parse(payload);
+      const { store } = await deps.openRepository(run.request.pair);
+      const selected = Array.from({ length: VOLUMES }, (_, i) => pvc(i));
+      return { objects: 200, volumes: await writeVolumeList(store, run, "selected", selected) };
+    }
+    case "SnapshotVolumes": {
+      const { run } = snapshotVolumes.input.parse(payload);
+      const { store } = await deps.openRepository(run.request.pair);
+      const cuts = Array.from({ length: VOLUMES }, (_, i) => ({
+        ...pvc(i),
+        snapshot: `kubeferry-bench-${i}`,
+      }));
       return {
-        cuts: Array.from({ length: VOLUMES }, (_, i) => ({ ...pvc(i), snapshot: `kubeferry-bench-${i}` })),
+        cuts: await writeVolumeList(store, run, "snapshots", cuts),
+        readyBy: new Date().toISOString(),
       };
+    }
+    case "CheckSnapshots":
+      checkSnapshots.input.parse(payload);
+      return { ready: true, pending: 0, waitSeconds: 0 };
     case "PreHooks":
     case "PostHooks":
       return { hooks: [] };
@@ -158,19 +177,9 @@ async function invoke(task: string, payload: Payload): Promise<unknown> {
         alreadyStaged: false,
       };
     }
-    case "CommitRun": {
+    case "CommitRun":
       commitRun.input.parse(payload);
-      return {
-        bytesStaged: 0,
-        chunksUploaded: 0,
-        volumes: Array.from({ length: VOLUMES }, (_, i) => ({
-          namespace: "bench",
-          name: pvc(i).pvc,
-          bytesStaged: 0,
-          chunksUploaded: 0,
-        })),
-      };
-    }
+      return { bytesStaged: 0, chunksUploaded: 0 };
     case "PrepareVolumes": {
       const { run, plan } = prepareVolumes.input.parse(payload);
       const repository = await deps.openRepository(run.request.pair);
@@ -204,17 +213,19 @@ async function invoke(task: string, payload: Payload): Promise<unknown> {
       };
     }
     case "FinalizeVolumes": {
-      finalizeVolumes.input.parse(payload);
-      return {
-        volumes: Array.from({ length: VOLUMES }, (_, i) => ({
-          namespace: "bench",
-          name: pvc(i).pvc,
-          bytes: VOLUME_BYTES,
-          bytesWritten: 0,
-          chunksWritten: 0,
-          verified: true,
-        })),
-      };
+      const { run } = finalizeVolumes.input.parse(payload);
+      const { store } = await deps.openRepository(run.request.pair);
+      const reports = Array.from({ length: VOLUMES }, (_, i) => ({
+        namespace: "bench",
+        name: pvc(i).pvc,
+        bytes: VOLUME_BYTES,
+        bytesWritten: 0,
+        chunksWritten: 0,
+        bytesStaged: 0,
+        chunksUploaded: 0,
+        verified: true,
+      }));
+      return { volumes: await writeVolumeList(store, run, "restored", reports) };
     }
     case "ApplyResources":
       return { status: "Successful", counts: { Applied: 200 } };

@@ -1,4 +1,4 @@
-import type { z } from "zod";
+import { z } from "zod";
 import { KubeferryError } from "../errors.ts";
 import type { BlobStore } from "../repository/blob-store.ts";
 import type { MigrationRun } from "./run.ts";
@@ -10,6 +10,7 @@ import {
   restorePlanSchema,
   type StagePlan,
   stagePlanSchema,
+  type VolumeList,
 } from "./volume-state.ts";
 
 /**
@@ -75,4 +76,28 @@ async function readPlan<Schema extends z.ZodType>(
 }
 
 export const readStagePlan = (store: BlobStore, key: string) => readPlan(store, key, stagePlanSchema);
+
+/**
+ * A per-volume list of the run (the PVCs selected, the snapshots cut, the volumes restored),
+ * beside the plans: the state carries its key and length only (`volumeListSchema`).
+ */
+export async function writeVolumeList<Item>(
+  store: BlobStore,
+  run: MigrationRun,
+  name: "selected" | "snapshots" | "restored",
+  items: readonly Item[],
+): Promise<VolumeList> {
+  const key = `runs/${run.id}/plans/${name}.json`;
+  await writeJson(store, key, items);
+  return { key, count: items.length };
+}
+
+export async function readVolumeList<Schema extends z.ZodType>(
+  store: BlobStore,
+  list: VolumeList,
+  item: Schema,
+): Promise<Array<z.output<Schema>>> {
+  if (list.count === 0) return [];
+  return readPlan(store, list.key, z.array(item));
+}
 export const readRestorePlan = (store: BlobStore, key: string) => readPlan(store, key, restorePlanSchema);

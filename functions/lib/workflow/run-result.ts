@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { runSchema } from "./run.ts";
+import { volumeListSchema } from "./volume-state.ts";
 
 /**
  * The parts of the workflow state that the final result is built from. Each is the output of
@@ -16,30 +17,33 @@ export const applyOutcomeSchema = z.object({
   failures: z.array(z.string()).max(20),
 });
 
+/** What staging added to the repository, summed (per volume: the run record). */
 export const commitOutcomeSchema = z.object({
   bytesStaged: z.number().int().nonnegative(),
   chunksUploaded: z.number().int().nonnegative(),
-  /** Per source volume: what staging added to the repository. */
-  volumes: z.array(
-    z.object({
-      namespace: z.string(),
-      name: z.string(),
-      bytesStaged: z.number().int().nonnegative(),
-      chunksUploaded: z.number().int().nonnegative(),
-    }),
-  ),
 });
 
-export const volumeOutcomeSchema = z.object({
+/** One restored volume (destination names) with what staging its source added to the repository. */
+export const volumeReportSchema = z.object({
   namespace: z.string(),
   name: z.string(),
   bytes: z.number().int().nonnegative(),
   bytesWritten: z.number().int().nonnegative(),
   chunksWritten: z.number().int().nonnegative(),
-  verified: z.boolean(),
+  bytesStaged: z.number().int().nonnegative(),
+  chunksUploaded: z.number().int().nonnegative(),
+  /** FinalizeVolumes compared the digests (a mismatch fails the run before any report). */
+  verified: z.literal(true),
 });
 
-export const finalizeOutcomeSchema = z.object({ volumes: z.array(volumeOutcomeSchema) });
+/** `$.volumes`: the run's list of volume reports (`volumeReportSchema`), verified and bound. */
+export const finalizeOutcomeSchema = z.object({ volumes: volumeListSchema });
+
+/**
+ * The result (state and event) names at most this many volumes; `volumeCount` says how many
+ * there are, and `kubeferry status` reads all of them from the run record.
+ */
+export const reportedVolumes = 100;
 
 const stepError = z.object({ Error: z.string(), Cause: z.string().optional() });
 
@@ -75,9 +79,8 @@ export type RunStatus = z.infer<typeof runStatusSchema>;
 export type PublishInput = z.output<typeof publishInputSchema>;
 export type ApplyOutcome = z.infer<typeof applyOutcomeSchema>;
 export type CommitOutcome = z.infer<typeof commitOutcomeSchema>;
-export type VolumeOutcome = z.infer<typeof volumeOutcomeSchema>;
-
-export type VolumeReport = VolumeOutcome & { bytesStaged: number; chunksUploaded: number };
+export type FinalizeOutcome = z.infer<typeof finalizeOutcomeSchema>;
+export type VolumeReport = z.infer<typeof volumeReportSchema>;
 
 export interface RunResult {
   status: RunStatus;
@@ -85,15 +88,20 @@ export interface RunResult {
   pair: string | null;
   namespaces: string[];
   objects: Record<string, number>;
+  /** The first `reportedVolumes` restored volumes. */
   volumes: VolumeReport[];
+  volumeCount: number;
   bytesStaged: number;
   chunksUploaded: number;
   durationSeconds: number;
   error: string | null;
 }
 
-/** The run's overall status: any failed step fails it; refused objects make it partial, never Successful. */
-export function runResult(input: PublishInput, now: Date): RunResult {
+/**
+ * The run's overall status: any failed step fails it; refused objects make it partial, never
+ * Successful. `volumes` is the run's list of volume reports, read back from the repository.
+ */
+export function runResult(input: PublishInput, now: Date, volumes: readonly VolumeReport[] = []): RunResult {
   const request = input.run?.request ?? requestFields(input.request);
   const startedAt = input.run ? Date.parse(input.run.startedAt) : now.getTime();
   return {
@@ -102,7 +110,8 @@ export function runResult(input: PublishInput, now: Date): RunResult {
     pair: request.pair,
     namespaces: request.namespaces,
     objects: input.apply?.objects ?? {},
-    volumes: volumeReports(input),
+    volumes: volumes.slice(0, reportedVolumes),
+    volumeCount: input.volumes?.volumes.count ?? 0,
     bytesStaged: input.commit?.bytesStaged ?? 0,
     chunksUploaded: input.commit?.chunksUploaded ?? 0,
     durationSeconds: Math.max(0, Math.round((now.getTime() - startedAt) / 1000)),
@@ -110,21 +119,10 @@ export function runResult(input: PublishInput, now: Date): RunResult {
   };
 }
 
-/** Restored volumes (destination names) with what staging their source added to the repository. */
-function volumeReports(input: PublishInput): VolumeReport[] {
-  const staged = input.commit?.volumes ?? [];
-  return (input.volumes?.volumes ?? []).map((volume, index) => {
-    // FinalizeVolumes reports volumes in the order CommitRun staged them.
-    const source = staged[index];
-    return { ...volume, bytesStaged: source?.bytesStaged ?? 0, chunksUploaded: source?.chunksUploaded ?? 0 };
-  });
-}
-
 function statusOf(input: PublishInput): RunStatus {
   if (input.outcome === "Rejected") return "Failed";
   if (input.outcome !== undefined) return input.outcome;
   if (input.error) return "Failed";
-  if (input.volumes?.volumes.some((volume) => !volume.verified)) return "Failed";
   return input.apply?.status ?? "Successful";
 }
 

@@ -79,17 +79,21 @@ export const restoreTargetSchema = z.object({
   ]),
 }) satisfies z.ZodType<RestoreTarget>;
 
-/** `$.resources.volumes`: the PVCs whose data moves. */
-export const volumesListedSchema = z.object({
-  volumes: z.array(z.object({ namespace: z.string(), pvc: z.string() })),
-});
+/** Where a per-volume list of the run is (see writeVolumeList) and its length: what the state carries of it. */
+export const volumeListSchema = z.object({ key: z.string().min(1), count });
+export type VolumeList = z.infer<typeof volumeListSchema>;
 
-/** `$.snapshots`: the snapshots cut (maybe not ready yet). */
+/** `$.resources.volumes`: the PVCs whose data moves (a list of `volumeRefSchema`). */
+export const volumesListedSchema = z.object({ volumes: volumeListSchema });
+export const volumeRefSchema = z.object({ namespace: z.string(), pvc: z.string() });
+
+/** `$.snapshots`: the snapshots cut (maybe not ready yet; a list of `snapshotCutSchema`). */
 export const snapshotsStateSchema = z.object({
-  cuts: z.array(z.object({ namespace: z.string(), pvc: z.string(), snapshot: z.string() })),
+  cuts: volumeListSchema,
   /** The snapshots' deadline, computed once when they were cut: CheckSnapshots fails past it. */
   readyBy: z.iso.datetime(),
 });
+export const snapshotCutSchema = z.object({ namespace: z.string(), pvc: z.string(), snapshot: z.string() });
 
 export type SnapshotsState = z.infer<typeof snapshotsStateSchema>;
 

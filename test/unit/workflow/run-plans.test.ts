@@ -5,7 +5,14 @@ import { afterAll, describe, expect, it } from "vitest";
 import { FilesystemBlobStore } from "../../../functions/lib/repository/filesystem-blob-store.ts";
 import { migrationRequestSchema } from "../../../functions/lib/workflow/request.ts";
 import { recordRestoredRange, restoredTotals } from "../../../functions/lib/workflow/restored-ranges.ts";
-import { PlanMissing, readStagePlan, writeStagePlan } from "../../../functions/lib/workflow/run-plans.ts";
+import {
+  PlanMissing,
+  readStagePlan,
+  readVolumeList,
+  writeStagePlan,
+  writeVolumeList,
+} from "../../../functions/lib/workflow/run-plans.ts";
+import { snapshotCutSchema } from "../../../functions/lib/workflow/volume-state.ts";
 
 const folder = mkdtempSync(join(tmpdir(), "kubeferry-run-plans-"));
 afterAll(() => rmSync(folder, { recursive: true, force: true }));
@@ -54,6 +61,21 @@ describe("run plans", () => {
     const reading = readStagePlan(store, "runs/gone/plans/stage.json");
     await expect(reading).rejects.toBeInstanceOf(PlanMissing);
     await expect(reading).rejects.toThrow("runs/gone/plans/stage.json");
+  });
+});
+
+describe("volume lists", () => {
+  it("go beside the plans; the state gets a key and a count, the same size for one volume or thousands", async () => {
+    const cuts = Array.from({ length: 3000 }, (_, i) => ({
+      namespace: "shop",
+      pvc: `data-${i}`,
+      snapshot: `s-${i}`,
+    }));
+    const list = await writeVolumeList(store, run, "snapshots", cuts);
+    expect(list).toEqual({ key: "runs/run-7/plans/snapshots.json", count: 3000 });
+    expect(await readVolumeList(store, list, snapshotCutSchema)).toEqual(cuts);
+    const empty = await writeVolumeList(store, run, "selected", []);
+    expect(await readVolumeList(store, empty, snapshotCutSchema)).toEqual([]);
   });
 });
 

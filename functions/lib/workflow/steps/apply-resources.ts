@@ -7,7 +7,8 @@ import type { RunRecord } from "../../repository/manifests.ts";
 import type { Repository } from "../../repository/repository.ts";
 import { destinationNamespace, loadPair, namespacesCreatedByRun, withClients } from "../pair-access.ts";
 import { type MigrationRun, migrationRunSchema } from "../run.ts";
-import { type ApplyOutcome, finalizeOutcomeSchema } from "../run-result.ts";
+import { readVolumeList } from "../run-plans.ts";
+import { type ApplyOutcome, finalizeOutcomeSchema, volumeReportSchema } from "../run-result.ts";
 import { defineStep } from "../step.ts";
 import { transformsFor } from "../transforms.ts";
 
@@ -27,7 +28,10 @@ export const applyResources = defineStep({
     const pair = await loadPair(deps, request.pair);
     const repository = await deps.openRepository(request.pair);
     const bundle = await repository.manifests.readResourceBundle(run.id);
-    const restored = new Set((volumes?.volumes ?? []).map((volume) => `${volume.namespace}/${volume.name}`));
+    const reports = volumes
+      ? await readVolumeList(repository.store, volumes.volumes, volumeReportSchema)
+      : [];
+    const restored = new Set(reports.map((volume) => `${volume.namespace}/${volume.name}`));
     const isRestoredClaim = (object: KubeObject) =>
       object.kind === "PersistentVolumeClaim" &&
       restored.has(`${destinationNamespace(pair, object.metadata.namespace ?? "")}/${object.metadata.name}`);

@@ -3,8 +3,9 @@ import { SnapshotTimeout } from "../../errors.ts";
 import { type PendingSnapshot, snapshotReadiness } from "../../volumes/snapshots.ts";
 import { loadPair, withClients } from "../pair-access.ts";
 import { migrationRunSchema } from "../run.ts";
+import { readVolumeList } from "../run-plans.ts";
 import { defineStep } from "../step.ts";
-import { snapshotsStateSchema } from "../volume-state.ts";
+import { snapshotCutSchema, snapshotsStateSchema } from "../volume-state.ts";
 
 export interface SnapshotCheck {
   ready: boolean;
@@ -23,10 +24,12 @@ export const checkSnapshots = defineStep({
   task: "CheckSnapshots",
   input: z.object({ run: migrationRunSchema, snapshots: snapshotsStateSchema }),
   async run({ run, snapshots }, deps): Promise<SnapshotCheck> {
-    if (snapshots.cuts.length === 0) return { ready: true, pending: 0, waitSeconds: 0 };
+    if (snapshots.cuts.count === 0) return { ready: true, pending: 0, waitSeconds: 0 };
+    const repository = await deps.openRepository(run.request.pair);
+    const cuts = await readVolumeList(repository.store, snapshots.cuts, snapshotCutSchema);
     const pair = await loadPair(deps, run.request.pair);
     const source = await deps.connectCluster(pair.source);
-    const { pending } = await withClients([source], () => snapshotReadiness(source, snapshots.cuts));
+    const { pending } = await withClients([source], () => snapshotReadiness(source, cuts));
     if (pending.length === 0) return { ready: true, pending: 0, waitSeconds: 0 };
     const now = deps.now();
     const readyBy = new Date(snapshots.readyBy);

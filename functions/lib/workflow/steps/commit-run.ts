@@ -63,12 +63,6 @@ export const commitRun = defineStep({
     return {
       bytesStaged: committed.reduce((sum, volume) => sum + volume.stats.newBytes, 0),
       chunksUploaded: committed.reduce((sum, volume) => sum + volume.stats.newChunks, 0),
-      volumes: committed.map(({ namespace, name, stats }) => ({
-        namespace,
-        name,
-        bytesStaged: stats.newBytes,
-        chunksUploaded: stats.newChunks,
-      })),
     };
   },
 });

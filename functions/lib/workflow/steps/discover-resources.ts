@@ -4,11 +4,13 @@ import { exportResources } from "../../kube/export/export-resources.ts";
 import { type VolumeTransport, volumeTransports } from "../../volumes/volume-transport.ts";
 import { loadPair, withClients } from "../pair-access.ts";
 import { migrationRunSchema } from "../run.ts";
+import { writeVolumeList } from "../run-plans.ts";
 import { defineStep } from "../step.ts";
 
 /**
  * Exports the selected objects from the source into the run's encrypted resource bundle, and
- * names the PVCs whose data moves. Only counts go into the state; the objects stay in the bundle.
+ * names the PVCs whose data moves. Only counts and keys go into the state; the objects stay in the
+ * bundle, the PVCs in the run's volume list.
  */
 export const discoverResources = defineStep({
   task: "DiscoverResources",
@@ -46,7 +48,7 @@ export const discoverResources = defineStep({
       objects: exported.objects.length,
       skipped: exported.skipped.length,
       summary: exported.summary,
-      volumes,
+      volumes: await writeVolumeList(repository.store, run, "selected", volumes),
     };
   },
 });

@@ -6,8 +6,8 @@ import { verifyRestoredVolume } from "../../volumes/verify-volume.ts";
 import { loadPair, withClients } from "../pair-access.ts";
 import { restoredTotals } from "../restored-ranges.ts";
 import { migrationRunSchema } from "../run.ts";
-import { readRestorePlan } from "../run-plans.ts";
-import type { VolumeOutcome } from "../run-result.ts";
+import { readRestorePlan, writeVolumeList } from "../run-plans.ts";
+import type { FinalizeOutcome, VolumeReport } from "../run-result.ts";
 import { defineStep } from "../step.ts";
 import { planSummarySchema } from "../volume-state.ts";
 
@@ -22,10 +22,18 @@ export const finalizeVolumes = defineStep({
     run: migrationRunSchema,
     restorePlan: planSummarySchema,
   }),
-  async run({ run, restorePlan }, deps): Promise<{ volumes: VolumeOutcome[] }> {
-    if (restorePlan.volumes === 0) return { volumes: [] };
+  async run({ run, restorePlan }, deps): Promise<FinalizeOutcome> {
     const repository = await deps.openRepository(run.request.pair);
+    if (restorePlan.volumes === 0)
+      return { volumes: await writeVolumeList(repository.store, run, "restored", []) };
     const plan = await readRestorePlan(repository.store, restorePlan.plan);
+    // What staging added per source volume, as CommitRun recorded it.
+    const staged = new Map(
+      (await repository.manifests.readRunRecord(run.id)).volumes.map((volume) => [
+        `${volume.namespace}/${volume.name}`,
+        volume.stats,
+      ]),
+    );
     const pair = await loadPair(deps, run.request.pair);
     const destination = await deps.connectCluster(pair.destination);
     const restoredRanges = new ChunkBackedParts(repository.store, repository.content, restoredParts);
@@ -45,16 +53,19 @@ export const finalizeVolumes = defineStep({
             namespace: source.namespace,
             pvc: source.pvc,
           });
+          const stats = staged.get(`${source.namespace}/${source.pvc}`);
           return {
             namespace: restore.finalPvc.namespace,
             name: restore.finalPvc.name,
             bytes: source.volumeBytes,
             ...written,
+            bytesStaged: stats?.newBytes ?? 0,
+            chunksUploaded: stats?.newChunks ?? 0,
             verified: true,
-          };
+          } satisfies VolumeReport;
         }),
       ),
     );
-    return { volumes };
+    return { volumes: await writeVolumeList(repository.store, run, "restored", volumes) };
   },
 });

@@ -4,8 +4,9 @@ import { KubeExec } from "../../volumes/pod-exec.ts";
 import { checkSnapshotSources } from "../../volumes/snapshots.ts";
 import { loadPair, withClients } from "../pair-access.ts";
 import { migrationRunSchema } from "../run.ts";
+import { readVolumeList } from "../run-plans.ts";
 import { defineStep } from "../step.ts";
-import { volumesListedSchema } from "../volume-state.ts";
+import { volumeRefSchema, volumesListedSchema } from "../volume-state.ts";
 import { snapshotGroups } from "./snapshot-volumes.ts";
 
 /**
@@ -26,9 +27,10 @@ function hookPhase(task: "PreHooks" | "PostHooks", phase: "pre" | "post") {
     input: z.object({ run: migrationRunSchema, resources: volumesListedSchema.optional() }),
     async run({ run, resources }, deps) {
       const hooks = run.request.hooks[phase];
-      const volumes = resources?.volumes ?? [];
+      if (hooks.length === 0 || !resources || resources.volumes.count === 0) return { ran: 0, failed: 0 };
+      const repository = await deps.openRepository(run.request.pair);
+      const volumes = await readVolumeList(repository.store, resources.volumes, volumeRefSchema);
       const namespaces = [...new Set(volumes.map((volume) => volume.namespace))];
-      if (hooks.length === 0 || namespaces.length === 0) return { ran: 0, failed: 0 };
       const pair = await loadPair(deps, run.request.pair);
       const source = await deps.connectCluster(pair.source);
       const exec = new KubeExec(source.kubeConfig);

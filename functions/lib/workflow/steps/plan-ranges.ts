@@ -6,9 +6,9 @@ import { KubeExec } from "../../volumes/pod-exec.ts";
 import { snapshotReadiness } from "../../volumes/snapshots.ts";
 import { dataMoverNamespace, loadPair, withClients } from "../pair-access.ts";
 import { migrationRunSchema } from "../run.ts";
-import { writeStagePlan } from "../run-plans.ts";
+import { readVolumeList, writeStagePlan } from "../run-plans.ts";
 import { defineStep } from "../step.ts";
-import { type PlanSummary, snapshotsStateSchema } from "../volume-state.ts";
+import { type PlanSummary, snapshotCutSchema, snapshotsStateSchema } from "../volume-state.ts";
 
 /**
  * Opens every snapshot for reading (a temporary Block PVC and a helper pod each) and plans it
@@ -21,7 +21,8 @@ export const planRanges = defineStep({
   input: z.object({ run: migrationRunSchema, snapshots: snapshotsStateSchema }),
   async run({ run, snapshots }, deps): Promise<PlanSummary> {
     const repository = await deps.openRepository(run.request.pair);
-    if (snapshots.cuts.length === 0) {
+    const cuts = await readVolumeList(repository.store, snapshots.cuts, snapshotCutSchema);
+    if (cuts.length === 0) {
       return writeStagePlan(deps, repository.store, run, { version: 1, volumes: [] }, []);
     }
     const pair = await loadPair(deps, run.request.pair);
@@ -31,7 +32,7 @@ export const planRanges = defineStep({
     const { rangeBytes } = run.request;
     const ranges = rangeBytes === undefined ? {} : { ranges: { rangeBytes } };
     const plans = await withClients([source], async () => {
-      const { ready, pending } = await snapshotReadiness(source, snapshots.cuts);
+      const { ready, pending } = await snapshotReadiness(source, cuts);
       if (pending.length > 0) {
         throw new SnapshotUnready(
           `cluster ${source.name}: ${pending.map((cut) => `VolumeSnapshot ${cut.namespace}/${cut.snapshot}`).join(", ")} ` +

@@ -3,13 +3,17 @@ import type { RunRecord } from "../../repository/manifests.ts";
 import { resultDetailTypes } from "../events.ts";
 import { metricNames } from "../metrics.ts";
 import { mapRunFailedError, withRangeFailure } from "../range-failures.ts";
+import { readVolumeList } from "../run-plans.ts";
 import {
   endingOutcomeSchema,
   type PublishInput,
   publishInputSchema,
   type RunResult,
   type RunStatus,
+  reportedVolumes,
   runResult,
+  type VolumeReport,
+  volumeReportSchema,
 } from "../run-result.ts";
 import { defineStep } from "../step.ts";
 import type { StepDeps } from "../step-deps.ts";
@@ -25,7 +29,7 @@ export const publishResult = defineStep({
   input: publishInputSchema,
   async run(raw, deps) {
     const input = await withRangeFailureNamed(raw, deps);
-    const result = runResult(input, deps.now());
+    const result = runResult(input, deps.now(), await volumeReports(input, deps));
     if (result.status === "Skipped") {
       deps.log.warn("run skipped", { reason: result.error });
       return result;
@@ -48,6 +52,14 @@ export const publishResult = defineStep({
     return result;
   },
 });
+
+/** The first `reportedVolumes` of the run's volume reports, if it restored any. */
+async function volumeReports(input: PublishInput, deps: StepDeps): Promise<VolumeReport[]> {
+  if (input.volumes === undefined || input.run === undefined) return [];
+  const { store } = await deps.openRepository(input.run.request.pair);
+  const reports = await readVolumeList(store, input.volumes.volumes, volumeReportSchema);
+  return reports.slice(0, reportedVolumes);
+}
 
 /** A Map Run's failure says only that a child failed; the run's result names the range and its error. */
 async function withRangeFailureNamed(input: PublishInput, deps: StepDeps): Promise<PublishInput> {

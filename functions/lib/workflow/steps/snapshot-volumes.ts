@@ -4,8 +4,9 @@ import { snapshotClassFor } from "../../volumes/snapshot-class.ts";
 import { cutSnapshots } from "../../volumes/snapshots.ts";
 import { loadPair, withClients } from "../pair-access.ts";
 import { migrationRunSchema } from "../run.ts";
+import { readVolumeList, writeVolumeList } from "../run-plans.ts";
 import { defineStep } from "../step.ts";
-import { type SnapshotsState, volumesListedSchema } from "../volume-state.ts";
+import { type SnapshotsState, volumeRefSchema, volumesListedSchema } from "../volume-state.ts";
 
 /**
  * Cuts a CSI snapshot of every selected PVC, between the PreHooks and PostHooks states: it
@@ -18,18 +19,22 @@ export const snapshotVolumes = defineStep({
   input: z.object({ run: migrationRunSchema, resources: volumesListedSchema }),
   async run({ run, resources }, deps): Promise<SnapshotsState> {
     const readyBy = new Date(deps.now().getTime() + run.request.snapshotTimeoutSeconds * 1000).toISOString();
-    if (resources.volumes.length === 0) return { cuts: [], readyBy };
+    const repository = await deps.openRepository(run.request.pair);
+    const volumes = await readVolumeList(repository.store, resources.volumes, volumeRefSchema);
+    if (volumes.length === 0)
+      return { cuts: await writeVolumeList(repository.store, run, "snapshots", []), readyBy };
     const pair = await loadPair(deps, run.request.pair);
     const source = await deps.connectCluster(pair.source);
-    return withClients([source], async () => {
-      const groups = await snapshotGroups(source, resources.volumes);
-      const cuts = await Promise.all(
+    const cuts = await withClients([source], async () => {
+      const groups = await snapshotGroups(source, volumes);
+      return Promise.all(
         groups.map((group) =>
           cutSnapshots({ client: source, clock: systemClock }, { runId: run.id, ...group }),
         ),
       );
-      return { cuts: cuts.flat(), readyBy };
     });
+    const list = cuts.flat().map(({ namespace, pvc, snapshot }) => ({ namespace, pvc, snapshot }));
+    return { cuts: await writeVolumeList(repository.store, run, "snapshots", list), readyBy };
   },
 });
 

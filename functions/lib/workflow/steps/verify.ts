@@ -5,7 +5,8 @@ import { discoverResources, ResourceMapper } from "../../kube/export/discovery.t
 import { resourcePath } from "../../kube/resources.ts";
 import { loadPair, withClients } from "../pair-access.ts";
 import { migrationRunSchema } from "../run.ts";
-import { finalizeOutcomeSchema } from "../run-result.ts";
+import { readVolumeList } from "../run-plans.ts";
+import { finalizeOutcomeSchema, volumeReportSchema } from "../run-result.ts";
 import { defineStep } from "../step.ts";
 
 const settled = new Set(["Created", "Updated", "Unchanged", "Skipped"]);
@@ -22,12 +23,14 @@ export const verify = defineStep({
     const pair = await loadPair(deps, run.request.pair);
     const repository = await deps.openRepository(run.request.pair);
     const record = await repository.manifests.readRunRecord(run.id);
+    const reports = volumes
+      ? await readVolumeList(repository.store, volumes.volumes, volumeReportSchema)
+      : [];
     const destination = await deps.connectCluster(pair.destination);
     const problems = await withClients([destination], async () => {
       const mapper = new ResourceMapper(await discoverResources(destination));
       const found: string[] = [];
-      for (const volume of volumes?.volumes ?? []) {
-        if (!volume.verified) found.push(`PVC ${volume.namespace}/${volume.name} failed its digest check`);
+      for (const volume of reports) {
         const { body } = await destination.request<{ status?: { phase?: string } }>({
           method: "GET",
           path: `/api/v1/namespaces/${volume.namespace}/persistentvolumeclaims/${volume.name}`,
@@ -53,6 +56,6 @@ export const verify = defineStep({
     if (problems.found.length > 0) {
       throw new VerifyFailed(`run ${run.id}: ${problems.found.slice(0, 10).join("; ")}; rerun the migration`);
     }
-    return { objects: problems.objects, volumes: volumes?.volumes.length ?? 0 };
+    return { objects: problems.objects, volumes: reports.length };
   },
 });
