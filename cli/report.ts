@@ -32,7 +32,8 @@ export function runReport(result: RunResult): string {
       ),
     );
     const more = result.volumeCount - result.volumes.length;
-    if (more > 0) lines.push(`… and ${more} more verified volumes (\`kubeferry status ${result.runId}\` lists each)`);
+    if (more > 0)
+      lines.push(`… and ${more} more verified volumes (\`kubeferry status ${result.runId}\` lists each)`);
   }
   if (result.error) lines.push("", `error: ${result.error}`);
   return lines.join("\n");

@@ -82,10 +82,12 @@ export function helperPodManifest(spec: HelperPodSpec, options: HelperPodOptions
         {
           name: HELPER_CONTAINER,
           image: options.image ?? DEFAULT_HELPER_IMAGE,
-          command: ["sleep", String(options.maxLifetimeSeconds ?? 12 * 3600)],
+          command: ["sleep", String(options.maxLifetimeSeconds ?? helperPodLifetimeSeconds)],
           env: [{ name: "KUBEFERRY_DEVICE", value: DEVICE_PATH }],
           volumeDevices: [{ name: "volume", devicePath: DEVICE_PATH }],
-          resources: { requests: { cpu: "100m", memory: "32Mi" }, limits: { memory: "256Mi" } },
+          // A CPU limit too: a ResourceQuota on limits.cpu refuses a pod without one. One core is
+          // what one sha256sum uses.
+          resources: { requests: { cpu: "100m", memory: "32Mi" }, limits: { cpu: "1", memory: "256Mi" } },
           securityContext: {
             runAsUser: 0,
             privileged: false,

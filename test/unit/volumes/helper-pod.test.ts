@@ -1,5 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { DEFAULT_HELPER_IMAGE, helperPodManifest } from "../../../functions/lib/volumes/helper-pod.ts";
+import {
+  DEFAULT_HELPER_IMAGE,
+  helperPodLifetimeSeconds,
+  helperPodManifest,
+} from "../../../functions/lib/volumes/helper-pod.ts";
 import { RUN_LABEL, TEMPORARY_LABEL } from "../../../functions/lib/volumes/names.ts";
 
 const spec = {
@@ -42,6 +46,15 @@ describe("helperPodManifest", () => {
     expect(pod.spec?.automountServiceAccountToken).toBe(false);
     expect(pod.spec?.activeDeadlineSeconds).toBe(600);
     expect(container?.resources?.requests).toEqual({ cpu: "100m", memory: "32Mi" });
+    // A namespace whose ResourceQuota covers limits.cpu admits only pods with a CPU limit.
+    expect(container?.resources?.limits).toEqual({ cpu: "1", memory: "256Mi" });
+    expect(container?.command).toEqual(["sleep", "600"]);
+  });
+
+  it("lives, by default, longer than the longest run it may serve", () => {
+    const pod = helperPodManifest(spec);
+    expect(pod.spec?.activeDeadlineSeconds).toBe(helperPodLifetimeSeconds);
+    expect(pod.spec?.containers[0]?.command).toEqual(["sleep", String(helperPodLifetimeSeconds)]);
     expect(pod.metadata?.labels).toEqual({ [RUN_LABEL]: "run-1", [TEMPORARY_LABEL]: "true" });
   });
 });
