@@ -2,7 +2,7 @@
  * Shell scripts run in the helper pod through exec (`sh -c <script>`). The pod runs a stock
  * image (busybox by default; on the local clusters the same scripts run on the host with
  * Debian coreutils), so they use only POSIX sh, dd, sha256sum and wc, and only dd options both
- * implement: status=none, iflag=skip_bytes,count_bytes,fullblock, oflag=seek_bytes,
+ * implement: status=none, iflag=skip_bytes,count_bytes,fullblock,direct, oflag=seek_bytes,
  * conv=notrunc,fsync. Every script starts from "$KUBEFERRY_DEVICE", the device path the helper
  * pod exposes, and reports failures on stderr: the exec transport treats any stderr output as a
  * failure, which also catches a failing dd whose exit status a pipeline would hide.
@@ -44,7 +44,7 @@ export function hashChunksScript(
   chunkBytes: number,
   volumeBytes: number,
 ): string {
-  return PRELUDE + hashChunksBody({ firstChunk, chunkCount, chunkBytes, volumeBytes });
+  return PRELUDE + hashChunksBody({ firstChunk, chunkCount, chunkBytes, volumeBytes }, "cached");
 }
 
 /** Which chunks a write script hashes after writing them. */
@@ -55,16 +55,31 @@ export interface WrittenChunks {
   volumeBytes: number;
 }
 
-function hashChunksBody({ firstChunk, chunkCount, chunkBytes, volumeBytes }: WrittenChunks): string {
+/**
+ * How whole chunks are read: "direct" (after a write) bypasses the page cache where the device
+ * allows O_DIRECT, so the digests are of what reached the device, not of the cache the write
+ * just filled; a device that refuses it is read through the cache. The last partial chunk is
+ * read through the cache: O_DIRECT needs aligned lengths.
+ */
+type ChunkReads = "cached" | "direct";
+
+function hashChunksBody(
+  { firstChunk, chunkCount, chunkBytes, volumeBytes }: WrittenChunks,
+  reads: ChunkReads,
+): string {
   const end = firstChunk + chunkCount;
   const lastWhole = Math.floor(volumeBytes / chunkBytes); // chunks [0, lastWhole) are whole
   const loopEnd = Math.min(end, lastWhole);
   let script = "";
   if (firstChunk < loopEnd) {
+    const flags = reads === "direct" ? " $f" : "";
+    if (reads === "direct") {
+      script += `f=; dd if="$d" iflag=direct bs=${chunkBytes} count=1 status=none >/dev/null 2>&1 && f=iflag=direct\n`;
+    }
     script +=
       `i=${firstChunk}\n` +
       `while [ "$i" -lt ${loopEnd} ]; do\n` +
-      `  h=$(dd if="$d" bs=${chunkBytes} skip="$i" count=1 status=none | sha256sum)\n` +
+      `  h=$(dd if="$d"${flags} bs=${chunkBytes} skip="$i" count=1 status=none | sha256sum)\n` +
       `  echo "$i \${h%% *}"\n` +
       "  i=$((i + 1))\n" +
       "done\n";
@@ -93,7 +108,7 @@ export function writeBytesScript(offset: number, length: number, verify: Written
     PRELUDE +
     `dd of="$d" iflag=fullblock,count_bytes oflag=seek_bytes bs=${IO_BLOCK} seek=${offset} count=${length} ` +
     "conv=notrunc,fsync status=none\n";
-  return write + hashChunksBody(verify);
+  return write + hashChunksBody(verify, "direct");
 }
 
 /**
@@ -107,7 +122,7 @@ export function writeZerosScript(offset: number, length: number, verify: Written
     PRELUDE +
     `dd if=/dev/zero of="$d" iflag=count_bytes oflag=seek_bytes bs=${IO_BLOCK} seek=${offset} count=${length} ` +
     "conv=notrunc,fsync status=none\n";
-  return write + hashChunksBody(verify);
+  return write + hashChunksBody(verify, "direct");
 }
 
 /**

@@ -75,6 +75,46 @@ function descendantsHolding(pid: number, path: string): number[] {
   });
 }
 
+describe.runIf(busybox)("the read-back after a write, under busybox", () => {
+  // A dd in front of busybox's: it logs each call's arguments, and refuses O_DIRECT (EINVAL,
+  // as a device without it does) when told to. The host's sh runs the script: busybox's runs its
+  // own applets and would never call the shim.
+  function ddShim(refuseDirect: boolean): { bin: string; log: string } {
+    const bin = mkdtempSync(join(dir, "dd-shim-"));
+    const log = join(bin, "calls.log");
+    for (const applet of ["sha256sum", "wc", "echo", "cat"]) symlinkSync(busybox, join(bin, applet));
+    const refuse = refuseDirect
+      ? 'case "$*" in *iflag=direct*) echo "dd: can\'t open: Invalid argument" >&2; exit 1;; esac\n'
+      : "";
+    writeFileSync(join(bin, "dd"), `#!/bin/sh\necho "$*" >> ${log}\n${refuse}exec ${busybox} dd "$@"\n`, {
+      mode: 0o755,
+    });
+    return { bin, log };
+  }
+
+  it.each([
+    ["reads the device with O_DIRECT, past the page cache the write filled", false],
+    ["falls back to cached reads where the device refuses O_DIRECT", true],
+  ])("%s", (_, refuseDirect) => {
+    const { bin, log } = ddShim(refuseDirect);
+    const target = join(dir, `direct-${refuseDirect}`);
+    writeFileSync(target, Buffer.alloc(4 * chunk));
+    const data = randomBytes(2 * chunk);
+    const verify = { firstChunk: 1, chunkCount: 2, chunkBytes: chunk, volumeBytes: 4 * chunk };
+    const r = run(["/bin/sh"], bin, target, writeBytesScript(chunk, data.length, verify), data);
+    expect(r.stderr).toBe("");
+    expect(parseHashLines(r.stdout.toString(), 1, 2, "test")).toEqual([
+      sha(data.subarray(0, chunk)),
+      sha(data.subarray(chunk)),
+    ]);
+    const hashReads = readFileSync(log, "utf8")
+      .split("\n")
+      .filter((call) => call.includes("skip=$i") || /skip=\d+ count=1/.test(call));
+    expect(hashReads).toHaveLength(2);
+    for (const call of hashReads) expect(call.includes("iflag=direct")).toBe(!refuseDirect);
+  });
+});
+
 describe.runIf(busybox)("helper scripts under busybox, with a dd that gets killed", () => {
   it("fail instead of hashing what the dead dd read (pipefail)", async () => {
     // A device nobody writes to: dd blocks on it until it is killed, which prints nothing on stderr.

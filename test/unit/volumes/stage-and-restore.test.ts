@@ -305,7 +305,8 @@ describe("stage, commit and restore through helper scripts", () => {
     );
     await stageAll("run-flip", exec, "src");
     // A device that does not keep what was written: after the write pass's dd, one byte of the
-    // first chunk written is flipped, before the same script hashes the chunks back.
+    // first chunk written is flipped (and flushed: the read-back reads the device, not the page
+    // cache, where the device allows O_DIRECT), before the same script hashes the chunks back.
     const flipping: PodExec = {
       run: (pod, run) => {
         const [write, ...rest] = run.script.split(/(?<=conv=notrunc,fsync status=none\n)/);
@@ -313,7 +314,7 @@ describe("stage, commit and restore through helper scripts", () => {
         const offset = Number(/ seek=(\d+) /.exec(write as string)?.[1]);
         // Written as the complement of the byte there, so that it always changes.
         const changed = ((original[offset + 17] ?? 0) ^ 0xff).toString(8).padStart(3, "0");
-        const flip = `printf '\\${changed}' | dd of="$d" bs=1 seek=${offset + 17} conv=notrunc status=none\n`;
+        const flip = `printf '\\${changed}' | dd of="$d" bs=1 seek=${offset + 17} conv=notrunc,fsync status=none\n`;
         return exec.run(pod, { ...run, script: `${write}${flip}${rest.join("")}` });
       },
     };
