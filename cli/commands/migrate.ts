@@ -14,13 +14,14 @@ export const migrate: Command = {
   path: ["migrate"],
   summary: "migrate namespaces' objects and volume data over a pair (locally, or --remote in AWS)",
   usage:
-    "--pair PAIR -n NAMESPACE [-n …] [-l SELECTOR] [--standby] [--existing skip|update|fail] [--dry-run] " +
+    "--pair PAIR -n NAMESPACE [-n …] [-l SELECTOR] [--standby] [--full-restore] [--existing skip|update|fail] [--dry-run] " +
     "[--exclude-resource GLOB]... [--lock wait|skip] [--remote --state-machine ARN]",
   options: {
     ...selectionOptions,
     standby: { type: "boolean" },
     existing: { type: "string" },
     "dry-run": { type: "boolean" },
+    "full-restore": { type: "boolean" },
     "exclude-resource": { type: "string", multiple: true },
     lock: { type: "string" },
     remote: { type: "boolean" },
@@ -30,6 +31,7 @@ export const migrate: Command = {
     "kubeferry migrate --pair onprem-to-west -n shop",
     "kubeferry migrate --pair onprem-to-west -n shop -l app=db --standby --existing update",
     "kubeferry migrate --pair onprem-to-west -n shop --dry-run -o json",
+    "kubeferry migrate --pair onprem-to-west -n shop --standby --full-restore",
     "kubeferry migrate --pair onprem-to-west -n shop --remote --state-machine arn:aws:states:eu-west-1:123456789012:stateMachine:kubeferry-migrate",
   ],
   async run(invocation, context) {
@@ -39,6 +41,7 @@ export const migrate: Command = {
       startApplications: invocation.values.standby !== true,
       existingResources: choiceOption(invocation, "existing", ["skip", "update", "fail"], "update"),
       dryRun: invocation.values["dry-run"] === true,
+      fullRestore: invocation.values["full-restore"] === true,
       excludeResourceTypes: listOption(invocation, "exclude-resource"),
       lockPolicy: choiceOption(invocation, "lock", ["wait", "skip"], "skip"),
     };

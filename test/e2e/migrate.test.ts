@@ -8,6 +8,7 @@ import { ORIGINAL_REPLICAS_ANNOTATION } from "../../functions/lib/kube/transform
 import { chunkKey } from "../../functions/lib/repository/content-store.ts";
 import { acquireLock, readLock } from "../../functions/lib/repository/locks.ts";
 import { getObject, listObjects, paths } from "../../functions/lib/volumes/kube-calls.ts";
+import { ACTIVATED_ANNOTATION } from "../../functions/lib/volumes/names.ts";
 import { waitFor } from "../env/clusters.ts";
 import { seed } from "../integration/kube/kube-test-env.ts";
 import { SHOP, shopObjects } from "../integration/kube/shop-app.ts";
@@ -140,6 +141,59 @@ describe("the synthesized workflow, run locally", () => {
     await env.publishedEvents();
   });
 
+  it("(c2) a rerun while the activated copy runs writes nothing into its volumes and ends Skipped, saying why; deactivate resumes replication", async () => {
+    // The activated StatefulSet's pods mount the standby volumes.
+    await waitFor("the activated db pods", async () => {
+      const pods = await listObjects<any>(env.volumes.destination.client, "/api/v1/namespaces/shop/pods");
+      return pods.filter((pod) => pod.metadata.name.startsWith("db-")).length === 2;
+    });
+    const destinationBefore = await readImage(
+      await imageOfClaim(env.volumes.destination, SHOP, CLAIMS[0] as string),
+    );
+    const image = await readImage(sourceImages[CLAIMS[0] as string] as string);
+    image.fill(0x5c, 3 * CHUNK, 3 * CHUNK + 1000);
+    await writeImage(sourceImages[CLAIMS[0] as string] as string, image);
+
+    const skipped = await env.run("migrate", request, "run-live");
+    expect(skipped.error, failures(skipped)).toBeUndefined();
+    expect(skipped.output?.result).toMatchObject({
+      status: "Skipped",
+      error: expect.stringMatching(/^StandbyInUse: .*PVC shop\/data-db-[01] is mounted by pod db-[01]/),
+    });
+    expect(skipped.entered).toEqual(expect.arrayContaining(["CleanupStandbyInUse", "PublishStandbyInUse"]));
+    expect(skipped.entered).not.toContain("RestoreRanges");
+    const destinationAfter = await readImage(
+      await imageOfClaim(env.volumes.destination, SHOP, CLAIMS[0] as string),
+    );
+    expect(destinationAfter.equals(destinationBefore)).toBe(true);
+    expect(await temporaryObjects(env.volumes.destination)).toEqual([]);
+    const repository = await env.deps.openRepository(PAIR);
+    expect((await readLock(repository.store, "namespace-shop"))?.held).toBe(false);
+    expect(await repository.manifests.readRunRecord("run-live")).toMatchObject({ status: "Skipped" });
+    expect((await env.publishedEvents()).map((e) => e["detail-type"])).toEqual(["Migration Started"]);
+
+    // The live application writes into its volume; activation marked the volume for that.
+    const claim = await destinationObject(paths.pvc(SHOP, CLAIMS[1] as string));
+    expect(claim.metadata.annotations[ACTIVATED_ANNOTATION]).toBeDefined();
+    const live = await imageOfClaim(env.volumes.destination, SHOP, CLAIMS[1] as string);
+    const written = await readImage(live);
+    written.fill(0x77, 5 * CHUNK, 5 * CHUNK + 500);
+    await writeImage(live, written);
+
+    // Failback: scaled to 0 again, the copy is a standby once its pods are gone.
+    const deactivation = await env.run(
+      "activate",
+      { pair: PAIR, namespaces: [SHOP], action: "deactivate" },
+      "deactivate-1",
+    );
+    expect(deactivation.error, failures(deactivation)).toBeUndefined();
+    await waitFor("the db pods to end", async () => {
+      const pods = await listObjects<any>(env.volumes.destination.client, "/api/v1/namespaces/shop/pods");
+      return pods.every((pod) => !pod.metadata.name.startsWith("db-"));
+    });
+    await env.publishedEvents();
+  });
+
   // A range that fails inside a Distributed Map fails the Map Run with
   // States.ExceedToleratedFailureThreshold, as AWS reports it; the range recorded its own error
   // (ChunkCorrupt naming the chunk), and the published result names that.
@@ -204,6 +258,16 @@ describe("the synthesized workflow, run locally", () => {
     expect(waited.error, failures(waited)).toBeUndefined();
     expect(waited.entered).toContain("WaitForLock");
     expect(waited.output?.result.status).toBe("Successful");
+    // After failback the run compared every chunk: what the live app wrote in (c2) is undone.
+    for (const name of CLAIMS) {
+      const destination = await imageOfClaim(env.volumes.destination, SHOP, name);
+      expect(
+        (await readImage(destination, VOLUME_BYTES)).equals(await readImage(sourceImages[name] as string)),
+        name,
+      ).toBe(true);
+      const claim = await destinationObject(paths.pvc(SHOP, name));
+      expect(claim.metadata.annotations[ACTIVATED_ANNOTATION], name).toBeUndefined();
+    }
     await env.publishedEvents();
   });
 });

@@ -82,11 +82,37 @@ describe.each(aslFiles)("%s", (file) => {
     for (const [name, state] of Object.entries<AslState>(definition.States)) {
       if (state.Type !== "Task" && state.Type !== "Map") continue;
       if (name.startsWith("Publish") && !state.Catch) continue;
-      expect(state.Catch?.[0]?.ErrorEquals, name).toEqual(["States.ALL"]);
-      expect(terminal.has(state.Catch[0].Next) || definition.States[state.Catch[0].Next], name).toBeTruthy();
+      // Named errors with their own path may come first; the last catcher takes everything else.
+      const last = state.Catch?.at(-1);
+      expect(last?.ErrorEquals, name).toEqual(["States.ALL"]);
+      for (const catcher of state.Catch)
+        expect(terminal.has(catcher.Next) || definition.States[catcher.Next], name).toBeTruthy();
     }
     expect(definition.TimeoutSeconds).toBeGreaterThan(0);
     expect(definition.QueryLanguage).toBe("JSONPath");
+  });
+});
+
+describe("migrate.asl.json standby in use", () => {
+  it("ends Skipped after cleaning up and releasing the locks, with the reason published", () => {
+    const states = readAsl("migrate.asl.json").States;
+    expect(states.PrepareVolumes.Catch[0]).toEqual({
+      ErrorEquals: ["StandbyInUse"],
+      ResultPath: "$.error",
+      Next: "CleanupStandbyInUse",
+    });
+    expect(states.CleanupStandbyInUse).toMatchObject({
+      Resource: "${CleanupFunctionArn}",
+      Next: "ReleaseLockStandbyInUse",
+    });
+    expect(states.ReleaseLockStandbyInUse).toMatchObject({
+      Resource: "${ReleaseLockFunctionArn}",
+      Next: "PublishStandbyInUse",
+    });
+    expect(states.PublishStandbyInUse).toMatchObject({
+      Parameters: { "run.$": "$.run", "error.$": "$.error", outcome: "Skipped" },
+      Next: "Skipped",
+    });
   });
 });
 

@@ -44,7 +44,7 @@ export const runRecordSchema = z.object({
   version: z.literal(1),
   runId: name,
   pair: name,
-  status: z.enum(["Running", "Succeeded", "PartialSuccess", "Failed", "TimedOut", "Aborted"]),
+  status: z.enum(["Running", "Succeeded", "PartialSuccess", "Failed", "Skipped", "TimedOut", "Aborted"]),
   startedAt: timestamp,
   finishedAt: timestamp.optional(),
   /** The request's namespaces: retention keeps the last runs of each (records before it: the volumes'). */

@@ -12,6 +12,7 @@ import {
   pollUntil,
 } from "./kube-calls.ts";
 import {
+  ACTIVATED_ANNOTATION,
   finalPvName,
   RECLAIM_ANNOTATION,
   RESTORED_ANNOTATION,
@@ -90,6 +91,7 @@ export async function finalizeVolume(
         annotations: {
           [RESTORED_ANNOTATION]: JSON.stringify(restore.manifest),
           [RESTORING_ANNOTATION]: null,
+          [ACTIVATED_ANNOTATION]: null,
         },
       },
     });

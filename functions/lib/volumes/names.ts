@@ -20,6 +20,12 @@ export const RESTORED_ANNOTATION = "kubeferry.dev/restored-manifest";
  * volume and not finished. The next rerun rewrites the chunks they may have half-written.
  */
 export const RESTORING_ANNOTATION = "kubeferry.dev/restoring-manifests";
+/**
+ * On a restored PVC whose copy was activated: when it went live. The application may have
+ * written anything since, so the next restore into it (after failback) compares every chunk
+ * with the destination instead of trusting the restored manifest; that restore removes it.
+ */
+export const ACTIVATED_ANNOTATION = "kubeferry.dev/activated-at";
 /** On the destination helper PVC: the whole-volume digest that verification saw. */
 export const VERIFIED_ANNOTATION = "kubeferry.dev/verified-sha256";
 /** On a PV while it is rebound with Retain: the reclaim policy to put back afterwards. */

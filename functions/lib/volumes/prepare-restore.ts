@@ -5,10 +5,17 @@ import type { ManifestRef } from "./chunk-repository.ts";
 import { DEFAULT_DATA_MOVER_NAMESPACE, ensureDataMoverNamespace } from "./data-mover.ts";
 import { type HelperPodOptions, startHelperPod } from "./helper-pod.ts";
 import { type Clock, createOrGet, getObject, mergePatch, paths } from "./kube-calls.ts";
-import { RESTORED_ANNOTATION, RESTORING_ANNOTATION, runLabels, temporaryName } from "./names.ts";
+import {
+  ACTIVATED_ANNOTATION,
+  RESTORED_ANNOTATION,
+  RESTORING_ANNOTATION,
+  runLabels,
+  temporaryName,
+} from "./names.ts";
 import type { PodExec } from "./pod-exec.ts";
 import { type RestoreTarget, sameManifest } from "./restore-target.ts";
 import type { SourceVolume } from "./snapshots.ts";
+import { checkStandbyWritable } from "./standby-guard.ts";
 import { quantityToBytes } from "./storage-quantity.ts";
 import { destinationNodeAffinity, type VolumeNodeSelector, volumeZone } from "./volume-placement.ts";
 
@@ -29,6 +36,8 @@ export interface PrepareRestoreInput {
   helper?: HelperPodOptions;
   /** Rewrite every chunk of a standby volume, e.g. after its verification failed. */
   fullRestore?: boolean;
+  /** What a standby volume that a pod mounts does to the run (see standby-guard.ts); default "fail". */
+  standbyInUse?: "skip" | "fail";
 }
 
 /**
@@ -124,6 +133,13 @@ async function openStandby(
     throw new ConflictError(`${where} is not bound to a CSI volume; delete it and restore again`);
   }
   const restored = JSON.parse(restoredText) as ManifestRef;
+  await checkStandbyWritable(
+    client,
+    { namespace, name: input.source.pvc },
+    restored,
+    input.manifest,
+    input.standbyInUse ?? "fail",
+  );
   const interrupted = JSON.parse(annotations[RESTORING_ANNOTATION] ?? "[]") as ManifestRef[];
   if (!interrupted.some((ref) => sameManifest(ref, input.manifest))) {
     await mergePatch(client, paths.pvc(namespace, input.source.pvc), {
@@ -158,7 +174,8 @@ async function openStandby(
       volumeName: claimName,
     },
   });
-  if (input.fullRestore) return { kind: "unknown" };
+  // After an activation the application wrote into the volume: what it holds is unknown.
+  if (input.fullRestore || annotations[ACTIVATED_ANNOTATION] !== undefined) return { kind: "unknown" };
   return {
     kind: "restored",
     restored,

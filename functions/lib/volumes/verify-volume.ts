@@ -39,7 +39,7 @@ export async function verifyRestoredVolume(
     const next =
       restore.mode === "fresh"
         ? "the final PVC was not bound; run cleanup and restore again"
-        : "the standby volume now holds a partial update; rerun with fullRestore to rewrite it";
+        : "the standby volume now holds a partial update; rerun with `kubeferry migrate --full-restore` (request field fullRestore: true) to rewrite it";
     throw new VerifyFailed(
       `${where}'s digest is ${sha256}, the ${describeManifest(restore.manifest)} says ${image.sha256}; ${next}`,
     );

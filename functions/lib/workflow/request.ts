@@ -39,6 +39,18 @@ export const migrationRequestSchema = z
       .describe("false applies workloads scaled to 0 (standby); activate starts them"),
     existingResources: z.enum(["skip", "update", "fail"]).default("update"),
     dryRun: z.boolean().default(false),
+    fullRestore: z
+      .boolean()
+      .default(false)
+      .describe(
+        "rewrite every chunk of a standby volume that differs from the source (after failback, or a failed verification)",
+      ),
+    standbyInUse: z
+      .enum(["skip", "fail"])
+      .default("skip")
+      .describe(
+        "what a run does when a pod mounts the standby volume it would update (an activated copy): it writes nothing either way",
+      ),
     lockPolicy: z
       .enum(["wait", "skip"])
       .default("skip")

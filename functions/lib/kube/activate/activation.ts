@@ -1,3 +1,4 @@
+import { ACTIVATED_ANNOTATION, RESTORED_ANNOTATION } from "../../volumes/names.ts";
 import type { ClusterClient } from "../client/cluster-client.ts";
 import { describeObject, type KubeObject, type ObjectRef, objectRef, specOf } from "../objects.ts";
 import { apiVersionOf, type KubeResource, resourcePath } from "../resources.ts";
@@ -80,6 +81,45 @@ export async function setActivation(
           });
         }
       }
+    }
+    if (mode === "activate") statuses.push(...(await markRestoredClaimsLive(client, namespace)));
+  }
+  return statuses;
+}
+
+/**
+ * The restored PVCs of an activated namespace get ACTIVATED_ANNOTATION: the application writes
+ * into them from now on, so a restore after failback compares every chunk instead of trusting
+ * the last restored manifest, and converges with no manual step. A PVC already marked keeps its
+ * first activation time.
+ */
+async function markRestoredClaimsLive(client: ClusterClient, namespace: string): Promise<ActivationStatus[]> {
+  const { body } = await client.request<{ items?: KubeObject[] }>({
+    method: "GET",
+    path: `/api/v1/namespaces/${namespace}/persistentvolumeclaims`,
+  });
+  const restored = (body.items ?? []).filter((claim) => {
+    const annotations = claim.metadata.annotations ?? {};
+    return annotations[RESTORED_ANNOTATION] !== undefined && annotations[ACTIVATED_ANNOTATION] === undefined;
+  });
+  const statuses: ActivationStatus[] = [];
+  for (const claim of restored) {
+    const ref = objectRef({ ...claim, apiVersion: "v1", kind: "PersistentVolumeClaim" });
+    try {
+      await client.request({
+        method: "PATCH",
+        path: `/api/v1/namespaces/${namespace}/persistentvolumeclaims/${claim.metadata.name}`,
+        query: { fieldManager: "kubeferry-activation" },
+        contentType: "application/merge-patch+json",
+        body: { metadata: { annotations: { [ACTIVATED_ANNOTATION]: new Date().toISOString() } } },
+      });
+      statuses.push({ ...ref, status: "Changed", reason: "live: the next restore compares every chunk" });
+    } catch (error) {
+      statuses.push({
+        ...ref,
+        status: "Failed",
+        reason: `PVC ${namespace}/${claim.metadata.name}: ${(error as Error).message}`,
+      });
     }
   }
   return statuses;

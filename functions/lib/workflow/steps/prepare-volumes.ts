@@ -94,6 +94,8 @@ export const prepareVolumes = defineStep({
                 ...(pair.zoneMapping ? { zoneMapping: pair.zoneMapping } : {}),
               },
               helper,
+              fullRestore: run.request.fullRestore,
+              standbyInUse: run.request.standbyInUse,
             },
           );
           return { restore, source, storageClass };

@@ -32,6 +32,8 @@ export const publishResult = defineStep({
     const result = runResult(input, deps.now(), await volumeReports(input, deps));
     if (result.status === "Skipped") {
       deps.log.warn("run skipped", { reason: result.error });
+      // A run skipped after it staged (a standby in use) has a record to close; one skipped at its lock has none.
+      await recordFinalStatus(input, result, deps);
       return result;
     }
     const detailType =
@@ -99,6 +101,7 @@ const recordStatuses = {
   Successful: "Succeeded",
   PartialSuccess: "PartialSuccess",
   Failed: "Failed",
+  Skipped: "Skipped",
   TimedOut: "TimedOut",
   Aborted: "Aborted",
-} as const satisfies Record<Exclude<RunStatus, "Started" | "Skipped">, RunRecord["status"]>;
+} as const satisfies Record<Exclude<RunStatus, "Started">, RunRecord["status"]>;
