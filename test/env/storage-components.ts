@@ -77,6 +77,10 @@ export async function startStorageComponents(request: StorageComponentsRequest):
       "--feature-gates=CSIVolumeGroupSnapshot=true",
       "--extra-create-metadata",
       "--timeout=60s",
+      // Readiness of a pending (-slow) snapshot is re-checked on a backoff that doubles up to
+      // 5 minutes by default; capped at 10 s, a test sees it ready seconds after it is. kubeferry's
+      // own wait does not depend on how soon that is.
+      "--retry-interval-max=10s",
     ]);
   }
   await startProcess(dir, "snapshot-controller", binaries.snapshotController, [
