@@ -12,7 +12,7 @@ import {
   temporaryObjects,
   writeImage,
 } from "../integration/volumes/volume-env.ts";
-import { failures, PAIR, startWorkflowEnv, type WorkflowEnv } from "./workflow-env.ts";
+import { failures, PAIR, startWorkflowEnv, type WorkflowEnv, type WorkflowRun } from "./workflow-env.ts";
 
 const MiB = 1024 * 1024;
 const VOLUME_BYTES = 32 * MiB;
@@ -50,10 +50,10 @@ async function namespaceWithVolume(namespace: string, storageClass?: string): Pr
   await writeImage(image, patternedImage(VOLUME_BYTES, 4 * MiB));
 }
 
-async function expectNothingLeft(namespace: string, pair = PAIR): Promise<void> {
+async function expectNothingLeft(namespace: string): Promise<void> {
   expect(await temporaryObjects(env.volumes.source)).toEqual([]);
   expect(await temporaryObjects(env.volumes.destination)).toEqual([]);
-  const repository = await env.deps.openRepository(pair);
+  const repository = await env.deps.openRepository(PAIR);
   expect((await readLock(repository.store, `namespace-${namespace}`))?.held).toBe(false);
 }
 
@@ -113,30 +113,6 @@ describe("every ending cleans up", () => {
     await expectNothingLeft("cancelled");
   });
 
-  it("a run past its execution timeout leaves no temporary object nor lock, and publishes TimedOut", async () => {
-    await slowPair();
-    await namespaceWithVolume("overdue", env.volumes.source.cluster.classes.slow);
-    // The execution's timeout (7 days as synthesized) comes while the snapshot is still pending:
-    // 300 s of the modelled run, 45 s here.
-    const run = await env.run("migrate", { pair: "slow-pair", namespaces: ["overdue"] }, "overdue-1", {
-      timeScale: SLOW_SCALE,
-      adjust: (workflow) => ({ ...workflow, definition: { ...workflow.definition, TimeoutSeconds: 300 } }),
-    });
-    expect(run.outcome, failures(run)).toMatchObject({ status: "TIMED_OUT", error: "States.Timeout" });
-    expect(run.entered).toContain("WaitForSnapshots");
-    expect(run.entered).not.toContain("CleanupAfterFailure");
-    expect(run.outcome).toMatchObject({
-      compensation: { output: { runId: "overdue-1", ran: ["Cleanup", "ReleaseLock", "PublishResult"] } },
-    });
-    await expectNothingLeft("overdue", "slow-pair");
-    const events = await env.publishedEvents();
-    expect(events.filter((e) => e["detail-type"] === "Migration Failed").map((e) => e.detail)).toEqual([
-      expect.objectContaining({ status: "TimedOut", runId: "overdue-1", namespaces: ["overdue"] }),
-    ]);
-    const repository = await env.deps.openRepository("slow-pair");
-    expect(await repository.manifests.readRunRecord("overdue-1")).toMatchObject({ status: "TimedOut" });
-  });
-
   it("a run failing with States.DataLimitExceeded (no Catch sees it) leaves no temporary object nor lock, and publishes Failed", async () => {
     await namespaceWithVolume("oversized");
     // No request makes a state outgrow 256 KiB: PlanRanges' result is padded here, after it has
@@ -176,32 +152,64 @@ describe("every ending cleans up", () => {
   });
 });
 
+/**
+ * The three runs that wait on -slow snapshots run at once (each waits minutes of real time on
+ * its own snapshot); each case checks its own run, and what is left on the clusters once all
+ * three have ended.
+ */
 describe("snapshot readiness waits in the state machine", () => {
-  it("a snapshot ready after longer than any function's timeout is waited for, and the run succeeds", async () => {
+  const runs: Record<"patient" | "impatient" | "overdue", Promise<WorkflowRun>> = {} as never;
+  let started = 0;
+  let settled: Promise<Array<{ "detail-type": string; detail: Record<string, unknown> }>>;
+
+  beforeAll(async () => {
     await slowPair();
-    await namespaceWithVolume("patient", env.volumes.source.cluster.classes.slow);
-    const started = Date.now();
-    const run = await env.run("migrate", { pair: "slow-pair", namespaces: ["patient"] }, "slow-1", {
+    for (const namespace of ["patient", "impatient", "overdue"])
+      await namespaceWithVolume(namespace, env.volumes.source.cluster.classes.slow);
+    started = Date.now();
+    runs.patient = env.run("migrate", { pair: "slow-pair", namespaces: ["patient"] }, "slow-1", {
       timeScale: SLOW_SCALE,
     });
+    runs.impatient = env.run(
+      "migrate",
+      { pair: "slow-pair", namespaces: ["impatient"], snapshotTimeoutSeconds: 60 },
+      "slow-2",
+      { timeScale: SLOW_SCALE },
+    );
+    // The execution's timeout (7 days as synthesized) comes while the snapshot is still pending:
+    // 300 s of the modelled run, 45 s here.
+    runs.overdue = env.run("migrate", { pair: "slow-pair", namespaces: ["overdue"] }, "overdue-1", {
+      timeScale: SLOW_SCALE,
+      adjust: (workflow) => ({ ...workflow, definition: { ...workflow.definition, TimeoutSeconds: 300 } }),
+    });
+    // Every run ended, then the bus's events of all three (each case reads its own).
+    settled = Promise.allSettled(Object.values(runs)).then(() => env.publishedEvents());
+  }, 900_000);
+
+  async function nothingLeftOnceAllEnded(): Promise<
+    Array<{ "detail-type": string; detail: Record<string, unknown> }>
+  > {
+    const events = await settled;
+    expect(await temporaryObjects(env.volumes.source)).toEqual([]);
+    expect(await temporaryObjects(env.volumes.destination)).toEqual([]);
+    return events;
+  }
+
+  it("a snapshot ready after longer than any function's timeout is waited for, and the run succeeds", async () => {
+    const run = await runs.patient;
+    const finished = Date.now();
     expect(run.error, failures(run)).toBeUndefined();
     expect(run.output?.result.status).toBe("Successful");
     const checks = run.entered.filter((state) => state === "CheckSnapshots").length;
     expect(checks).toBeGreaterThan(1);
     expect(run.entered).toContain("WaitForSnapshots");
     // The wait took longer than the longest function timeout at this scale.
-    expect(Date.now() - started).toBeGreaterThan(870 * SLOW_SCALE * 1000);
-    expect(await temporaryObjects(env.volumes.source)).toEqual([]);
+    expect(finished - started).toBeGreaterThan(870 * SLOW_SCALE * 1000);
+    await nothingLeftOnceAllEnded();
   });
 
   it("a snapshot not ready by the request's snapshotTimeoutSeconds fails the run with SnapshotTimeout, and the Catch path cleans up", async () => {
-    await namespaceWithVolume("impatient", env.volumes.source.cluster.classes.slow);
-    const run = await env.run(
-      "migrate",
-      { pair: "slow-pair", namespaces: ["impatient"], snapshotTimeoutSeconds: 60 },
-      "slow-2",
-      { timeScale: SLOW_SCALE },
-    );
+    const run = await runs.impatient;
     expect(run.outcome).toMatchObject({ status: "FAILED", error: "MigrationFailed" });
     const timedOut = run.events.find(
       (event) => event.type === "StateFailed" && event.error === "SnapshotTimeout",
@@ -210,6 +218,26 @@ describe("snapshot readiness waits in the state machine", () => {
     expect(timedOut?.cause).toContain("snapshotTimeoutSeconds 60");
     expect(run.entered).toEqual(expect.arrayContaining(["WaitForSnapshots", "CleanupAfterFailure"]));
     expect(run.entered).not.toContain("PlanRanges");
-    expect(await temporaryObjects(env.volumes.source)).toEqual([]);
+    await nothingLeftOnceAllEnded();
+  });
+
+  it("a run past its execution timeout leaves no temporary object nor lock, and publishes TimedOut", async () => {
+    const run = await runs.overdue;
+    expect(run.outcome, failures(run)).toMatchObject({ status: "TIMED_OUT", error: "States.Timeout" });
+    expect(run.entered).toContain("WaitForSnapshots");
+    expect(run.entered).not.toContain("CleanupAfterFailure");
+    expect(run.outcome).toMatchObject({
+      compensation: { output: { runId: "overdue-1", ran: ["Cleanup", "ReleaseLock", "PublishResult"] } },
+    });
+    const events = await nothingLeftOnceAllEnded();
+    const repository = await env.deps.openRepository("slow-pair");
+    expect((await readLock(repository.store, "namespace-overdue"))?.held).toBe(false);
+    const failed = events.filter(
+      (e) => e["detail-type"] === "Migration Failed" && e.detail.runId === "overdue-1",
+    );
+    expect(failed.map((e) => e.detail)).toEqual([
+      expect.objectContaining({ status: "TimedOut", runId: "overdue-1", namespaces: ["overdue"] }),
+    ]);
+    expect(await repository.manifests.readRunRecord("overdue-1")).toMatchObject({ status: "TimedOut" });
   });
 });
