@@ -206,6 +206,13 @@ describe("the synthesized workflow, run locally", () => {
     const key = `kubeferry/${PAIR}/${chunkKey(victim)}`;
     const stored = await env.volumes.s3.send(new GetObjectCommand({ Bucket: env.volumes.bucket, Key: key }));
     const bytes = Buffer.from(await (stored.Body as any).transformToByteArray());
+    // Put back afterwards: the shop's later full restore (after failback) reads that chunk too.
+    const original = Buffer.from(bytes);
+    onTestFinished(async () => {
+      await env.volumes.s3.send(
+        new PutObjectCommand({ Bucket: env.volumes.bucket, Key: key, Body: original }),
+      );
+    });
     bytes.writeUInt8(bytes.readUInt8(bytes.length >> 1) ^ 0xff, bytes.length >> 1);
     await env.volumes.s3.send(new PutObjectCommand({ Bucket: env.volumes.bucket, Key: key, Body: bytes }));
 
