@@ -8,8 +8,6 @@ import { createKmsClient, createS3Client } from "../../../functions/lib/aws/clie
 import { chunkKey } from "../../../functions/lib/repository/content-store.ts";
 import { ChunkCorrupt, LockHeld } from "../../../functions/lib/repository/errors.ts";
 import { collectGarbage } from "../../../functions/lib/repository/garbage-collection.ts";
-import { readImage } from "../../../functions/lib/repository/image-reader.ts";
-import { writeImage } from "../../../functions/lib/repository/image-writer.ts";
 import { KmsKeyProvider } from "../../../functions/lib/repository/kms-key-provider.ts";
 import { acquireLock, repositoryLockName } from "../../../functions/lib/repository/locks.ts";
 import { openRepository, type Repository } from "../../../functions/lib/repository/repository.ts";
@@ -18,6 +16,8 @@ import { S3BlobStore } from "../../../functions/lib/repository/s3-blob-store.ts"
 import { repositoryOpener } from "../../../functions/lib/workflow/repository-location.ts";
 import { type MinioServer, startMinio } from "../../env/minio.ts";
 import { type MotoServer, startMoto } from "../../env/moto.ts";
+import { readImage } from "../../repository-images/image-reader.ts";
+import { writeImage } from "../../repository-images/image-writer.ts";
 
 /** The whole stack as a Lambda would build it: S3 (MinIO) + retries + KMS-wrapped key (moto). */
 let moto: MotoServer;

@@ -5,12 +5,12 @@ import { sha256 } from "../../../functions/lib/repository/chunk-crypto.ts";
 import { type ContentCrypto, InlineContentCrypto } from "../../../functions/lib/repository/content-crypto.ts";
 import { ChunkCorrupt } from "../../../functions/lib/repository/errors.ts";
 import { FilesystemBlobStore } from "../../../functions/lib/repository/filesystem-blob-store.ts";
-import { readImage } from "../../../functions/lib/repository/image-reader.ts";
-import { writeImage } from "../../../functions/lib/repository/image-writer.ts";
 import { LocalKeyProvider } from "../../../functions/lib/repository/local-key-provider.ts";
 import { openRepository } from "../../../functions/lib/repository/repository.ts";
 import { deriveRepositoryKeys } from "../../../functions/lib/repository/repository-keys.ts";
-import { WorkerContentCrypto } from "../../../functions/lib/repository/worker-content-crypto.ts";
+import { readImage } from "../../repository-images/image-reader.ts";
+import { writeImage } from "../../repository-images/image-writer.ts";
+import { WorkerContentCrypto } from "../../repository-images/worker-content-crypto.ts";
 import { tempDirectory } from "./fixtures.ts";
 
 const keys = deriveRepositoryKeys(randomBytes(32));

@@ -4,10 +4,10 @@ import { describe, expect, it } from "vitest";
 import { LockHeld } from "../../../functions/lib/repository/errors.ts";
 import { collectGarbage } from "../../../functions/lib/repository/garbage-collection.ts";
 import type { ImageManifest } from "../../../functions/lib/repository/image-manifest.ts";
-import { readImage } from "../../../functions/lib/repository/image-reader.ts";
-import { writeImage } from "../../../functions/lib/repository/image-writer.ts";
 import { acquireLock, repositoryLockName } from "../../../functions/lib/repository/locks.ts";
 import type { Repository } from "../../../functions/lib/repository/repository.ts";
+import { readImage } from "../../repository-images/image-reader.ts";
+import { writeImage } from "../../repository-images/image-writer.ts";
 import { openTestRepository } from "./fixtures.ts";
 
 const chunkSize = 1024;

@@ -7,11 +7,11 @@ import { InlineContentCrypto } from "../../../functions/lib/repository/content-c
 import { ContentStore, chunkKey } from "../../../functions/lib/repository/content-store.ts";
 import { ChunkMissing, ImageCorrupt } from "../../../functions/lib/repository/errors.ts";
 import { FilesystemBlobStore } from "../../../functions/lib/repository/filesystem-blob-store.ts";
-import { isAllZero, planChunkRanges } from "../../../functions/lib/repository/image-chunks.ts";
-import { fileImageSource } from "../../../functions/lib/repository/image-file-source.ts";
-import { readImage, restoreImageToFile } from "../../../functions/lib/repository/image-reader.ts";
-import { writeImage } from "../../../functions/lib/repository/image-writer.ts";
 import { deriveRepositoryKeys } from "../../../functions/lib/repository/repository-keys.ts";
+import { imageChunkSpans, isAllZero } from "../../repository-images/image-chunks.ts";
+import { fileImageSource } from "../../repository-images/image-file-source.ts";
+import { readImage, restoreImageToFile } from "../../repository-images/image-reader.ts";
+import { writeImage } from "../../repository-images/image-writer.ts";
 import { openTestRepository, tempDirectory } from "./fixtures.ts";
 
 const chunkSize = 64 * 1024;
@@ -39,16 +39,16 @@ class GatedBlobStore extends FilesystemBlobStore {
 
 const hex = (data: Buffer) => createHash("sha256").update(data).digest("hex");
 
-describe("planChunkRanges and isAllZero", () => {
+describe("imageChunkSpans and isAllZero", () => {
   it("covers the image exactly, the last range short", () => {
-    expect(planChunkRanges(0, 4)).toEqual([]);
-    expect(planChunkRanges(10, 4)).toEqual([
+    expect(imageChunkSpans(0, 4)).toEqual([]);
+    expect(imageChunkSpans(10, 4)).toEqual([
       { index: 0, offset: 0, length: 4 },
       { index: 1, offset: 4, length: 4 },
       { index: 2, offset: 8, length: 2 },
     ]);
-    expect(planChunkRanges(8, 4).at(-1)).toEqual({ index: 1, offset: 4, length: 4 });
-    expect(() => planChunkRanges(10, 0)).toThrow(/chunk size/);
+    expect(imageChunkSpans(8, 4).at(-1)).toEqual({ index: 1, offset: 4, length: 4 });
+    expect(() => imageChunkSpans(10, 0)).toThrow(/chunk size/);
   });
 
   it("detects all-zero data only", () => {

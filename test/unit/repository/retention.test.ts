@@ -1,10 +1,10 @@
 import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { collectGarbage } from "../../../functions/lib/repository/garbage-collection.ts";
-import { writeImage } from "../../../functions/lib/repository/image-writer.ts";
 import type { RunRecord } from "../../../functions/lib/repository/manifests.ts";
 import type { Repository } from "../../../functions/lib/repository/repository.ts";
 import { applyRetention, expiredRuns } from "../../../functions/lib/repository/retention.ts";
+import { writeImage } from "../../repository-images/image-writer.ts";
 import { openTestRepository } from "./fixtures.ts";
 
 const record = (

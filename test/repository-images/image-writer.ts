@@ -1,7 +1,7 @@
-import type { ImageHasher } from "./content-crypto.ts";
-import type { ContentStore } from "./content-store.ts";
-import { planChunkRanges, type StoredImageChunk, sharedBuffer, storeImageChunk } from "./image-chunks.ts";
-import { defaultChunkSize, type ImageManifest } from "./image-manifest.ts";
+import type { ImageHasher } from "../../functions/lib/repository/content-crypto.ts";
+import type { ContentStore } from "../../functions/lib/repository/content-store.ts";
+import { defaultChunkSize, type ImageManifest } from "../../functions/lib/repository/image-manifest.ts";
+import { imageChunkSpans, type StoredImageChunk, sharedBuffer, storeImageChunk } from "./image-chunks.ts";
 
 export interface WriteImageOptions {
   chunkSize?: number;
@@ -51,7 +51,7 @@ async function storeChunks(
   concurrency: number,
   whole: ImageHasher,
 ) {
-  const ranges = planChunkRanges(size, chunkSize);
+  const ranges = imageChunkSpans(size, chunkSize);
   const chunks: (string | null)[] = new Array(ranges.length).fill(null);
   const stats: WriteImageStats = { chunks: ranges.length, holes: 0, newChunks: 0, newBytes: 0 };
   const inFlight = new Set<Promise<void>>();

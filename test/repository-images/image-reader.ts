@@ -1,9 +1,9 @@
 import { open } from "node:fs/promises";
 import { Readable } from "node:stream";
-import type { ContentStore } from "./content-store.ts";
-import { ChunkCorrupt, ImageCorrupt } from "./errors.ts";
-import { type ChunkRange, planChunkRanges, sharedBuffer } from "./image-chunks.ts";
-import type { ImageManifest } from "./image-manifest.ts";
+import type { ContentStore } from "../../functions/lib/repository/content-store.ts";
+import { ChunkCorrupt, ImageCorrupt } from "../../functions/lib/repository/errors.ts";
+import type { ImageManifest } from "../../functions/lib/repository/image-manifest.ts";
+import { type ChunkSpan, imageChunkSpans, sharedBuffer } from "./image-chunks.ts";
 
 /**
  * Bytes are handed on in pieces of this size (views, not copies): on the machines measured,
@@ -109,7 +109,7 @@ async function* chunksInOrder(
   manifest: ImageManifest,
   concurrency: number,
 ): AsyncIterable<VerifiedChunk> {
-  const ranges = planChunkRanges(manifest.size, manifest.chunkSize);
+  const ranges = imageChunkSpans(manifest.size, manifest.chunkSize);
   if (ranges.length !== manifest.chunks.length) {
     throw new ImageCorrupt(
       content.repository,
@@ -122,7 +122,7 @@ async function* chunksInOrder(
   const zeros = sharedBuffer(Math.min(manifest.chunkSize, manifest.size));
   const fetchChunk = async (index: number): Promise<VerifiedChunk> => {
     const id = manifest.chunks[index] ?? null;
-    const { offset, length } = ranges[index] as ChunkRange;
+    const { offset, length } = ranges[index] as ChunkSpan;
     if (id === null) return { offset, data: zeros.subarray(0, length), hole: true };
     const data = await recent.get(id, () => content.getChunk(id));
     if (data.length !== length) {

@@ -1,6 +1,11 @@
 import { createHash } from "node:crypto";
 import { parentPort, workerData } from "node:worker_threads";
-import { type ChunkKeys, chunkIdFor, openChunk, sealChunk } from "./chunk-crypto.ts";
+import {
+  type ChunkKeys,
+  chunkIdFor,
+  openChunk,
+  sealChunk,
+} from "../../functions/lib/repository/chunk-crypto.ts";
 
 /**
  * Worker thread of WorkerContentCrypto: one chunk operation per request, or, for a worker that

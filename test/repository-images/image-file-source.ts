@@ -1,6 +1,6 @@
 import { open } from "node:fs/promises";
+import { defaultChunkSize } from "../../functions/lib/repository/image-manifest.ts";
 import { sharedBuffer } from "./image-chunks.ts";
-import { defaultChunkSize } from "./image-manifest.ts";
 
 /**
  * A local file (or block device) as the source of writeImage: read chunk by chunk straight into

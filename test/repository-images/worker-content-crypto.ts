@@ -1,7 +1,7 @@
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
-import { type ChunkKeys, chunkIdForDigest } from "./chunk-crypto.ts";
-import type { ContentCrypto, ImageHasher } from "./content-crypto.ts";
+import { type ChunkKeys, chunkIdForDigest } from "../../functions/lib/repository/chunk-crypto.ts";
+import type { ContentCrypto, ImageHasher } from "../../functions/lib/repository/content-crypto.ts";
 
 interface Reply {
   job: number;

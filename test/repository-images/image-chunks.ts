@@ -1,20 +1,20 @@
-import type { ContentStore } from "./content-store.ts";
+import type { ContentStore } from "../../functions/lib/repository/content-store.ts";
 
 /** The per-chunk building blocks, shared by local streaming and by staging ranges in pods. */
 
-export interface ChunkRange {
+export interface ChunkSpan {
   index: number;
   offset: number;
   length: number;
 }
 
 /** Fixed-size ranges covering [0, size); the last one is short when size is not a multiple. */
-export function planChunkRanges(size: number, chunkSize: number): ChunkRange[] {
+export function imageChunkSpans(size: number, chunkSize: number): ChunkSpan[] {
   if (!Number.isSafeInteger(size) || size < 0) throw new Error(`image size ${size} is not a byte count`);
   if (!Number.isSafeInteger(chunkSize) || chunkSize <= 0) {
     throw new Error(`chunk size ${chunkSize} is not a positive byte count`);
   }
-  const ranges: ChunkRange[] = [];
+  const ranges: ChunkSpan[] = [];
   for (let offset = 0, index = 0; offset < size; offset += chunkSize, index++) {
     ranges.push({ index, offset, length: Math.min(chunkSize, size - offset) });
   }
