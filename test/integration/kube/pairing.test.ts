@@ -53,20 +53,20 @@ beforeAll(async () => {
   pairsDir = await mkdtemp(join(tmpdir(), "kubeferry-pairs-"));
   pairs = new PairStore(new FilesystemBlobStore(pairsDir));
   // A claim in use on the source, so its storage class must be mapped.
-  await seed(test.source, [
-    { apiVersion: "v1", kind: "Namespace", metadata: { name: "shop" } },
+  await seed(test.source, namespaceWithClaim("shop", "data", "sim-fast"));
+});
+
+function namespaceWithClaim(namespace: string, name: string, storageClassName: string) {
+  return [
+    { apiVersion: "v1", kind: "Namespace", metadata: { name: namespace } },
     {
       apiVersion: "v1",
       kind: "PersistentVolumeClaim",
-      metadata: { name: "data", namespace: "shop" },
-      spec: {
-        accessModes: ["ReadWriteOnce"],
-        storageClassName: "sim-fast",
-        resources: { requests: { storage: "1Gi" } },
-      },
+      metadata: { name, namespace },
+      spec: { accessModes: ["ReadWriteOnce"], storageClassName, resources: { requests: { storage: "1Gi" } } },
     },
-  ]);
-});
+  ];
+}
 
 afterAll(async () => {
   for (const client of opened) client.close();
@@ -110,19 +110,7 @@ describe("pairs", () => {
 
     // A run checks only its own namespaces' classes: an unmapped class elsewhere fails the
     // cluster-wide check, not a run of shop.
-    await seed(test.source, [
-      { apiVersion: "v1", kind: "Namespace", metadata: { name: "elsewhere" } },
-      {
-        apiVersion: "v1",
-        kind: "PersistentVolumeClaim",
-        metadata: { name: "cold", namespace: "elsewhere" },
-        spec: {
-          accessModes: ["ReadWriteOnce"],
-          storageClassName: "unmapped-class",
-          resources: { requests: { storage: "1Gi" } },
-        },
-      },
-    ]);
+    await seed(test.source, namespaceWithClaim("elsewhere", "cold", "unmapped-class"));
     const scoped = await checkPair(pairs, "onprem-to-west", test, later, { namespaces: ["shop"] });
     expect(scoped.checks.every((check) => check.passed)).toBe(true);
     await expect(checkPair(pairs, "onprem-to-west", test, later)).rejects.toThrow(
