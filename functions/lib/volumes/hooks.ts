@@ -126,36 +126,3 @@ export async function runHooks(
   }
   return outcomes;
 }
-
-/**
- * Runs `body` between the pre and post hooks. Once the pre hooks started, the post hooks run
- * whatever happens (a failing pre hook included): they typically unfreeze the application. The
- * first error wins; a failing post hook after a failure is recorded in the thrown error's message.
- */
-export async function withHooks<T>(
-  client: ClusterClient,
-  exec: CommandExec,
-  namespace: string,
-  hooks: { pre?: readonly ExecHook[]; post?: readonly ExecHook[] },
-  body: () => Promise<T>,
-): Promise<{ result: T; hooks: HookOutcome[] }> {
-  const outcomes: HookOutcome[] = [];
-  let failure: { error: unknown } | undefined;
-  let result: T | undefined;
-  try {
-    outcomes.push(...(await runHooks(client, exec, namespace, "pre", hooks.pre ?? [])));
-    result = await body();
-  } catch (error) {
-    failure = { error };
-  }
-  try {
-    outcomes.push(...(await runHooks(client, exec, namespace, "post", hooks.post ?? [])));
-  } catch (postError) {
-    if (failure === undefined) throw postError;
-    if (failure.error instanceof Error) {
-      failure.error.message += ` (the post hook failed as well: ${(postError as Error).message})`;
-    }
-  }
-  if (failure !== undefined) throw failure.error;
-  return { result: result as T, hooks: outcomes };
-}

@@ -2,10 +2,8 @@ import type { V1PersistentVolume, V1PersistentVolumeClaim } from "@kubernetes/cl
 import { SnapshotClassMissing, SnapshotTimeout, ValidationError } from "../errors.ts";
 import { claimStorageClass } from "../kube/claim-storage-class.ts";
 import type { ClusterClient } from "../kube/client/cluster-client.ts";
-import { type ExecHook, type HookOutcome, withHooks } from "./hooks.ts";
 import { type Clock, createOrGet, getObject, paths, pollUntil, recentWarnings } from "./kube-calls.ts";
 import { runLabels, temporaryName } from "./names.ts";
-import type { CommandExec } from "./pod-exec.ts";
 import { quantityToBytes } from "./storage-quantity.ts";
 import type { VolumeNodeSelector } from "./volume-placement.ts";
 
@@ -35,13 +33,12 @@ export interface SourceVolume {
   nodeAffinity?: VolumeNodeSelector;
 }
 
-export interface SnapshotNamespaceInput {
+export interface CutSnapshotsInput {
   runId: string;
   namespace: string;
   pvcs: string[];
   snapshotClass: string;
-  hooks?: { pre?: ExecHook[]; post?: ExecHook[] };
-  /** How long a snapshot may take to become ready (default 10 minutes). */
+  /** How long a snapshot may take to be cut (default 10 minutes). */
   timeoutSeconds?: number;
 }
 
@@ -54,28 +51,6 @@ interface VolumeSnapshot {
     boundVolumeSnapshotContentName?: string;
     error?: { message?: string; time?: string };
   };
-}
-
-/**
- * Snapshots the given PVCs of one namespace between its pre and post hooks. The post hooks run
- * as soon as every snapshot is cut (has a creation time), not when the snapshots are ready:
- * an application stays frozen only as long as the cut takes. Idempotent per run: a rerun finds
- * the snapshots it already made.
- */
-export async function snapshotNamespace(
-  deps: { client: ClusterClient; exec: CommandExec; clock: Clock },
-  input: SnapshotNamespaceInput,
-): Promise<{ volumes: SourceVolume[]; hooks: HookOutcome[] }> {
-  // Everything that can be checked is checked before the application is frozen.
-  const claims = await checkSnapshotSources(deps.client, input.namespace, input.pvcs, input.snapshotClass);
-  const { result: cuts, hooks } = await withHooks(
-    deps.client,
-    deps.exec,
-    input.namespace,
-    input.hooks ?? {},
-    () => cutChecked(deps, input, claims),
-  );
-  return { volumes: await readySnapshots(deps, cuts, input.timeoutSeconds), hooks };
 }
 
 /** A snapshot taken (cut) but perhaps not yet ready to read. */
@@ -110,7 +85,7 @@ export async function checkSnapshotSources(
  */
 export async function cutSnapshots(
   deps: { client: ClusterClient; clock: Clock },
-  input: Omit<SnapshotNamespaceInput, "hooks">,
+  input: CutSnapshotsInput,
 ): Promise<SnapshotCut[]> {
   const claims = await checkSnapshotSources(deps.client, input.namespace, input.pvcs, input.snapshotClass);
   return cutChecked(deps, input, claims);
@@ -118,7 +93,7 @@ export async function cutSnapshots(
 
 async function cutChecked(
   deps: { client: ClusterClient; clock: Clock },
-  input: Omit<SnapshotNamespaceInput, "hooks">,
+  input: CutSnapshotsInput,
   claims: V1PersistentVolumeClaim[],
 ): Promise<SnapshotCut[]> {
   const timeoutMs = (input.timeoutSeconds ?? 600) * 1000;
@@ -132,32 +107,8 @@ async function cutChecked(
         claim,
         input.snapshotClass,
       );
-      await waitForSnapshot(deps.client, deps.clock, input.namespace, snapshot, pvc, timeoutMs, "cut");
+      await waitForCut(deps.client, deps.clock, input.namespace, snapshot, pvc, timeoutMs);
       return { namespace: input.namespace, pvc, snapshot };
-    }),
-  );
-}
-
-/** Waits until each cut snapshot is ready to use, and describes the volume it captured. */
-export async function readySnapshots(
-  deps: { client: ClusterClient; clock: Clock },
-  cuts: readonly SnapshotCut[],
-  timeoutSeconds = 600,
-): Promise<SourceVolume[]> {
-  return Promise.all(
-    cuts.map(async (cut) => {
-      const claim = await boundClaim(deps.client, cut.namespace, cut.pvc);
-      const ready = await waitForSnapshot(
-        deps.client,
-        deps.clock,
-        cut.namespace,
-        cut.snapshot,
-        cut.pvc,
-        timeoutSeconds * 1000,
-        "ready",
-      );
-      const pv = await getObject<V1PersistentVolume>(deps.client, paths.pv(claim.spec?.volumeName ?? ""));
-      return describeSource(claim, ready, pv, await sourceFsType(deps.client, claim, pv));
     }),
   );
 }
@@ -235,17 +186,16 @@ async function createSnapshot(
 }
 
 /**
- * Waits until the snapshot is cut (creationTime set) or ready to use. A snapshot that reports an
- * error keeps being polled — CSI retries — and the last error is in the timeout message.
+ * Waits until the snapshot is cut (creationTime set; ready to use counts too). A snapshot that
+ * reports an error keeps being polled — CSI retries — and the last error is in the timeout message.
  */
-export async function waitForSnapshot(
+async function waitForCut(
   client: ClusterClient,
   clock: Clock,
   namespace: string,
   name: string,
   pvc: string,
   timeoutMs: number,
-  until: "cut" | "ready",
 ): Promise<VolumeSnapshot> {
   let last: VolumeSnapshot | undefined;
   return pollUntil(
@@ -254,13 +204,13 @@ export async function waitForSnapshot(
     async () => {
       last = await getObject<VolumeSnapshot>(client, paths.snapshot(namespace, name));
       const status = last?.status;
-      if (status?.readyToUse === true || (until === "cut" && status?.creationTime)) return last;
+      if (status?.readyToUse === true || status?.creationTime) return last;
       return undefined;
     },
     async () =>
       new SnapshotTimeout(
         `cluster ${client.name}: VolumeSnapshot ${namespace}/${name} of PVC ${namespace}/${pvc} was not ` +
-          `${until === "cut" ? "taken" : "ready to use"} after ${Math.round(timeoutMs / 1000)}s; last error: ` +
+          `taken after ${Math.round(timeoutMs / 1000)}s; last error: ` +
           `${last?.status?.error?.message ?? "none reported"}; events: ${await recentWarnings(client, namespace, name)}. ` +
           "Check the CSI driver and snapshot controller, or raise the snapshot timeout",
       ),

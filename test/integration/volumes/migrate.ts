@@ -4,15 +4,14 @@ import type { ChunkRepository } from "../../../functions/lib/volumes/chunk-repos
 import { cleanupRun } from "../../../functions/lib/volumes/cleanup.ts";
 import { commitVolume } from "../../../functions/lib/volumes/commit-volume.ts";
 import { finalizeVolume } from "../../../functions/lib/volumes/finalize-volume.ts";
-import type { ExecHook } from "../../../functions/lib/volumes/hooks.ts";
 import { planVolume, type VolumePlan } from "../../../functions/lib/volumes/plan-volume.ts";
 import type { PodExec } from "../../../functions/lib/volumes/pod-exec.ts";
 import { prepareRestore } from "../../../functions/lib/volumes/prepare-restore.ts";
 import { type RestoreRangeOutput, restoreRange } from "../../../functions/lib/volumes/restore-range.ts";
-import { type SourceVolume, snapshotNamespace } from "../../../functions/lib/volumes/snapshots.ts";
+import type { SourceVolume } from "../../../functions/lib/volumes/snapshots.ts";
 import { type StageRangeOutput, stageRange } from "../../../functions/lib/volumes/stage-range.ts";
 import { verifyRestoredVolume } from "../../../functions/lib/volumes/verify-volume.ts";
-import { clock, partsOf, restoredPartsOf, type VolumeEnv } from "./volume-env.ts";
+import { clock, partsOf, readySnapshots, restoredPartsOf, type VolumeEnv } from "./volume-env.ts";
 
 /**
  * The volume steps in workflow order, as the Step Functions Map items would call them (one
@@ -25,8 +24,6 @@ export interface MigrationOptions {
   pvcs: string[];
   chunkBytes?: number;
   ranges?: RangePlanOptions;
-  hooks?: { pre?: ExecHook[]; post?: ExecHook[] };
-  snapshotTimeoutSeconds?: number;
   /** StorageClass of the restored volumes (default: the destination's `-fast`). */
   destinationStorageClass?: string;
   /** Wrap the transport or the repository, e.g. to count. */
@@ -57,17 +54,11 @@ export async function snapshotAndStage(
   let t = performance.now();
   const src = env.source;
   const exec = options.sourceExec ?? src.exec;
-  const { volumes } = await snapshotNamespace(
-    { client: src.client, exec: src.exec, clock },
-    {
-      runId: options.runId,
-      namespace: options.namespace,
-      pvcs: options.pvcs,
-      snapshotClass: src.cluster.classes.snapshot,
-      ...(options.hooks ? { hooks: options.hooks } : {}),
-      ...(options.snapshotTimeoutSeconds ? { timeoutSeconds: options.snapshotTimeoutSeconds } : {}),
-    },
-  );
+  const volumes = await readySnapshots(src, {
+    runId: options.runId,
+    namespace: options.namespace,
+    pvcs: options.pvcs,
+  });
   t = mark("snapshot", t);
   const plans: VolumePlan[] = [];
   const ranges: StageRangeOutput[] = [];

@@ -5,7 +5,6 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { commitVolume } from "../../../functions/lib/volumes/commit-volume.ts";
 import { planVolume } from "../../../functions/lib/volumes/plan-volume.ts";
-import { snapshotNamespace } from "../../../functions/lib/volumes/snapshots.ts";
 import { cleanupBoth, restoreAll, stagePlan } from "./migrate.ts";
 import type { StageWorkerInput } from "./stage-worker.ts";
 import {
@@ -18,6 +17,7 @@ import {
   partsOf,
   patternedImage,
   readImage,
+  readySnapshots,
   startVolumeEnv,
   temporaryObjects,
   type VolumeEnv,
@@ -49,10 +49,7 @@ describe("staging killed half-way", () => {
     const repository = await openTestRepository(env, "killed");
     const src = env.source;
 
-    const { volumes } = await snapshotNamespace(
-      { client: src.client, exec: src.exec, clock },
-      { runId, namespace, pvcs: ["journal"], snapshotClass: src.cluster.classes.snapshot },
-    );
+    const volumes = await readySnapshots(src, { runId, namespace, pvcs: ["journal"] });
     const plan = await planVolume(
       { client: src.client, exec: src.exec, clock },
       { runId, source: volumes[0] as (typeof volumes)[0], chunkBytes, ranges: { rangeBytes: 32 * MiB } },

@@ -33,6 +33,11 @@ import {
   restoredParts,
   stagedParts,
 } from "../../../functions/lib/volumes/range-parts.ts";
+import {
+  cutSnapshots,
+  type SourceVolume,
+  snapshotReadiness,
+} from "../../../functions/lib/volumes/snapshots.ts";
 import { type LocalCluster, type LocalClusters, startClusters, waitFor } from "../../env/clusters.ts";
 import { type LinkOptions, type LinkProxy, startLinkProxy, targetOf } from "../../env/link-proxy.ts";
 import { linkClusters } from "../../env/linked-clusters.ts";
@@ -281,3 +286,29 @@ export async function temporaryObjects(side: Side): Promise<string[]> {
 }
 
 export const clock = systemClock;
+
+/**
+ * The snapshots of a run's PVCs, cut and then waited for as the workflow does it (SnapshotVolumes,
+ * then CheckSnapshots until every one is ready), without the state machine between the looks.
+ */
+export async function readySnapshots(
+  side: Side,
+  input: { runId: string; namespace: string; pvcs: string[] },
+  timeoutMs = 120_000,
+): Promise<SourceVolume[]> {
+  const cuts = await cutSnapshots(
+    { client: side.client, clock },
+    { ...input, snapshotClass: side.cluster.classes.snapshot },
+  );
+  let volumes: SourceVolume[] = [];
+  await waitFor(
+    `snapshots of ${input.namespace}/${input.pvcs.join(",")} ready to use`,
+    async () => {
+      const { ready, pending } = await snapshotReadiness(side.client, cuts);
+      volumes = ready;
+      return pending.length === 0;
+    },
+    timeoutMs,
+  );
+  return volumes;
+}
