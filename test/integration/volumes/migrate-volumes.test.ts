@@ -97,13 +97,15 @@ describe("migrating Block and Filesystem volumes", () => {
       pvcs: ["db-block", "db-files"],
       chunkBytes,
       ranges: { rangeBytes: 64 * MiB },
+      // Point in time: written after the cut and before staging reads a byte, so absent on the
+      // destination (staging reads the snapshot, not the live volume).
+      afterSnapshots: async () => {
+        const later = Buffer.alloc(4 * MiB, 0xab);
+        await writeImage(blockPath, Buffer.concat([later, blockImage.subarray(later.length)]));
+      },
     };
     const staged = await snapshotAndStage(env, repository, options);
     expect(staged.plans.map((p) => p.ranges.length)).toEqual([4, 4]);
-
-    // Point in time: written after the snapshot, so absent on the destination.
-    const later = Buffer.alloc(4 * MiB, 0xab);
-    await writeImage(blockPath, Buffer.concat([later, blockImage.subarray(later.length)]));
 
     await createNamespace(env.destination, namespace);
     await restoreAll(env, repository, options, staged);

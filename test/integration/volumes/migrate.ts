@@ -32,6 +32,8 @@ export interface MigrationOptions {
   chunks?: ChunkRepository;
   /** Called after each volume is verified, before it is finalized: to look at the run mid-way. */
   beforeFinalize?: () => Promise<void>;
+  /** Called once the snapshots are cut and ready, before anything is read: the app writes on. */
+  afterSnapshots?: () => Promise<void>;
 }
 
 export interface StageResult {
@@ -59,6 +61,7 @@ export async function snapshotAndStage(
     namespace: options.namespace,
     pvcs: options.pvcs,
   });
+  await options.afterSnapshots?.();
   t = mark("snapshot", t);
   const plans: VolumePlan[] = [];
   const ranges: StageRangeOutput[] = [];
