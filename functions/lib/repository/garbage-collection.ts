@@ -46,24 +46,29 @@ export interface GarbageReport {
  *
  * The repository lock keeps two passes apart and makes runs wait, but deletion does not depend
  * on it: a run may start, or hold a lapsed lease, while a pass runs. Deleting a candidate goes:
- *   (a) re-read the mark; keep the chunk unless it is still older than the margin;
+ *   (a) re-read the mark; go on only if it is still there and past the margin;
  *   (b) copy the sealed chunk to gc/deleting/<id> (so a crash from here on loses nothing);
  *   (c) delete the chunk;
- *   (d) re-read the mark: gone means a writer reused the chunk since (a), so put it back;
- *       otherwise remove the mark;
- *   (e) delete the copy. A pass starts by putting back every copy a crashed pass left.
- * A writer reusing the chunk does (w1) remove the mark if any, then (w2) look the chunk up and
- * store it if absent. Interleavings:
+ *   (d) re-read the mark: gone means a writer reused the chunk since (a), so put the chunk back
+ *       (create-if-absent); still there means nobody did, so remove the mark;
+ *   (e) delete the copy. A pass starts by putting back every copy a stopped pass left.
+ * A writer reusing a chunk (w1) removes its mark if there is one, then (w2) looks the chunk up
+ * and stores it if it is absent. Interleavings for a writer that found the mark at w1:
  *   - w1 before (a): (a) finds no mark (a mark made since is fresh, not past the margin): kept.
  *   - w1 between (a) and (d): (d) finds the mark gone and puts the chunk back; if w2 fell between
- *     (c) and (d) the writer stored the chunk itself, and (d)'s create-if-absent does nothing.
- *   - w1 after (d): (c) is before w2, so w2 finds the chunk absent and the writer stores it.
- * A writer that found no mark and the chunk present either looked before (a) found the mark
- * gone, or found it present; a mark is never created already past the margin, so a writer's
- * chunk is only ever deleted in a window it closes itself. The only gap: between (c) and the
- * put-back, a reader of the chunk finds it missing, until (d) or the next pass.
- * A chunk whose mark is older than the chunk itself was stored again after the mark (a writer
- * after a deletion): its mark is stale and removed, and a later pass marks it afresh.
+ *     (c) and (d), the writer stored the chunk itself and the put-back does nothing.
+ *   - w1 after (d): then (c) is before w2, so w2 finds the chunk absent and the writer stores it.
+ * A writer that found no mark at w1: either (a) is later and finds no mark past the margin (a
+ * mark is never created with an old time), or (a) is earlier and the mark was removed between
+ * (a) and w1: by another writer, and (d) puts the chunk back; or by this pass's (d), and then
+ * (c) is before w2, which stores the chunk. So dedup never ends on a deleted chunk; the only gap
+ * is that a reader of the chunk between (c) and the put-back finds it missing.
+ * Chunks stored without dedup are unreferenced until their run writes a part or a manifest; the
+ * margin, longer than any run, is what keeps them: a mark made meanwhile is not past it before
+ * the reference exists, and a pass that finds the reference removes the mark.
+ * A chunk stored again after its mark (a writer after a deletion) has a stale mark: it is
+ * removed, and a later pass marks the chunk afresh. This compares the store's modification time
+ * with the collector's clock, so it assumes they agree to well within the margin.
  */
 export async function collectGarbage(
   repository: Repository,
