@@ -16,6 +16,8 @@ export interface FaultRates {
   /** A list misses keys written less than lagMs ago (eventually consistent listing). */
   lagList: number;
   lagMs: number;
+  /** An operation is delayed while the other actors make many calls. */
+  delay: number;
 }
 
 export const defaultFaultRates: FaultRates = {
@@ -24,6 +26,7 @@ export const defaultFaultRates: FaultRates = {
   duplicate: 0.05,
   lagList: 0.3,
   lagMs: 10 * 60_000,
+  delay: 0.05,
 };
 
 /**
@@ -101,8 +104,9 @@ export class FaultInjectingBlobStore implements BlobStore {
     return this.injecting && this.random.chance(probability);
   }
 
-  /** Lets other actors run here, so their operations interleave with this one. */
+  /** Lets other actors run here, so their operations interleave with this one; sometimes for long. */
   private async yieldRandomly(): Promise<void> {
-    for (let ticks = this.random.int(0, 3); ticks > 0; ticks--) await new Promise(setImmediate);
+    const ticks = this.chance(this.rates.delay) ? this.random.int(10, 60) : this.random.int(0, 3);
+    for (let tick = ticks; tick > 0; tick--) await new Promise(setImmediate);
   }
 }

@@ -83,7 +83,7 @@ class Model {
 
   /** One step: a few operations at once, so their store calls interleave, then time passes. */
   async step(): Promise<void> {
-    const count = this.random.int(1, 3);
+    const count = this.random.int(1, 5);
     const operations = Array.from({ length: count }, () => this.randomOperation());
     await Promise.all(operations.map((operation) => operation()));
     this.clock.advance(
@@ -100,16 +100,22 @@ class Model {
     }
   }
 
+  /** Picks an operation and reserves its run at once, so one step never picks a run twice. */
   private randomOperation(): () => Promise<void> {
     const idle = (states: RunState[]) => this.runs.filter((run) => !run.busy && states.includes(run.state));
-    const choices: (() => Promise<void>)[] = [() => this.startRun(), () => this.collect()];
+    const onRun = (runs: ModelRun[], operation: (run: ModelRun) => Promise<void>) => () => {
+      const run = this.random.pick(runs);
+      run.busy = true;
+      return () => operation(run);
+    };
+    const choices: (() => () => Promise<void>)[] = [() => () => this.startRun(), () => () => this.collect()];
     const resumable = idle(["crashed"]);
-    if (resumable.length > 0) choices.push(() => this.resume(this.random.pick(resumable)));
+    if (resumable.length > 0) choices.push(onRun(resumable, (run) => this.resume(run)));
     const committable = idle(["staged"]);
-    if (committable.length > 0) choices.push(() => this.commit(this.random.pick(committable)));
+    if (committable.length > 0) choices.push(onRun(committable, (run) => this.commit(run)));
     const droppable = idle(["committed", "abandoned"]);
-    if (droppable.length > 0) choices.push(() => this.drop(this.random.pick(droppable)));
-    return this.random.pick(choices);
+    if (droppable.length > 0) choices.push(onRun(droppable, (run) => this.drop(run)));
+    return this.random.pick(choices)();
   }
 
   private abandonTimedOutRuns() {
@@ -122,19 +128,27 @@ class Model {
 
   private async startRun(): Promise<void> {
     const ranges = Array.from({ length: this.random.int(2, 4) }, () =>
-      Array.from({ length: this.random.int(1, 4) }, () =>
-        this.random.chance(0.7) ? this.random.pick(this.pool) : this.random.bytes(chunkSize),
-      ),
+      Array.from({ length: this.random.int(1, 4) }, () => this.chunkForNewRun()),
     );
     const run: ModelRun = {
       volume: { runId: `run-${this.runs.length}`, namespace: "shop", pvc: "data" },
       startedAt: this.clock.now().getTime(),
       ranges,
       state: "staging",
-      busy: false,
+      busy: true,
     };
     this.runs.push(run);
     await this.stage(run);
+  }
+
+  /**
+   * Mostly data other runs have (dedup), some of it only runs already dropped had (the chunks a
+   * pass may be deleting right now), the rest new.
+   */
+  private chunkForNewRun(): Buffer {
+    const dropped = this.runs.filter((run) => run.state === "deleted").flatMap((run) => run.ranges.flat());
+    if (dropped.length > 0 && this.random.chance(0.6)) return this.random.pick(dropped);
+    return this.random.chance(0.6) ? this.random.pick(this.pool) : this.random.bytes(chunkSize);
   }
 
   private async resume(run: ModelRun): Promise<void> {
@@ -144,7 +158,6 @@ class Model {
   /** Stages every range that has no part yet; a rerun of a range with a part does nothing. */
   private async stage(run: ModelRun): Promise<void> {
     this.operations++;
-    run.busy = true;
     try {
       for (const [rangeIndex, chunks] of run.ranges.entries()) {
         if ((await this.staged.read(run.volume, rangeIndex)) !== undefined) continue;
@@ -184,7 +197,6 @@ class Model {
   /** Assembles the manifest from the parts, as the commit step does, then writes restored parts. */
   private async commit(run: ModelRun): Promise<void> {
     this.operations++;
-    run.busy = true;
     try {
       const parts = await this.staged.readAll(run.volume);
       if (parts.length !== run.ranges.length) throw new Crash("a part is missing from the listing");
@@ -222,7 +234,6 @@ class Model {
   /** Retention dropping a run (its deletion can fail part way, leaving some of its keys). */
   private async drop(run: ModelRun): Promise<void> {
     this.operations++;
-    run.busy = true;
     try {
       await this.repository.manifests.deleteRun(run.volume.runId);
       run.state = "deleted";
