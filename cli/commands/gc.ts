@@ -7,7 +7,7 @@ import { table } from "../output.ts";
 export const gc: Command = {
   path: ["gc"],
   summary:
-    "drop runs past retention (per namespace the pair's keepRuns, else --keep-runs, default 10, stay) and delete staged chunks no run references any more (--dry-run reports them)",
+    "drop runs past retention (per namespace the pair's keepRuns, else --keep-runs, default 10, stay) mark staged chunks no run references any more and delete those marked over 8 days ago (--dry-run reports them)",
   usage: "[--pair PAIR] [--keep-runs N] [--dry-run]",
   options: { pair: { type: "string" }, "keep-runs": { type: "string" }, "dry-run": { type: "boolean" } },
   examples: ["kubeferry gc --dry-run", "kubeferry gc --pair onprem-to-west --keep-runs 5 -o json"],

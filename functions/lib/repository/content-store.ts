@@ -1,5 +1,6 @@
 import type { BlobInfo, BlobStore } from "./blob-store.ts";
 import type { ContentCrypto } from "./content-crypto.ts";
+import { DeletionCandidates } from "./deletion-candidates.ts";
 import { ChunkCorrupt, ChunkMissing } from "./errors.ts";
 
 export interface StoredChunk {
@@ -27,6 +28,7 @@ export class ContentStore {
     private readonly store: BlobStore,
     readonly crypto: ContentCrypto,
     readonly repository: string,
+    private readonly candidates: DeletionCandidates = new DeletionCandidates(store),
   ) {}
 
   /** The id of a chunk whose SHA-256 is known, e.g. computed next to the data in a pod. */
@@ -43,14 +45,27 @@ export class ContentStore {
   }
 
   /**
-   * Stores a chunk unless the repository has it. The existence check saves encrypting and sending
-   * chunks that are already there; the create-if-absent write keeps concurrent writers of the same
-   * chunk from replacing each other's object.
+   * Whether the repository has the chunk, for a writer about to reference it instead of storing
+   * it (dedup). A chunk garbage collection has marked for deletion is undeleted first: the mark is
+   * looked up and removed, and only then is the chunk looked up. That order is what makes dedup
+   * safe against a concurrent pass (see the interleavings in garbage-collection.ts); it costs one
+   * lookup more per chunk than the existence check alone.
+   */
+  async reuseChunk(id: string): Promise<boolean> {
+    // Looked up before removing, so that reusing an unmarked chunk writes nothing.
+    if (await this.candidates.isMarked(id)) await this.candidates.unmark(id);
+    return this.hasChunk(id);
+  }
+
+  /**
+   * Stores a chunk unless the repository has it. The existence check (reuseChunk) saves
+   * encrypting and sending chunks that are already there; the create-if-absent write keeps
+   * concurrent writers of the same chunk from replacing each other's object.
    */
   async putChunk(plaintext: Uint8Array): Promise<StoredChunk> {
     // Hashed here even when a digest is known (from a pod): an id always matches its bytes.
     const id = await this.chunkIdFor(plaintext);
-    if (await this.hasChunk(id)) return { id, created: false, storedBytes: 0 };
+    if (await this.reuseChunk(id)) return { id, created: false, storedBytes: 0 };
     const sealed = await this.crypto.seal(id, plaintext);
     const created = await this.store.putIfAbsent(chunkKey(id), sealed);
     return { id, created, storedBytes: created ? sealed.length : 0 };
@@ -72,6 +87,15 @@ export class ContentStore {
       const id = info.key.slice(info.key.lastIndexOf("/") + 1);
       if (chunkIdPattern.test(id)) yield { ...info, id };
     }
+  }
+
+  /** The chunk's stored (sealed) bytes, for garbage collection to put back if it must. */
+  getSealed(id: string): Promise<Buffer | undefined> {
+    return this.store.get(chunkKey(id));
+  }
+
+  putSealedIfAbsent(id: string, sealed: Uint8Array): Promise<boolean> {
+    return this.store.putIfAbsent(chunkKey(id), sealed);
   }
 
   async deleteChunk(id: string): Promise<void> {

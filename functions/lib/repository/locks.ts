@@ -55,8 +55,16 @@ export class Lock {
     return new Date(this.record.expiresAt);
   }
 
-  /** Extends the lease; throws LockLost if another owner took the lock over after it expired. */
+  /**
+   * Extends the lease. Throws LockLost once the lease has lapsed (another owner may already act
+   * on the lock, so work done under it must stop) or when a newer generation than ours exists
+   * (someone took the lock over): creating the next generation alone would succeed in both cases,
+   * since the owner who took over may have written a higher one or none yet.
+   */
   async renew(): Promise<void> {
+    if (this.now() >= this.expiresAt) throw new LockLost(this.name, this.owner);
+    const newest = Math.max(this.generation, ...(await generations(this.store, this.name)));
+    if (newest !== this.generation) throw new LockLost(this.name, this.owner);
     const next = newRecord(this.owner, this.now(), this.ttlMs, false);
     if (!(await this.store.putIfAbsent(generationKey(this.name, this.generation + 1), encode(next)))) {
       throw new LockLost(this.name, this.owner);

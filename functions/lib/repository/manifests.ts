@@ -123,10 +123,17 @@ export class ManifestStore {
     return [...runIds];
   }
 
-  /** Every volume manifest a run wrote (including a run that never wrote its record). */
+  /**
+   * Every volume manifest a run wrote (including a run that never wrote its record). One deleted
+   * between the listing and its read (its run being dropped meanwhile) is skipped.
+   */
   async *volumeManifests(runId: string): AsyncIterable<VolumeManifest> {
     for await (const info of this.store.list(volumesPrefix(runId))) {
-      yield await this.read(info.key, volumeManifestSchema);
+      try {
+        yield await this.read(info.key, volumeManifestSchema);
+      } catch (error) {
+        if (!(error instanceof ManifestMissing)) throw error;
+      }
     }
   }
 

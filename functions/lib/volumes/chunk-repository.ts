@@ -10,7 +10,8 @@ export interface ChunkRepository {
   readonly repository: string;
   /** The id of a chunk from its plaintext SHA-256, computed in the pod. */
   chunkIdForDigest(digest: Uint8Array): string;
-  hasChunk(id: string): Promise<boolean>;
+  /** Whether the repository has the chunk, undeleting it if garbage collection marked it. */
+  reuseChunk(id: string): Promise<boolean>;
   /** Put-if-absent. */
   putChunk(plaintext: Uint8Array): Promise<StoredChunk>;
   /** Authenticated and checked against its id; throws the repository's ChunkCorrupt/ChunkMissing. */

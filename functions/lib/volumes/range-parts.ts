@@ -2,6 +2,7 @@ import { z } from "zod";
 import { mapBounded } from "../bounded-map.ts";
 import type { BlobStore } from "../repository/blob-store.ts";
 import type { ContentStore } from "../repository/content-store.ts";
+import { ChunkMissing } from "../repository/errors.ts";
 
 const hexDigest = z.string().regex(/^[0-9a-f]{64}$/);
 
@@ -54,10 +55,52 @@ export interface VolumeKey {
 export interface PartKind<Part extends { rangeIndex: number }> {
   folder: string;
   schema: z.ZodType<Part>;
+  /** The content chunks the part names (besides its own chunk), which garbage collection keeps. */
+  chunksNamed(part: Part): string[];
 }
 
-export const stagedParts: PartKind<RangePart> = { folder: "parts", schema: rangePartSchema };
-export const restoredParts: PartKind<RestoredPart> = { folder: "restored", schema: restoredPartSchema };
+export const stagedParts: PartKind<RangePart> = {
+  folder: "parts",
+  schema: rangePartSchema,
+  chunksNamed: (part) => part.chunks.filter((id): id is string => id !== null),
+};
+export const restoredParts: PartKind<RestoredPart> = {
+  folder: "restored",
+  schema: restoredPartSchema,
+  chunksNamed: () => [],
+};
+
+/**
+ * The chunk ids a run's range parts hold on to, every kind of part: each part's own chunk and
+ * the chunks it names. Garbage collection keeps them; a new kind of part must be added here.
+ */
+export async function* runPartChunkIds(store: BlobStore, content: ContentStore, runId: string) {
+  yield* partChunkIds(store, content, stagedParts, runId);
+  yield* partChunkIds(store, content, restoredParts, runId);
+}
+
+/** A pointer whose part chunk is already gone names nothing more that could be kept. */
+async function* partChunkIds<Part extends { rangeIndex: number }>(
+  store: BlobStore,
+  content: ContentStore,
+  kind: PartKind<Part>,
+  runId: string,
+): AsyncIterable<string> {
+  for await (const info of store.list(`runs/${runId}/${kind.folder}/`)) {
+    const pointer = await store.get(info.key);
+    if (pointer === undefined) continue;
+    const partId = pointer.toString("utf8");
+    yield partId;
+    let json: Buffer;
+    try {
+      json = await content.getChunk(partId);
+    } catch (error) {
+      if (error instanceof ChunkMissing) continue;
+      throw error;
+    }
+    yield* kind.chunksNamed(kind.schema.parse(JSON.parse(json.toString("utf8"))));
+  }
+}
 
 /** The narrow store the volume steps need for one kind of part. */
 export interface PartStore<Part extends { rangeIndex: number }> {
@@ -114,6 +157,7 @@ export class ChunkBackedParts<Part extends { rangeIndex: number }> implements Pa
   }
 
   private prefix(v: VolumeKey): string {
+    // Keep in step with partChunkIds, which lists every volume's parts under runs/<run>/<folder>/.
     return `runs/${v.runId}/${this.kind.folder}/${v.namespace}/${v.pvc}/`;
   }
 

@@ -115,7 +115,7 @@ export async function stageRange(
     const batchIds = ids.slice(first - range.firstChunk, first - range.firstChunk + count);
     const unique = [...new Set(batchIds.filter((id): id is string => id !== null && !claimed.has(id)))];
     for (const id of unique) claimed.add(id);
-    const present = await mapBounded(unique, 16, (id) => chunks.hasChunk(id));
+    const present = await mapBounded(unique, 16, (id) => chunks.reuseChunk(id));
     const missing = new Set(unique.filter((_, i) => !present[i]));
     const toRead: number[] = [];
     batchIds.forEach((id, k) => {

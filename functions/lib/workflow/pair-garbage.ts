@@ -19,7 +19,8 @@ export interface PairGarbageOptions {
 
 /**
  * One pair's collection, the same from the CLI and from the stack's schedule: drop the run
- * records past retention, then sweep the chunks no remaining run references. A dry run reports
+ * records past retention, then run a collection pass (which marks the chunks no remaining run
+ * references and deletes those marked longer than the safety margin ago). A dry run reports
  * the runs it would drop, while its sweep still counts their chunks as referenced.
  */
 export async function collectPairGarbage(
@@ -28,7 +29,9 @@ export async function collectPairGarbage(
   options: PairGarbageOptions,
 ): Promise<PairGarbageReport> {
   const now = options.now ?? (() => new Date());
-  // A run still staging has chunks no manifest names yet: wait for it.
+  // A run still staging has chunks no manifest names yet: let it finish first. This only saves
+  // work (marks the run's commit would remove again); deletion is safe without it, since a
+  // candidate is deleted only after the safety margin and a writer reusing it undeletes it.
   const busy = await heldRunLocks(repository, now);
   if (busy.length > 0) return { pair: pair.name, skipped: `runs in progress hold ${busy.join(", ")}` };
   const dryRun = options.dryRun ?? false;

@@ -47,7 +47,7 @@ const content = repository.content;
 const chunks = {
   repository: content.repository,
   chunkIdForDigest: (digest: Uint8Array) => content.chunkIdForDigest(digest),
-  hasChunk: (id: string) => content.hasChunk(id),
+  reuseChunk: (id: string) => content.reuseChunk(id),
   getChunk: (id: string) => content.getChunk(id),
   putChunk: async (plaintext: Uint8Array) => {
     const stored = await content.putChunk(plaintext);

@@ -153,8 +153,8 @@ export class CountingChunks implements ChunkRepository {
     return this.inner.chunkIdForDigest(digest);
   }
 
-  hasChunk(id: string) {
-    return this.inner.hasChunk(id);
+  reuseChunk(id: string) {
+    return this.inner.reuseChunk(id);
   }
 
   async putChunk(plaintext: Uint8Array) {

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { sha256 } from "../../../functions/lib/repository/chunk-crypto.ts";
 import { chunkKey } from "../../../functions/lib/repository/content-store.ts";
+import { DeletionCandidates } from "../../../functions/lib/repository/deletion-candidates.ts";
 import { ChunkCorrupt, ChunkMissing, WrongRepositoryKey } from "../../../functions/lib/repository/errors.ts";
 import { FilesystemBlobStore } from "../../../functions/lib/repository/filesystem-blob-store.ts";
 import { LocalKeyProvider } from "../../../functions/lib/repository/local-key-provider.ts";
@@ -111,5 +112,20 @@ describe("content store", () => {
     const object = await readFile(chunkPath(a.root, id));
     await new FilesystemBlobStore(b.root).put(chunkKey(id), object);
     await expect(b.repository.content.getChunk(id)).rejects.toThrow(ChunkCorrupt);
+  });
+
+  it("undeletes a chunk marked for deletion when a writer reuses it, and stores one deleted meanwhile", async () => {
+    const { repository } = await openTestRepository();
+    const candidates = new DeletionCandidates(repository.store);
+    const data = randomBytes(1000);
+    const { id } = await repository.content.putChunk(data);
+    await candidates.mark(id, new Date());
+    expect(await repository.content.reuseChunk(id)).toBe(true);
+    expect(await candidates.isMarked(id)).toBe(false);
+    // Marked and deleted by a pass before the writer came: the writer stores it again.
+    await candidates.mark(id, new Date());
+    await repository.content.deleteChunk(id);
+    expect(await repository.content.putChunk(data)).toMatchObject({ id, created: true });
+    expect(await candidates.isMarked(id)).toBe(false);
   });
 });

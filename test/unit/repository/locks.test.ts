@@ -56,6 +56,32 @@ describe("locks", () => {
     expect(await readLock(store, "repository", clock.now)).toMatchObject({ owner: "run-2", held: true });
   });
 
+  it("refuses to renew a lease that has lapsed, even when nobody took the lock over", async () => {
+    const store = new FilesystemBlobStore(await tempDirectory());
+    const clock = manualClock();
+    const lock = await acquireLock(store, "repository", { owner: "run-1", ttlMs: minute, now: clock.now });
+    clock.advance(minute);
+    await expect(lock.renew()).rejects.toThrow(LockLost);
+  });
+
+  it("refuses to renew when a newer generation exists, even one whose predecessor was deleted", async () => {
+    const store = new FilesystemBlobStore(await tempDirectory());
+    // The stale owner's clock runs behind, so by its own clock its lease has not lapsed.
+    const staleClock = manualClock();
+    const clock = manualClock();
+    const stale = await acquireLock(store, "repository", {
+      owner: "run-1",
+      ttlMs: minute,
+      now: staleClock.now,
+    });
+    clock.advance(2 * minute);
+    const taken = await acquireLock(store, "repository", { owner: "run-2", ttlMs: minute, now: clock.now });
+    // The new owner's renewal deletes generation 1, so the stale owner could create it again.
+    await taken.renew();
+    await expect(stale.renew()).rejects.toThrow(LockLost);
+    expect(await readLock(store, "repository", clock.now)).toMatchObject({ owner: "run-2", held: true });
+  });
+
   it("extends the lease on renew", async () => {
     const store = new FilesystemBlobStore(await tempDirectory());
     const clock = manualClock();

@@ -1,6 +1,9 @@
 import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { collectGarbage } from "../../../functions/lib/repository/garbage-collection.ts";
+import {
+  collectGarbage,
+  defaultSafetyMarginMs,
+} from "../../../functions/lib/repository/garbage-collection.ts";
 import type { RunRecord } from "../../../functions/lib/repository/manifests.ts";
 import type { Repository } from "../../../functions/lib/repository/repository.ts";
 import { applyRetention, expiredRuns } from "../../../functions/lib/repository/retention.ts";
@@ -80,9 +83,11 @@ describe("retention", () => {
     const report = await applyRetention(repository, { keepRuns: 1 });
     expect(report).toEqual({ keepRuns: 1, droppedRuns: expect.any(Array), keptRuns: 1 });
     expect((await repository.manifests.listRunIds()).sort()).toEqual(["run-3", "run-unrecorded"]);
+    // The first pass marks the dropped runs' chunks; one past the safety margin deletes them.
+    await collectGarbage(repository, { owner: "gc" });
     const swept = await collectGarbage(repository, {
       owner: "gc",
-      now: () => new Date(Date.now() + 2 * 3_600_000),
+      now: () => new Date(Date.now() + defaultSafetyMarginMs + 3_600_000),
     });
     // Each run staged one chunk of its own.
     expect(swept.deletedChunks).toHaveLength(2);
