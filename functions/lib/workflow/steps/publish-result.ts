@@ -10,7 +10,6 @@ import {
   publishInputSchema,
   type RunResult,
   type RunStatus,
-  reportedVolumes,
   runResult,
   type VolumeReport,
   volumeReportSchema,
@@ -55,12 +54,11 @@ export const publishResult = defineStep({
   },
 });
 
-/** The first `reportedVolumes` of the run's volume reports, if it restored any. */
+/** The run's volume reports, if it restored any (runResult keeps the first `reportedVolumes`). */
 async function volumeReports(input: PublishInput, deps: StepDeps): Promise<VolumeReport[]> {
   if (input.volumes === undefined || input.run === undefined) return [];
   const { store } = await deps.openRepository(input.run.request.pair);
-  const reports = await readVolumeList(store, input.volumes.volumes, volumeReportSchema);
-  return reports.slice(0, reportedVolumes);
+  return readVolumeList(store, input.volumes.volumes, volumeReportSchema);
 }
 
 /** A Map Run's failure says only that a child failed; the run's result names the range and its error. */
