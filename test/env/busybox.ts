@@ -1,6 +1,6 @@
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { chmod, mkdir, mkdtemp, rename, rm } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readdir, rename, rm, symlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { kubeferryCacheDir } from "./cache-dir.ts";
 import { ensureDebianPackage } from "./debian-packages.ts";
@@ -51,4 +51,27 @@ async function createAppletsDir(appletsDir: string): Promise<void> {
     await rm(staging, { recursive: true, force: true });
     throw error;
   }
+}
+
+/**
+ * A folder of busybox's applets less `missing`, with Debian's dash as `sh`: the tools of a
+ * stripped-down image, for a test pod that must find one missing. (busybox's own sh would still
+ * run the missing applet: Debian builds it as a standalone shell, which prefers its applets to
+ * PATH.) Kept beside the full folder, built once.
+ */
+export async function appletsWithout(missing: string): Promise<string> {
+  const { appletsDir } = await ensureBusybox();
+  const dir = `${appletsDir}-dash-without-${missing}`;
+  if (existsSync(dir)) return dir;
+  const staging = await mkdtemp(`${dir}.building-`);
+  for (const applet of await readdir(appletsDir)) {
+    if (applet === missing) continue;
+    await symlink(applet === "sh" ? "/bin/dash" : join(appletsDir, applet), join(staging, applet));
+  }
+  await chmod(staging, 0o755);
+  await rename(staging, dir).catch(async (error: NodeJS.ErrnoException) => {
+    if (error.code !== "ENOTEMPTY" && error.code !== "EEXIST") throw error;
+    await rm(staging, { recursive: true, force: true });
+  });
+  return dir;
 }

@@ -10,6 +10,7 @@ export interface StorageBinaries {
   csiProvisioner: string;
   snapshotController: string;
   csiSnapshotter: string;
+  csiResizer: string;
   localPathProvisioner: string;
   /** external-snapshotter's CRD YAMLs (snapshot and group snapshot API) of the same release. */
   snapshotCrdsDir: string;
@@ -18,10 +19,12 @@ export interface StorageBinaries {
 const provisionerModule = "github.com/kubernetes-csi/external-provisioner/v6";
 const snapshotterModule = "github.com/kubernetes-csi/external-snapshotter/v8";
 const snapshotClientModule = "github.com/kubernetes-csi/external-snapshotter/client/v8";
+const resizerModule = "github.com/kubernetes-csi/external-resizer";
 const localPathModule = "github.com/rancher/local-path-provisioner";
 
 /**
- * Returns csi-provisioner, snapshot-controller, csi-snapshotter and local-path-provisioner, built
+ * Returns csi-provisioner, snapshot-controller, csi-snapshotter, csi-resizer and
+ * local-path-provisioner, built
  * from the wrapper modules in test/env/go/ on first use and cached by their versions.
  */
 export async function ensureStorageBinaries(
@@ -30,12 +33,13 @@ export async function ensureStorageBinaries(
   const versions = {
     provisioner: await requiredVersion("csi-provisioner", provisionerModule),
     snapshotter: await requiredVersion("external-snapshotter", snapshotterModule),
+    resizer: await requiredVersion("external-resizer", resizerModule),
     localPath: await requiredVersion("local-path-provisioner", localPathModule),
   };
   const dir = join(
     kubeferryCacheDir(),
     "bin",
-    `provisioner-${versions.provisioner}_snapshotter-${versions.snapshotter}_local-path-${versions.localPath}`,
+    `provisioner-${versions.provisioner}_snapshotter-${versions.snapshotter}_resizer-${versions.resizer}_local-path-${versions.localPath}`,
   );
   if (!existsSync(dir)) {
     await buildInto({
@@ -52,6 +56,7 @@ export async function ensureStorageBinaries(
     csiProvisioner: join(dir, "csi-provisioner"),
     snapshotController: join(dir, "snapshot-controller"),
     csiSnapshotter: join(dir, "csi-snapshotter"),
+    csiResizer: join(dir, "csi-resizer"),
     localPathProvisioner: join(dir, "local-path-provisioner"),
     snapshotCrdsDir: join(dir, "snapshot-crds"),
   };
@@ -65,8 +70,8 @@ export async function ensureStorageBinaries(
 }
 
 function moduleBuilds(): ModuleBuild[] {
-  // The provisioner and the snapshotter pin different Kubernetes libraries (v0.36 and v0.37
-  // through their replace directives), so each has its own wrapper module.
+  // The provisioner, the snapshotter and the resizer pin different Kubernetes libraries (v0.36,
+  // v0.37 and v0.33 through their replace directives), so each has its own wrapper module.
   return [
     { module: "csi-provisioner", packages: [`${provisionerModule}/cmd/csi-provisioner`], ldflags: "-s -w" },
     {
@@ -74,6 +79,7 @@ function moduleBuilds(): ModuleBuild[] {
       packages: [`${snapshotterModule}/cmd/snapshot-controller`, `${snapshotterModule}/cmd/csi-snapshotter`],
       ldflags: "-s -w",
     },
+    { module: "external-resizer", packages: [`${resizerModule}/cmd/csi-resizer`], ldflags: "-s -w" },
     { module: "local-path-provisioner", packages: [localPathModule], ldflags: "-s -w" },
   ];
 }

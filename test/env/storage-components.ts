@@ -7,7 +7,7 @@ import { blockDriver, filesDriver, zones } from "./manifests/storage-objects.ts"
 import type { StorageBinaries } from "./storage-binaries.ts";
 
 // The Kubernetes half of storage for one cluster, as host processes: per driver mode one test
-// CSI driver controller with its csi-provisioner and csi-snapshotter on its socket, one
+// CSI driver controller with its csi-provisioner, csi-snapshotter and csi-resizer on its socket, one
 // snapshot-controller and one local-path-provisioner. Each runs in its own session, so its pid
 // is a process group id, recorded under `<dir>/pids/` like kwokctl records its components.
 
@@ -80,6 +80,16 @@ export async function startStorageComponents(request: StorageComponentsRequest):
       // Readiness of a pending (-slow) snapshot is re-checked on a backoff that doubles up to
       // 5 minutes by default; capped at 10 s, a test sees it ready seconds after it is. kubeferry's
       // own wait does not depend on how soon that is.
+      "--retry-interval-max=10s",
+    ]);
+    // Grows a volume when its PVC asks for more (ControllerExpandVolume) and records the new size
+    // on the PV, as on a real cluster; the API server refuses the PVC edit unless the class allows
+    // expansion.
+    await startProcess(dir, `csi-resizer-${driver.mode}`, binaries.csiResizer, [
+      kubeconfig,
+      `--csi-address=${socket}`,
+      "--leader-election=false",
+      "--timeout=60s",
       "--retry-interval-max=10s",
     ]);
   }

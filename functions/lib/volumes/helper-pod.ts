@@ -43,7 +43,11 @@ export interface HelperPodSpec {
   runId: string;
   namespace: string;
   name: string;
-  claimName: string;
+  /**
+   * The PVC the pod serves as a raw block device. Absent: no volume, only a small writable
+   * scratch /tmp, to probe what the image's tools do (helper-image-probe.ts).
+   */
+  claimName?: string;
   readOnly: boolean;
   /** For messages: what volume the pod serves. */
   volume: string;
@@ -83,8 +87,12 @@ export function helperPodManifest(spec: HelperPodSpec, options: HelperPodOptions
           name: HELPER_CONTAINER,
           image: options.image ?? DEFAULT_HELPER_IMAGE,
           command: ["sleep", String(options.maxLifetimeSeconds ?? helperPodLifetimeSeconds)],
-          env: [{ name: "KUBEFERRY_DEVICE", value: DEVICE_PATH }],
-          volumeDevices: [{ name: "volume", devicePath: DEVICE_PATH }],
+          ...(spec.claimName === undefined
+            ? { volumeMounts: [{ name: "scratch", mountPath: "/tmp" }] }
+            : {
+                env: [{ name: "KUBEFERRY_DEVICE", value: DEVICE_PATH }],
+                volumeDevices: [{ name: "volume", devicePath: DEVICE_PATH }],
+              }),
           // A CPU limit too: a ResourceQuota on limits.cpu refuses a pod without one. One core is
           // what one sha256sum uses.
           resources: { requests: { cpu: "100m", memory: "32Mi" }, limits: { cpu: "1", memory: "256Mi" } },
@@ -98,7 +106,9 @@ export function helperPodManifest(spec: HelperPodSpec, options: HelperPodOptions
         },
       ],
       volumes: [
-        { name: "volume", persistentVolumeClaim: { claimName: spec.claimName, readOnly: spec.readOnly } },
+        spec.claimName === undefined
+          ? { name: "scratch", emptyDir: { sizeLimit: "16Mi" } }
+          : { name: "volume", persistentVolumeClaim: { claimName: spec.claimName, readOnly: spec.readOnly } },
       ],
     },
   };
@@ -135,8 +145,11 @@ export async function startHelperPod(
     async () =>
       new ExecFailed(
         `${where} is not running after ${timeoutMs / 1000}s (phase ${phase ?? "unknown"}; pod: ` +
-          `${await recentWarnings(client, spec.namespace, spec.name)}; PVC ${spec.claimName}: ` +
-          `${await recentWarnings(client, spec.namespace, spec.claimName)}); check the storage class, quota and image`,
+          `${await recentWarnings(client, spec.namespace, spec.name)}` +
+          (spec.claimName === undefined
+            ? ""
+            : `; PVC ${spec.claimName}: ${await recentWarnings(client, spec.namespace, spec.claimName)}`) +
+          "); check the storage class, quota and image",
       ),
   );
   const target: ExecTarget = {
@@ -146,6 +159,7 @@ export async function startHelperPod(
     container: HELPER_CONTAINER,
     volume: spec.volume,
   };
+  if (spec.claimName === undefined) return target;
   // A pod can report Running a moment before its device is usable: the check is retried for a
   // short while (never past the start deadline), and its last failure is the error.
   const checkDeadline = Math.min(deadline, clock.now() + DEVICE_SETTLE_MS);

@@ -74,6 +74,7 @@ export const paths = {
   pod: (namespace: string, name: string) => `/api/v1/namespaces/${namespace}/pods/${name}`,
   pvs: () => "/api/v1/persistentvolumes",
   pv: (name: string) => `/api/v1/persistentvolumes/${name}`,
+  storageClass: (name: string) => `/apis/storage.k8s.io/v1/storageclasses/${name}`,
   snapshots: (namespace: string) =>
     `/apis/snapshot.storage.k8s.io/v1/namespaces/${namespace}/volumesnapshots`,
   snapshot: (namespace: string, name: string) =>

@@ -15,6 +15,7 @@ import {
 import type { PodExec } from "./pod-exec.ts";
 import { type RestoreTarget, sameManifest } from "./restore-target.ts";
 import type { SourceVolume } from "./snapshots.ts";
+import { growStandby } from "./standby-growth.ts";
 import { checkStandbyWritable } from "./standby-guard.ts";
 import { quantityToBytes } from "./storage-quantity.ts";
 import { destinationNodeAffinity, type VolumeNodeSelector, volumeZone } from "./volume-placement.ts";
@@ -22,7 +23,10 @@ import { destinationNodeAffinity, type VolumeNodeSelector, volumeZone } from "./
 export interface PrepareRestoreInput {
   runId: string;
   manifest: ManifestRef;
-  source: Pick<SourceVolume, "pvc" | "volumeBytes" | "accessModes" | "requestedStorage" | "nodeAffinity">;
+  source: Pick<
+    SourceVolume,
+    "pvc" | "volumeBytes" | "accessModes" | "requestedStorage" | "nodeAffinity" | "workload"
+  >;
   /**
    * Destination namespace and storage class (after mapping); the data-mover namespace (default
    * kubeferry-system); the pair's zone mapping (source zone → destination zone).
@@ -45,8 +49,9 @@ export interface PrepareRestoreInput {
  * destination, a new volume is provisioned through a temporary Block-mode PVC of the mapped
  * class, at least as large as the source. With one that kubeferry restored before (a standby),
  * the same volume is opened through a temporary Block-mode PV on its volume handle (reclaim
- * policy Retain, so removing it never touches the data), and the manifest about to be written is
- * recorded on the PVC first, so that an interrupted restore is known to the next one.
+ * policy Retain, so removing it never touches the data), after growing it if the source PVC was
+ * expanded since (standby-growth.ts); the manifest about to be written is recorded on the PVC
+ * first, so that an interrupted restore is known to the next one.
  */
 export async function prepareRestore(
   deps: { client: ClusterClient; exec: PodExec; clock: Clock },
@@ -69,6 +74,7 @@ export async function prepareRestore(
       storageClass: destination.storageClass,
       sourceZone: volumeZone(source.nodeAffinity),
       ...(destination.zoneMapping ? { zoneMapping: destination.zoneMapping } : {}),
+      ...(source.workload ? { workload: source.workload } : {}),
     });
     const bytes = Math.max(quantityToBytes(source.requestedStorage), source.volumeBytes);
     await createOrGet(client, paths.pvcs(moverNamespace), {
@@ -83,7 +89,7 @@ export async function prepareRestore(
       },
     });
   } else {
-    device = await openStandby(client, input, existing, { namespace: moverNamespace, name: claimName });
+    device = await openStandby(deps, input, existing, { namespace: moverNamespace, name: claimName });
   }
 
   const target = await startHelperPod(
@@ -112,11 +118,12 @@ export async function prepareRestore(
 }
 
 async function openStandby(
-  client: ClusterClient,
+  deps: { client: ClusterClient; clock: Clock },
   input: PrepareRestoreInput,
   claim: V1PersistentVolumeClaim,
   temporary: { namespace: string; name: string },
 ): Promise<RestoreTarget["device"]> {
+  const { client } = deps;
   const claimName = temporary.name;
   const { namespace } = input.destination;
   const where = `cluster ${client.name}: PVC ${namespace}/${input.source.pvc}`;
@@ -128,8 +135,8 @@ async function openStandby(
         "delete it, or restore into another namespace",
     );
   }
-  const pv = await getObject<V1PersistentVolume>(client, paths.pv(claim.spec?.volumeName ?? ""));
-  if (claim.status?.phase !== "Bound" || !pv?.spec?.csi) {
+  const boundPv = await getObject<V1PersistentVolume>(client, paths.pv(claim.spec?.volumeName ?? ""));
+  if (claim.status?.phase !== "Bound" || !boundPv?.spec?.csi) {
     throw new ConflictError(`${where} is not bound to a CSI volume; delete it and restore again`);
   }
   const restored = JSON.parse(restoredText) as ManifestRef;
@@ -140,13 +147,19 @@ async function openStandby(
     input.manifest,
     input.standbyInUse ?? "fail",
   );
+  const pv = await growStandby(deps, {
+    claim,
+    pv: boundPv,
+    requestedStorage: input.source.requestedStorage,
+    volumeBytes: input.source.volumeBytes,
+  });
   const interrupted = JSON.parse(annotations[RESTORING_ANNOTATION] ?? "[]") as ManifestRef[];
   if (!interrupted.some((ref) => sameManifest(ref, input.manifest))) {
     await mergePatch(client, paths.pvc(namespace, input.source.pvc), {
       metadata: { annotations: { [RESTORING_ANNOTATION]: JSON.stringify([...interrupted, input.manifest]) } },
     });
   }
-  const spec = pv.spec;
+  const spec = pv.spec ?? boundPv.spec;
   await createOrGet(client, paths.pvs(), {
     apiVersion: "v1",
     kind: "PersistentVolume",

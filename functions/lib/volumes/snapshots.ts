@@ -6,6 +6,7 @@ import { type Clock, createOrGet, getObject, paths, pollUntil, recentWarnings } 
 import { runLabels, temporaryName } from "./names.ts";
 import { quantityToBytes } from "./storage-quantity.ts";
 import type { VolumeNodeSelector } from "./volume-placement.ts";
+import { NamespaceWorkloads, type WorkloadPlacement } from "./workload-placement.ts";
 
 /** The StorageClass parameter through which external-provisioner gives a volume its filesystem. */
 export const FSTYPE_PARAMETER = "csi.storage.k8s.io/fstype";
@@ -31,6 +32,8 @@ export interface SourceVolume {
   fsType?: string;
   /** The source PV's required node affinity: where its snapshot is read from (zonal, node-local). */
   nodeAffinity?: VolumeNodeSelector;
+  /** The zones the workload mounting the PVC asks for, where it asks (see workload-placement.ts). */
+  workload?: WorkloadPlacement;
 }
 
 export interface CutSnapshotsInput {
@@ -129,6 +132,7 @@ export async function snapshotReadiness(
 ): Promise<{ ready: SourceVolume[]; pending: PendingSnapshot[] }> {
   const ready: SourceVolume[] = [];
   const pending: PendingSnapshot[] = [];
+  const workloads = new NamespaceWorkloads(client);
   for (const cut of cuts) {
     const snapshot = await getObject<VolumeSnapshot>(client, paths.snapshot(cut.namespace, cut.snapshot));
     if (snapshot === undefined) {
@@ -140,7 +144,11 @@ export async function snapshotReadiness(
     if (snapshot.status?.readyToUse === true) {
       const claim = await boundClaim(client, cut.namespace, cut.pvc);
       const pv = await getObject<V1PersistentVolume>(client, paths.pv(claim.spec?.volumeName ?? ""));
-      ready.push(describeSource(claim, snapshot, pv, await sourceFsType(client, claim, pv)));
+      const workload = await workloads.placementOf(cut.namespace, cut.pvc);
+      ready.push({
+        ...describeSource(claim, snapshot, pv, await sourceFsType(client, claim, pv)),
+        ...(workload ? { workload } : {}),
+      });
     } else {
       pending.push({ ...cut, error: snapshot.status?.error?.message ?? null });
     }
@@ -239,7 +247,7 @@ async function sourceFsType(
   if (!storageClass) return undefined;
   const classObject = await getObject<{ parameters?: Record<string, string> }>(
     client,
-    `/apis/storage.k8s.io/v1/storageclasses/${storageClass}`,
+    paths.storageClass(storageClass),
   );
   return classObject?.parameters?.[FSTYPE_PARAMETER];
 }

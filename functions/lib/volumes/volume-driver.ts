@@ -26,9 +26,6 @@ export async function volumeDriver(
   const volume = volumeName ? await getObject<BoundVolume>(client, paths.pv(volumeName)) : undefined;
   const fromVolume = volume?.spec?.csi?.driver ?? volume?.metadata?.annotations?.[MIGRATED_TO_ANNOTATION];
   if (fromVolume !== undefined || storageClass === undefined) return fromVolume;
-  const classObject = await getObject<{ provisioner?: string }>(
-    client,
-    `/apis/storage.k8s.io/v1/storageclasses/${storageClass}`,
-  );
+  const classObject = await getObject<{ provisioner?: string }>(client, paths.storageClass(storageClass));
   return classObject?.provisioner;
 }

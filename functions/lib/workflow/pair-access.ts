@@ -1,9 +1,7 @@
 import { ValidationError } from "../errors.ts";
 import type { ClusterClient } from "../kube/client/cluster-client.ts";
 import { isNotFound } from "../kube/client/kube-api-error.ts";
-import type { PairRecord } from "../kube/pairing/pairs.ts";
-import { mapNamespace } from "../kube/transform/namespace-mapping.ts";
-import { DEFAULT_DATA_MOVER_NAMESPACE } from "../volumes/data-mover.ts";
+import { type PairRecord, pairContext } from "../kube/pairing/pairs.ts";
 import type { StepDeps } from "./step-deps.ts";
 
 export async function loadPair(deps: StepDeps, name: string): Promise<PairRecord> {
@@ -41,7 +39,7 @@ export async function withClients<T>(clients: ClusterClient[], work: () => Promi
 }
 
 export function destinationNamespace(pair: PairRecord, namespace: string): string {
-  return mapNamespace(pair.namespaceMapping, namespace);
+  return pairContext(pair).destinationOf(namespace);
 }
 
 export function destinationStorageClass(pair: PairRecord, storageClass: string): string {
@@ -50,7 +48,7 @@ export function destinationStorageClass(pair: PairRecord, storageClass: string):
 
 /** The pair's data-mover namespace, the same name on both clusters. */
 export function dataMoverNamespace(pair: PairRecord): string {
-  return pair.dataMoverNamespace ?? DEFAULT_DATA_MOVER_NAMESPACE;
+  return pairContext(pair).dataMover;
 }
 
 /** Marks a destination namespace that a run created before applying its objects. */

@@ -40,6 +40,13 @@ export const sourceVolumeSchema = z.object({
   labels: z.record(z.string(), z.string()),
   fsType: z.string().optional(),
   nodeAffinity: volumeNodeSelectorSchema.optional(),
+  workload: z
+    .object({
+      workload: z.string(),
+      zones: z.array(z.string()).optional(),
+      spreadOrdinal: count.optional(),
+    })
+    .optional(),
 }) satisfies z.ZodType<SourceVolume>;
 
 export const execTargetSchema = z.object({

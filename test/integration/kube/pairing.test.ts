@@ -13,8 +13,14 @@ import {
 import { connectCluster } from "../../../functions/lib/kube/client/cluster-source.ts";
 import type { KubeObject } from "../../../functions/lib/kube/objects.ts";
 import { checkPair, createPair, PairStore } from "../../../functions/lib/kube/pairing/pairs.ts";
-import { SOURCE_PERMISSIONS } from "../../../functions/lib/kube/pairing/required-permissions.ts";
+import {
+  DESTINATION_PERMISSIONS,
+  type Permission,
+  SOURCE_PERMISSIONS,
+} from "../../../functions/lib/kube/pairing/required-permissions.ts";
 import { FilesystemBlobStore } from "../../../functions/lib/repository/filesystem-blob-store.ts";
+import { listObjects, paths } from "../../../functions/lib/volumes/kube-calls.ts";
+import { RUN_LABEL } from "../../../functions/lib/volumes/names.ts";
 import { freeLoopbackPorts } from "../../env/free-ports.ts";
 import { limitedUser } from "../../env/manifests/cluster-objects.ts";
 import { type MotoServer, startMoto } from "../../env/moto.ts";
@@ -188,7 +194,7 @@ describe("pairs", () => {
         destination: test.destination,
       }),
       mapping,
-      /check source-permissions failed: the identity used for cluster source lacks: get secrets \(export\), list secrets \(export\),/,
+      /check source-permissions failed: the identity used for cluster source lacks: list customresourcedefinitions.apiextensions.k8s.io cluster-wide \(export of custom resources\), /,
     ],
   ])("fail with their own PairingError for %s", async (_, clients, storageClassMapping, message) => {
     const name = `bad-${Math.random().toString(36).slice(2, 8)}`;
@@ -202,6 +208,30 @@ describe("pairs", () => {
     await expect(create).rejects.toThrow(message);
     // The record is kept with its failed check, so `list` shows why.
     expect((await pairs.get(name))?.checks.some((check) => !check.passed)).toBe(true);
+  });
+
+  it("probe a custom helper image on both clusters in a pod of that image, and leave nothing", async () => {
+    // What an image lacking a tool makes the probe say is in test/unit/volumes/helper-image-probe.test.ts:
+    // here every pod's exec runs busybox, whose standalone shell finds any applet.
+    const mirrored = await createPair(
+      pairs,
+      {
+        name: "mirrored-image",
+        source: "source",
+        destination: "destination",
+        storageClassMapping: mapping,
+        helperImage: "registry.example/mirror/busybox:1.36.1",
+      },
+      test,
+      now,
+    );
+    expect(mirrored.checks.filter((check) => check.name.endsWith("-helper-image"))).toEqual([
+      expect.objectContaining({ name: "source-helper-image", passed: true }),
+      expect.objectContaining({ name: "destination-helper-image", passed: true }),
+    ]);
+    for (const client of [test.source, test.destination]) {
+      expect(await listObjects(client, paths.pods("kubeferry-system"), RUN_LABEL)).toEqual([]);
+    }
   });
 
   it("fail with their own PairingError when the source has no VolumeSnapshotClass", async () => {
@@ -269,6 +299,76 @@ describe("the roles in deploy/rbac", () => {
     const cluster = test.env.get(side);
     return clientWith(side, cluster.server, cluster.caCertPath, cluster.limitedToken);
   }
+
+  it("are not needed cluster-wide: Roles in the data-mover namespace and the run's namespaces are enough", async () => {
+    // What an SRE who grants least privilege binds: cluster-wide only what is cluster-wide, and
+    // the rest as Roles where kubeferry works. Reviews asked cluster-wide would refuse this.
+    const rules = (permissions: readonly Permission[]) =>
+      permissions.map((p) => ({
+        apiGroups: [p.group],
+        resources: [p.subresource ? `${p.resource}/${p.subresource}` : p.resource],
+        verbs: [p.verb],
+      }));
+    const subjects = [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: limitedUser }];
+    const bind = (kind: "Role" | "ClusterRole", name: string, namespace?: string) => ({
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: `${kind}Binding`,
+      metadata: { name, ...(namespace ? { namespace } : {}) },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind, name },
+      subjects,
+    });
+    const clients: Record<string, ClusterClient> = {};
+    for (const [side, permissions] of [
+      ["source", SOURCE_PERMISSIONS],
+      ["destination", DESTINATION_PERMISSIONS],
+    ] as const) {
+      const objects: KubeObject[] = [
+        { apiVersion: "v1", kind: "Namespace", metadata: { name: "kubeferry-system" } },
+        { apiVersion: "v1", kind: "Namespace", metadata: { name: "shop" } },
+        {
+          apiVersion: "rbac.authorization.k8s.io/v1",
+          kind: "ClusterRole",
+          metadata: { name: "scoped-cluster-wide" },
+          rules: rules(permissions.filter((p) => p.where === undefined)),
+        },
+        bind("ClusterRole", "scoped-cluster-wide"),
+      ];
+      for (const [where, namespace] of [
+        ["data-mover", "kubeferry-system"],
+        ["run", "shop"],
+      ] as const) {
+        objects.push(
+          {
+            apiVersion: "rbac.authorization.k8s.io/v1",
+            kind: "Role",
+            metadata: { name: `scoped-${where}`, namespace },
+            rules: rules(permissions.filter((p) => p.where === where)),
+          },
+          bind("Role", `scoped-${where}`, namespace),
+        );
+      }
+      await seed(side === "source" ? test.source : test.destination, objects);
+      const cluster = test.env.get(side);
+      clients[side] = await clientWith(side, cluster.server, cluster.caCertPath, cluster.limitedToken);
+    }
+    const scoped = {
+      source: clients.source as ClusterClient,
+      destination: clients.destination as ClusterClient,
+    };
+    const created = await createPair(
+      pairs,
+      { name: "scoped", source: "source", destination: "destination", storageClassMapping: mapping },
+      scoped,
+      now,
+    );
+    expect(created.checks.filter((check) => !check.passed)).toEqual([]);
+    const run = await checkPair(pairs, "scoped", scoped, now, { namespaces: ["shop"] });
+    expect(run.checks.filter((check) => !check.passed)).toEqual([]);
+    // A run of a namespace the identity holds nothing in is refused before anything moves.
+    await expect(checkPair(pairs, "scoped", scoped, now, { namespaces: ["shop", "other"] })).rejects.toThrow(
+      /check source-permissions failed: .*lacks: get secrets in namespace other \(export\), .*create volumesnapshots.snapshot.storage.k8s.io in namespace other \(volume snapshots\)/,
+    );
+  });
 
   it("grant every permission the pairing checks ask for, exec as get and as create included", async () => {
     const clients = { source: await bindRole("source"), destination: await bindRole("destination") };

@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { createHash, randomFillSync as randomFill } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { V1PersistentVolume, V1PersistentVolumeClaim } from "@kubernetes/client-node";
@@ -11,10 +11,12 @@ import {
   deleteIfPresent,
   getObject,
   listObjects,
+  mergePatch,
   paths,
 } from "../../../functions/lib/volumes/kube-calls.ts";
 import { RESTORED_ANNOTATION, RUN_LABEL, temporaryName } from "../../../functions/lib/volumes/names.ts";
 import { FSTYPE_PARAMETER } from "../../../functions/lib/volumes/snapshots.ts";
+import { quantityToBytes } from "../../../functions/lib/volumes/storage-quantity.ts";
 import { waitFor } from "../../env/clusters.ts";
 import { blockDriver } from "../../env/manifests/storage-objects.ts";
 import { addResourceQuota, createRestrictedNamespace } from "../../env/namespaces.ts";
@@ -204,6 +206,52 @@ describe("migrating Block and Filesystem volumes", () => {
 
     await cleanupBoth(env, rerun);
     expect(await temporaryObjects(env.source)).toEqual([]);
+    expect(await temporaryObjects(env.destination)).toEqual([]);
+  }, 600_000);
+
+  it("grows the standby when the source PVC was expanded, and restores the larger volume", async () => {
+    const grownBytes = size + 64 * MiB;
+    const sourceImage = await imageOfClaim(env.source, namespace, "db-block");
+    await mergePatch(env.source.client, paths.pvc(namespace, "db-block"), {
+      spec: { resources: { requests: { storage: String(grownBytes) } } },
+    });
+    await waitFor(
+      "the source's resizer to grow db-block",
+      async () => (await stat(sourceImage)).size >= grownBytes,
+      60_000,
+    );
+    const image = await readImage(sourceImage, grownBytes);
+    randomFill(image.subarray(size));
+    await writeImage(sourceImage, image);
+
+    const repository = await openTestRepository(env, "volumes");
+    const options = {
+      runId: "run-grown",
+      namespace,
+      pvcs: ["db-block"],
+      chunkBytes,
+      ranges: { rangeBytes: 64 * MiB },
+    };
+    const staged = await snapshotAndStage(env, repository, options);
+    await restoreAll(env, repository, options, staged);
+
+    const claim = await getObject<V1PersistentVolumeClaim>(
+      env.destination.client,
+      paths.pvc(namespace, "db-block"),
+    );
+    expect(claim?.spec?.resources?.requests?.storage).toBe(String(grownBytes));
+    const pv = await getObject<V1PersistentVolume>(
+      env.destination.client,
+      paths.pv(claim?.spec?.volumeName ?? ""),
+    );
+    expect(quantityToBytes(pv?.spec?.capacity?.storage ?? "0")).toBeGreaterThanOrEqual(grownBytes);
+    const onDestination = await readImage(
+      await imageOfClaim(env.destination, namespace, "db-block"),
+      grownBytes,
+    );
+    expect(sha(onDestination)).toBe(sha(image));
+
+    await cleanupBoth(env, "run-grown");
     expect(await temporaryObjects(env.destination)).toEqual([]);
   }, 600_000);
 

@@ -80,3 +80,92 @@ it("reads a zonal volume in its zone and provisions the destination volume in th
     await cleanupBoth(env, runId);
   }
 }, 600_000);
+
+it("provisions WaitForFirstConsumer volumes where the workload's pod template lets its pods run", async () => {
+  const namespace = "shop-spread";
+  await createNamespace(env.source, namespace);
+  await createNamespace(env.destination, namespace);
+  const container = { name: "app", image: "docker.io/library/busybox:1.36.1", command: ["sleep", "3600"] };
+  // Zero replicas: only the templates matter, as for an app migrated in standby.
+  await createOrGet(env.source.client, `/apis/apps/v1/namespaces/${namespace}/statefulsets`, {
+    apiVersion: "apps/v1",
+    kind: "StatefulSet",
+    metadata: { name: "db", namespace },
+    spec: {
+      replicas: 0,
+      serviceName: "db",
+      selector: { matchLabels: { app: "db" } },
+      template: {
+        metadata: { labels: { app: "db" } },
+        spec: {
+          topologySpreadConstraints: [
+            {
+              topologyKey: ZONE_LABEL,
+              maxSkew: 1,
+              whenUnsatisfiable: "DoNotSchedule",
+              labelSelector: { matchLabels: { app: "db" } },
+            },
+          ],
+          containers: [container],
+        },
+      },
+      volumeClaimTemplates: [
+        {
+          metadata: { name: "data" },
+          spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "8Mi" } } },
+        },
+      ],
+    },
+  });
+  await createOrGet(env.source.client, `/apis/apps/v1/namespaces/${namespace}/deployments`, {
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name: "web", namespace },
+    spec: {
+      replicas: 0,
+      selector: { matchLabels: { app: "web" } },
+      template: {
+        metadata: { labels: { app: "web" } },
+        spec: {
+          affinity: {
+            nodeAffinity: {
+              requiredDuringSchedulingIgnoredDuringExecution: {
+                nodeSelectorTerms: [
+                  { matchExpressions: [{ key: ZONE_LABEL, operator: "In", values: ["zone-c"] }] },
+                ],
+              },
+            },
+          },
+          containers: [container],
+          volumes: [{ name: "uploads", persistentVolumeClaim: { claimName: "uploads" } }],
+        },
+      },
+    },
+  });
+  // Source volumes of an Immediate class with no zone: only the templates can place them.
+  const pvcs = ["data-db-1", "data-db-2", "uploads"];
+  for (const pvc of pvcs) await createVolume(env.source, namespace, pvc, 8 * MiB, "Block");
+
+  const runId = "run-spread";
+  const repository = await openTestRepository(env, "volumes");
+  const options = {
+    runId,
+    namespace,
+    pvcs,
+    chunkBytes: MiB,
+    destinationStorageClass: env.destination.cluster.classes.zonal,
+  };
+  try {
+    const staged = await snapshotAndStage(env, repository, options);
+    await restoreAll(env, repository, options, staged);
+    // The replicas' volumes spread by ordinal over the destination's zones (sorted); the
+    // Deployment's lands in the one zone its affinity allows.
+    expect(await Promise.all(pvcs.map((pvc) => pvZone(env.destination, namespace, pvc)))).toEqual([
+      "zone-b",
+      "zone-c",
+      "zone-c",
+    ]);
+  } finally {
+    await cleanupBoth(env, runId);
+  }
+}, 600_000);

@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { ExecFailed } from "../../../functions/lib/errors.ts";
 import type { ExecTarget, PodExec, ScriptRun } from "../../../functions/lib/volumes/pod-exec.ts";
 
 /**
@@ -10,14 +11,18 @@ export class HostShellExec implements PodExec {
   stdoutBytes = 0;
   stdinBytes = 0;
 
-  constructor(private readonly devices: Map<string, string>) {}
+  /** `path`: the PATH scripts run with, e.g. a stripped image's tools (default: this process's). */
+  constructor(
+    private readonly devices: Map<string, string>,
+    private readonly path = process.env.PATH,
+  ) {}
 
   run(target: ExecTarget, run: ScriptRun): Promise<Buffer> {
     const device = this.devices.get(target.pod);
     if (device === undefined) throw new Error(`no device for pod ${target.pod}`);
     return new Promise((resolve, reject) => {
       const child = spawn("sh", ["-c", run.script], {
-        env: { PATH: process.env.PATH, KUBEFERRY_DEVICE: device },
+        env: { PATH: this.path, KUBEFERRY_DEVICE: device },
       });
       const out: Buffer[] = [];
       let err = "";
@@ -27,7 +32,7 @@ export class HostShellExec implements PodExec {
       });
       child.on("error", reject);
       child.on("close", (code) => {
-        if (code !== 0 || err !== "") reject(new Error(`${run.what}: exit ${code}: ${err}`));
+        if (code !== 0 || err !== "") reject(new ExecFailed(`${run.what}: exit ${code}: ${err}`));
         else {
           const stdout = Buffer.concat(out);
           this.stdoutBytes += stdout.length;

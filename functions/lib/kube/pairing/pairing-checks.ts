@@ -1,4 +1,7 @@
 import { mapBounded } from "../../bounded-map.ts";
+import { probeHelperImage } from "../../volumes/helper-image-probe.ts";
+import { systemClock } from "../../volumes/kube-calls.ts";
+import { KubeExec } from "../../volumes/pod-exec.ts";
 import { claimStorageClass } from "../claim-storage-class.ts";
 import type { ClusterClient } from "../client/cluster-client.ts";
 import { KubeApiError } from "../client/kube-api-error.ts";
@@ -7,6 +10,8 @@ import {
   DESTINATION_PERMISSIONS,
   describePermission,
   type Permission,
+  type PermissionNamespaces,
+  permissionReviews,
   SOURCE_PERMISSIONS,
 } from "./required-permissions.ts";
 
@@ -26,9 +31,22 @@ type Role = "source" | "destination";
 export interface CheckScope {
   /**
    * The namespaces a run moves: only their PVCs need a mapped class (a class nobody maps in
-   * another namespace must not fail this run). Without it, every PVC of the source is checked.
+   * another namespace must not fail this run), and the permissions a run uses in them are
+   * reviewed there. Without it, every PVC of the source is checked and those permissions are
+   * reviewed cluster-wide.
    */
   namespaces?: readonly string[];
+}
+
+/** What the checks need to know of the pair besides its clusters. */
+export interface PairContext {
+  name: string;
+  /** A custom helper image, probed on both clusters (the default busybox is known to work). */
+  helperImage?: string;
+  /** The data-mover namespace, the same name on both clusters. */
+  dataMover: string;
+  /** A source namespace's name on the destination. */
+  destinationOf(namespace: string): string;
 }
 
 /**
@@ -40,6 +58,7 @@ export async function runPairingChecks(
   source: ClusterClient,
   destination: ClusterClient,
   storageClassMapping: StorageClassMapping,
+  paired: PairContext,
   scope: CheckScope = {},
 ): Promise<CheckResult[]> {
   const results: CheckResult[] = [];
@@ -63,11 +82,17 @@ export async function runPairingChecks(
   };
   results.push(
     blocked("source-permissions", ["source"]) ??
-      (await permissionCheck("source", source, SOURCE_PERMISSIONS)),
+      (await permissionCheck("source", source, SOURCE_PERMISSIONS, {
+        dataMover: paired.dataMover,
+        ...(scope.namespaces ? { run: scope.namespaces } : {}),
+      })),
   );
   results.push(
     blocked("destination-permissions", ["destination"]) ??
-      (await permissionCheck("destination", destination, DESTINATION_PERMISSIONS)),
+      (await permissionCheck("destination", destination, DESTINATION_PERMISSIONS, {
+        dataMover: paired.dataMover,
+        ...(scope.namespaces ? { run: scope.namespaces.map(paired.destinationOf) } : {}),
+      })),
   );
   results.push(
     blocked("distinct-clusters", ["source", "destination"]) ?? (await distinctClusters(source, destination)),
@@ -78,6 +103,17 @@ export async function runPairingChecks(
     blocked("storage-class-mapping", ["source", "destination"]) ??
       (await storageClassesMapped(source, destination, storageClassMapping, scope.namespaces)),
   );
+  if (paired.helperImage !== undefined) {
+    for (const [role, client] of [
+      ["source", source],
+      ["destination", destination],
+    ] as const) {
+      results.push(
+        blocked(`${role}-helper-image`, [role]) ??
+          (await helperImageCheck(role, client, paired, paired.helperImage)),
+      );
+    }
+  }
   return results;
 }
 
@@ -144,10 +180,13 @@ async function permissionCheck(
   role: Role,
   client: ClusterClient,
   permissions: readonly Permission[],
+  namespaces: PermissionNamespaces,
 ): Promise<CheckResult> {
   const name = `${role}-permissions`;
+  const reviews = permissionReviews(permissions, namespaces);
   try {
-    const answers = await mapBounded(permissions, 8, async (permission) => {
+    const answers = await mapBounded(reviews, 8, async (review) => {
+      const { permission, namespace } = review;
       const { body } = await client.request<{ status?: { allowed?: boolean } }>({
         method: "POST",
         path: "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
@@ -160,23 +199,47 @@ async function permissionCheck(
               group: permission.group,
               resource: permission.resource,
               ...(permission.subresource ? { subresource: permission.subresource } : {}),
+              ...(namespace ? { namespace } : {}),
             },
           },
         },
       });
-      return { permission, allowed: body.status?.allowed === true };
+      return { review, allowed: body.status?.allowed === true };
     });
     const missing = answers.filter((answer) => !answer.allowed);
-    if (missing.length === 0)
-      return { name, passed: true, reason: `all ${permissions.length} permissions granted` };
+    if (missing.length === 0) {
+      const later =
+        namespaces.run === undefined ? "; those in the namespaces a run moves are checked by each run" : "";
+      return { name, passed: true, reason: `all ${reviews.length} permissions granted${later}` };
+    }
     const list = missing
-      .map(({ permission }) => `${describePermission(permission)} (${permission.why})`)
+      .map(({ review }) => `${describePermission(review)} (${review.permission.why})`)
       .join(", ");
     return {
       name,
       passed: false,
-      reason: `the identity used for cluster ${client.name} lacks: ${list}; grant them with a ClusterRole bound to it`,
+      reason: `the identity used for cluster ${client.name} lacks: ${list}; grant them to it with a ClusterRole, or with Roles in the namespaces named`,
     };
+  } catch (error) {
+    return { name, passed: false, reason: failureReason(error, client) };
+  }
+}
+
+async function helperImageCheck(
+  role: Role,
+  client: ClusterClient,
+  paired: PairContext,
+  image: string,
+): Promise<CheckResult> {
+  const name = `${role}-helper-image`;
+  try {
+    const problem = await probeHelperImage(
+      { client, exec: new KubeExec(client.kubeConfig), clock: systemClock },
+      { runId: `probe-${paired.name}`, namespace: paired.dataMover, helper: { image } },
+    );
+    return problem === undefined
+      ? { name, passed: true, reason: `${image} runs the helper scripts` }
+      : { name, passed: false, reason: problem };
   } catch (error) {
     return { name, passed: false, reason: failureReason(error, client) };
   }

@@ -1,8 +1,10 @@
 import { z } from "zod";
 import { ConflictError, PairingError, ValidationError } from "../../errors.ts";
 import type { BlobStore } from "../../repository/blob-store.ts";
+import { DEFAULT_DATA_MOVER_NAMESPACE } from "../../volumes/data-mover.ts";
 import type { ClusterClient } from "../client/cluster-client.ts";
-import { type CheckScope, runPairingChecks } from "./pairing-checks.ts";
+import { mapNamespace } from "../transform/namespace-mapping.ts";
+import { type CheckScope, type PairContext, runPairingChecks } from "./pairing-checks.ts";
 
 const dnsLabel = z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, "must be a DNS-1123 label");
 const nameMapping = z.record(z.string().min(1), z.string().min(1));
@@ -124,7 +126,12 @@ export async function createPair(
       `pair ${parsed.data.name} already exists: check it again, or delete it before creating it anew`,
     );
   }
-  const checks = await runPairingChecks(clients.source, clients.destination, parsed.data.storageClassMapping);
+  const checks = await runPairingChecks(
+    clients.source,
+    clients.destination,
+    parsed.data.storageClassMapping,
+    pairContext(parsed.data),
+  );
   const record: PairRecord = {
     ...parsed.data,
     version: 1,
@@ -152,12 +159,23 @@ export async function checkPair(
     clients.source,
     clients.destination,
     existing.storageClassMapping,
+    pairContext(existing),
     scope,
   );
   const record: PairRecord = { ...existing, checks, checkedAt: now.toISOString() };
   await pairs.put(record);
   throwIfFailed(record);
   return record;
+}
+
+/** The pair's data-mover namespace, namespace mapping and helper image, as runs and checks use them. */
+export function pairContext(pair: z.infer<typeof pairSpecSchema>): PairContext {
+  return {
+    name: pair.name,
+    ...(pair.helperImage ? { helperImage: pair.helperImage } : {}),
+    dataMover: pair.dataMoverNamespace ?? DEFAULT_DATA_MOVER_NAMESPACE,
+    destinationOf: (namespace) => mapNamespace(pair.namespaceMapping, namespace),
+  };
 }
 
 function throwIfFailed(record: PairRecord): void {
