@@ -6,6 +6,7 @@ import { parse, stringify } from "yaml";
 import { createOutput } from "../../cli/output.ts";
 import { ProgressReporter } from "../../cli/progress.ts";
 import { runReport } from "../../cli/report.ts";
+import { publishedResult } from "../../cli/run-workflow.ts";
 import { createKmsClient } from "../../functions/lib/aws/clients.ts";
 import type { KubeObject } from "../../functions/lib/kube/objects.ts";
 import { KmsKeyProvider } from "../../functions/lib/repository/kms-key-provider.ts";
@@ -183,12 +184,7 @@ function cliOutput(run: WorkflowRun): string {
   let published: RunResult | undefined;
   for (const event of run.events) {
     progress.handle(event);
-    if (
-      event.type === "StateExited" &&
-      event.state?.startsWith("Publish") &&
-      event.state !== "PublishStarted"
-    )
-      published = (event.output as { result?: RunResult }).result;
+    published = publishedResult(event) ?? published;
   }
   return published ? `${text}${runReport(published)}` : text;
 }
