@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { createWriteStream } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
+import type { ExecutionEvent } from "../functions/lib/workflow/local-runner.ts";
 import type { RunResult } from "../functions/lib/workflow/run-result.ts";
 import type { Compensation } from "../functions/lib/workflow/steps/compensate.ts";
 import type { CliContext } from "./context.ts";
@@ -13,6 +14,13 @@ import { ProgressReporter } from "./progress.ts";
 export function newRunName(now = new Date()): string {
   const stamp = now.toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15).toLowerCase();
   return `kf-${stamp}-${randomBytes(3).toString("hex")}`;
+}
+
+/** The result a Publish state published, when `event` is such a state's exit. */
+export function publishedResult(event: ExecutionEvent): RunResult | undefined {
+  if (event.type !== "StateExited" || !event.state?.startsWith("Publish") || event.state === "PublishStarted")
+    return undefined;
+  return (event.output as { result?: RunResult }).result;
 }
 
 /**
@@ -41,13 +49,7 @@ export async function runLocally(
   const watching = (async () => {
     for await (const event of execution.events) {
       progress.handle(event);
-      if (
-        event.type === "StateExited" &&
-        event.state?.startsWith("Publish") &&
-        event.state !== "PublishStarted"
-      ) {
-        published = (event.output as { result?: RunResult }).result;
-      }
+      published = publishedResult(event) ?? published;
     }
   })();
   const outcome = await execution.result.finally(stopWatching);

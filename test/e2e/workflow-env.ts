@@ -1,4 +1,5 @@
 import { readFile } from "node:fs/promises";
+import type { Writable } from "node:stream";
 import {
   CreateEventBusCommand,
   EventBridgeClient,
@@ -58,6 +59,8 @@ export interface WorkflowEnv {
       onEvent?: (event: ExecutionEvent, execution: LocalExecution) => void;
       /** Changes the synthesized workflow for this run: a shorter execution timeout, a Task's result made too large. */
       adjust?: (workflow: LocalWorkflow) => LocalWorkflow;
+      /** Receives the functions' own output (their JSON log lines); dropped by default. */
+      log?: Writable;
     },
   ): Promise<WorkflowRun>;
   stop(): Promise<void>;

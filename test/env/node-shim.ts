@@ -11,6 +11,7 @@ import {
   PatchStrategy,
   StorageV1Api,
   setHeaderOptions,
+  type V1EnvVar,
   type V1PersistentVolume,
   type V1PersistentVolumeClaim,
   type V1Pod,
@@ -289,11 +290,17 @@ class Shim {
   /**
    * kwok runs `exec` commands on the host; an Exec named after the pod gives each container the
    * host paths of its volumes: KUBEFERRY_DEVICE (first Block volume, a loop device) and
-   * KUBEFERRY_MOUNT (first Filesystem volume, a mounted filesystem), and busybox as its tools.
+   * KUBEFERRY_MOUNT (first Filesystem volume, a mounted filesystem), busybox as its tools, and,
+   * as kubelet gives an exec'd command, the container's env (literal values and Secret keys).
    */
   private async writeExec(pod: V1Pod, paths: Map<string, Published>): Promise<void> {
-    const execs = (pod.spec?.containers ?? []).map((container) => {
-      const envs = [{ name: "PATH", value: this.request.appletsDir }];
+    const containerEnvs = await Promise.all(
+      (pod.spec?.containers ?? []).map((container) =>
+        this.containerEnv(pod.metadata?.namespace as string, container.env ?? []),
+      ),
+    );
+    const execs = (pod.spec?.containers ?? []).map((container, i) => {
+      const envs = [...(containerEnvs[i] ?? []), { name: "PATH", value: this.request.appletsDir }];
       const device = container.volumeDevices?.find((d) => paths.get(d.name)?.block);
       if (device) envs.push({ name: "KUBEFERRY_DEVICE", value: paths.get(device.name)?.path as string });
       const mount = container.volumeMounts?.find((m) => paths.has(m.name) && !paths.get(m.name)?.block);
@@ -322,6 +329,23 @@ class Shim {
       PatchStrategy.ServerSideApply,
     );
     this.appliedExecs.set(key, spec);
+  }
+
+  private async containerEnv(
+    namespace: string,
+    env: V1EnvVar[],
+  ): Promise<Array<{ name: string; value: string }>> {
+    const resolved: Array<{ name: string; value: string }> = [];
+    for (const { name, value, valueFrom } of env) {
+      const ref = valueFrom?.secretKeyRef;
+      if (value !== undefined) resolved.push({ name, value });
+      else if (ref?.name) {
+        const secret = await this.core.readNamespacedSecret({ name: ref.name, namespace });
+        const data = secret.data?.[ref.key];
+        if (data !== undefined) resolved.push({ name, value: Buffer.from(data, "base64").toString() });
+      }
+    }
+    return resolved;
   }
 
   /**

@@ -1,5 +1,6 @@
 import { ExecFailed } from "../errors.ts";
 import type { ClusterClient } from "../kube/client/cluster-client.ts";
+import { containerSecretValues, type HookContainer, maskedTail } from "./hook-output.ts";
 import { listObjects, paths } from "./kube-calls.ts";
 import type { CommandExec } from "./pod-exec.ts";
 
@@ -26,18 +27,16 @@ export interface HookOutcome {
   command: string[];
   succeeded: boolean;
   exitCode?: number;
-  /** stdout then stderr, shortened. */
+  /** stdout then stderr, its tail with the container's secrets masked (hook-output.ts). */
   output: string;
   problem?: string;
 }
 
 interface PodSummary {
   metadata: { name: string };
-  spec?: { containers?: { name: string }[] };
+  spec?: { containers?: HookContainer[] };
   status?: { phase?: string };
 }
-
-const OUTPUT_LIMIT = 4000;
 
 /**
  * Runs each hook in every matching Running pod, in order; throws ExecFailed on a failing "fail" hook.
@@ -90,7 +89,8 @@ export async function runHooks(
         );
       }
       const containers = (pod.spec?.containers ?? []).map((container) => container.name);
-      if (!containers.includes(hook.container)) {
+      const container = pod.spec?.containers?.find((candidate) => candidate.name === hook.container);
+      if (!container) {
         const problem = `pod ${namespace}/${pod.metadata.name} has no container ${hook.container} (it has: ${containers.join(", ") || "none"})`;
         record(
           hook,
@@ -104,7 +104,11 @@ export async function runHooks(
         hook.command,
         Math.min((hook.timeoutSeconds ?? 60) * 1000, left),
       );
-      const output = `${result.stdout}${result.stderr}`.slice(-OUTPUT_LIMIT);
+      const secrets = await containerSecretValues(client, namespace, container);
+      const output =
+        "values" in secrets
+          ? maskedTail(`${result.stdout}${result.stderr}`, secrets.values)
+          : `(output withheld: ${secrets.problem}, so its secrets could not be masked)`;
       const how =
         result.exitCode === undefined ? `did not finish (${result.problem})` : `exited ${result.exitCode}`;
       record(

@@ -72,6 +72,7 @@ export const paths = {
   pvc: (namespace: string, name: string) => `/api/v1/namespaces/${namespace}/persistentvolumeclaims/${name}`,
   pods: (namespace: string) => `/api/v1/namespaces/${namespace}/pods`,
   pod: (namespace: string, name: string) => `/api/v1/namespaces/${namespace}/pods/${name}`,
+  secret: (namespace: string, name: string) => `/api/v1/namespaces/${namespace}/secrets/${name}`,
   pvs: () => "/api/v1/persistentvolumes",
   pv: (name: string) => `/api/v1/persistentvolumes/${name}`,
   storageClass: (name: string) => `/apis/storage.k8s.io/v1/storageclasses/${name}`,
