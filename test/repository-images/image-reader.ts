@@ -1,9 +1,10 @@
 import { open } from "node:fs/promises";
 import { Readable } from "node:stream";
 import type { ContentStore } from "../../functions/lib/repository/content-store.ts";
-import { ChunkCorrupt, ImageCorrupt } from "../../functions/lib/repository/errors.ts";
+import { ChunkCorrupt } from "../../functions/lib/repository/errors.ts";
 import type { ImageManifest } from "../../functions/lib/repository/image-manifest.ts";
 import { type ChunkSpan, imageChunkSpans, sharedBuffer } from "./image-chunks.ts";
+import { ImageCorrupt, imageHasherFor } from "./image-hashing.ts";
 
 /**
  * Bytes are handed on in pieces of this size (views, not copies): on the machines measured,
@@ -85,7 +86,7 @@ async function* verifiedChunks(
   manifest: ImageManifest,
   concurrency: number,
 ): AsyncIterable<VerifiedChunk> {
-  const whole = content.crypto.imageHasher();
+  const whole = imageHasherFor(content.crypto);
   try {
     for await (const chunk of chunksInOrder(content, manifest, concurrency)) {
       whole.update(chunk.data);

@@ -1,7 +1,7 @@
-import type { ImageHasher } from "../../functions/lib/repository/content-crypto.ts";
 import type { ContentStore } from "../../functions/lib/repository/content-store.ts";
 import { defaultChunkSize, type ImageManifest } from "../../functions/lib/repository/image-manifest.ts";
 import { imageChunkSpans, type StoredImageChunk, sharedBuffer, storeImageChunk } from "./image-chunks.ts";
+import { type ImageHasher, imageHasherFor } from "./image-hashing.ts";
 
 export interface WriteImageOptions {
   chunkSize?: number;
@@ -27,7 +27,7 @@ export async function writeImage(
   options: WriteImageOptions = {},
 ): Promise<{ manifest: ImageManifest; stats: WriteImageStats }> {
   const chunkSize = options.chunkSize ?? defaultChunkSize;
-  const whole = content.crypto.imageHasher();
+  const whole = imageHasherFor(content.crypto);
   try {
     const { chunks, stats } = await storeChunks(
       content,

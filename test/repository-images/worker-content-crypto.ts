@@ -1,7 +1,7 @@
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { type ChunkKeys, chunkIdForDigest } from "../../functions/lib/repository/chunk-crypto.ts";
-import type { ContentCrypto, ImageHasher } from "../../functions/lib/repository/content-crypto.ts";
+import type { ImageHasher, ImageHashingCrypto } from "./image-hashing.ts";
 
 interface Reply {
   job: number;
@@ -18,7 +18,7 @@ const workerUrl = new URL("./content-crypto-worker.ts", import.meta.url);
  * without a copy; other data is copied, so a caller's buffer is never detached. Idle workers do
  * not keep the process alive.
  */
-export class WorkerContentCrypto implements ContentCrypto {
+export class WorkerContentCrypto implements ImageHashingCrypto {
   private readonly workers: CryptoWorker[] = [];
 
   constructor(

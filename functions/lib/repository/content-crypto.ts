@@ -1,4 +1,3 @@
-import { createHash, type Hash } from "node:crypto";
 import { type ChunkKeys, chunkIdFor, chunkIdForDigest, openChunk, sealChunk } from "./chunk-crypto.ts";
 
 /**
@@ -14,17 +13,6 @@ export interface ContentCrypto {
    * Takes `sealed` over: the caller must not use it afterwards (it may move to another thread).
    */
   open(id: string, sealed: Uint8Array): Promise<Buffer>;
-  /** A SHA-256 of a whole image, fed its bytes in order. */
-  imageHasher(): ImageHasher;
-}
-
-export interface ImageHasher {
-  /** The caller must not change data afterwards (it may still be being hashed). */
-  update(data: Uint8Array): void;
-  /** Hex digest of everything passed to update. */
-  digest(): Promise<string>;
-  /** Frees what the hasher holds; call it when done, whether or not digest was reached. */
-  close(): Promise<void>;
 }
 
 export class InlineContentCrypto implements ContentCrypto {
@@ -45,22 +33,4 @@ export class InlineContentCrypto implements ContentCrypto {
   async open(id: string, sealed: Uint8Array): Promise<Buffer> {
     return openChunk(this.keys, id, sealed);
   }
-
-  imageHasher(): ImageHasher {
-    return new InlineImageHasher();
-  }
-}
-
-class InlineImageHasher implements ImageHasher {
-  private readonly hash: Hash = createHash("sha256");
-
-  update(data: Uint8Array): void {
-    this.hash.update(data);
-  }
-
-  async digest(): Promise<string> {
-    return this.hash.digest("hex");
-  }
-
-  async close(): Promise<void> {}
 }

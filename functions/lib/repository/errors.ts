@@ -30,16 +30,6 @@ export class ChunkCorrupt extends Error {
   }
 }
 
-export class ImageCorrupt extends Error {
-  override readonly name = "ImageCorrupt";
-  constructor(
-    readonly repository: string,
-    reason: string,
-  ) {
-    super(`repository ${repository}: volume image does not verify (${reason}); stage the volume again`);
-  }
-}
-
 export class ManifestInvalid extends Error {
   override readonly name = "ManifestInvalid";
   constructor(
