@@ -189,6 +189,7 @@ async function invoke(task: string, payload: Payload): Promise<unknown> {
         storageClass: "dest-fast",
         restore: {
           runId: run.id,
+          pair: run.request.pair,
           mode: "fresh" as const,
           target: execTarget(i, "destination"),
           claimName: `kubeferry-bench-run-${i}`,

@@ -16,6 +16,7 @@ import {
   finalPvName,
   RECLAIM_ANNOTATION,
   RESTORED_ANNOTATION,
+  RESTORED_BY_PAIR_ANNOTATION,
   RESTORING_ANNOTATION,
   RUN_LABEL,
   runLabels,
@@ -90,6 +91,7 @@ export async function finalizeVolume(
       metadata: {
         annotations: {
           [RESTORED_ANNOTATION]: JSON.stringify(restore.manifest),
+          [RESTORED_BY_PAIR_ANNOTATION]: restore.pair,
           [RESTORING_ANNOTATION]: null,
           [ACTIVATED_ANNOTATION]: null,
         },
@@ -153,7 +155,10 @@ export async function finalizeVolume(
       name,
       namespace,
       labels: input.source.labels,
-      annotations: { [RESTORED_ANNOTATION]: JSON.stringify(restore.manifest) },
+      annotations: {
+        [RESTORED_ANNOTATION]: JSON.stringify(restore.manifest),
+        [RESTORED_BY_PAIR_ANNOTATION]: restore.pair,
+      },
     },
     spec: {
       accessModes: input.source.accessModes,

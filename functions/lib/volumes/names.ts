@@ -16,6 +16,11 @@ export const ALLOW_MODE_CHANGE = "snapshot.storage.kubernetes.io/allow-volume-mo
 /** On a restored PVC: the manifest last restored into its volume, completely and verified. */
 export const RESTORED_ANNOTATION = "kubeferry.dev/restored-manifest";
 /**
+ * On a restored PVC: the pair whose runs restore it. Manifest refs name runs of one pair's
+ * repository only, so a second pair replicating into the same PVC is refused, not mixed in.
+ */
+export const RESTORED_BY_PAIR_ANNOTATION = "kubeferry.dev/restored-by-pair";
+/**
  * On a restored PVC during a standby rerun: manifests a restore has started writing into its
  * volume and not finished. The next rerun rewrites the chunks they may have half-written.
  */

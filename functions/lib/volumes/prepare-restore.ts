@@ -8,6 +8,7 @@ import { type Clock, createOrGet, getObject, mergePatch, paths } from "./kube-ca
 import {
   ACTIVATED_ANNOTATION,
   RESTORED_ANNOTATION,
+  RESTORED_BY_PAIR_ANNOTATION,
   RESTORING_ANNOTATION,
   runLabels,
   temporaryName,
@@ -22,6 +23,8 @@ import { destinationNodeAffinity, type VolumeNodeSelector, volumeZone } from "./
 
 export interface PrepareRestoreInput {
   runId: string;
+  /** The run's pair: a standby restored by another pair is not written. */
+  pair: string;
   manifest: ManifestRef;
   source: Pick<
     SourceVolume,
@@ -107,6 +110,7 @@ export async function prepareRestore(
   );
   return {
     runId,
+    pair: input.pair,
     mode: device.kind === "fresh" ? "fresh" : "standby",
     target,
     claimName,
@@ -138,6 +142,14 @@ async function openStandby(
   const boundPv = await getObject<V1PersistentVolume>(client, paths.pv(claim.spec?.volumeName ?? ""));
   if (claim.status?.phase !== "Bound" || !boundPv?.spec?.csi) {
     throw new ConflictError(`${where} is not bound to a CSI volume; delete it and restore again`);
+  }
+  const restoredBy = annotations[RESTORED_BY_PAIR_ANNOTATION];
+  if (restoredBy !== undefined && restoredBy !== input.pair) {
+    throw new ConflictError(
+      `${where} is kubeferry's copy restored by pair ${restoredBy}, not by pair ${input.pair}: two ` +
+        "pairs replicate into it. Restore this pair into another namespace (its namespace mapping), " +
+        `or delete pair ${restoredBy}'s copy first`,
+    );
   }
   const restored = JSON.parse(restoredText) as ManifestRef;
   await checkStandbyWritable(

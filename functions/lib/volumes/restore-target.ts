@@ -5,6 +5,8 @@ import type { VolumeKey } from "./range-parts.ts";
 /** Where and how a volume is restored; produced by prepareRestore, passed to the later steps. */
 export interface RestoreTarget {
   runId: string;
+  /** The pair the run belongs to, recorded on the final PVC (RESTORED_BY_PAIR_ANNOTATION). */
+  pair: string;
   /**
    * "fresh": a new volume through a temporary Block PVC, rebound as the final PVC afterwards.
    * "standby": the volume of an existing final PVC (a DR rerun), written through a temporary

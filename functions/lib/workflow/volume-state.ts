@@ -69,6 +69,7 @@ const manifestRefSchema = z.object({ runId: z.string(), namespace: z.string(), p
 
 export const restoreTargetSchema = z.object({
   runId: z.string(),
+  pair: z.string(),
   mode: z.enum(["fresh", "standby"]),
   target: execTargetSchema,
   claimName: z.string(),

@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { V1PersistentVolume, V1PersistentVolumeClaim } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ConflictError } from "../../../functions/lib/errors.ts";
 import {
   createOrGet,
   deleteIfPresent,
@@ -252,6 +253,29 @@ describe("migrating Block and Filesystem volumes", () => {
     expect(sha(onDestination)).toBe(sha(image));
 
     await cleanupBoth(env, "run-grown");
+    expect(await temporaryObjects(env.destination)).toEqual([]);
+  }, 600_000);
+
+  it("refuses to write into a standby that another pair restored", async () => {
+    const standby = await imageOfClaim(env.destination, namespace, "db-block");
+    const before = sha(await readImage(standby));
+    const repository = await openTestRepository(env, "volumes");
+    const options = {
+      runId: "run-other-pair",
+      pair: "other-pair",
+      namespace,
+      pvcs: ["db-block"],
+      chunkBytes,
+      ranges: { rangeBytes: 64 * MiB },
+    };
+    const staged = await snapshotAndStage(env, repository, options);
+    const restoring = restoreAll(env, repository, options, staged);
+    await expect(restoring).rejects.toThrow(ConflictError);
+    await expect(restoring).rejects.toThrow(
+      /PVC shop\/db-block is kubeferry's copy restored by pair test, not by pair other-pair/,
+    );
+    expect(sha(await readImage(standby))).toBe(before);
+    await cleanupBoth(env, "run-other-pair");
     expect(await temporaryObjects(env.destination)).toEqual([]);
   }, 600_000);
 

@@ -20,6 +20,8 @@ import { clock, partsOf, readySnapshots, restoredPartsOf, type VolumeEnv } from 
 
 export interface MigrationOptions {
   runId: string;
+  /** The pair the restore belongs to (default "test"). */
+  pair?: string;
   namespace: string;
   pvcs: string[];
   chunkBytes?: number;
@@ -139,6 +141,7 @@ export async function restoreAll(
       { client: dst.client, exec, clock },
       {
         runId: options.runId,
+        pair: options.pair ?? "test",
         manifest: { runId: options.runId, namespace: source.namespace, pvc: source.pvc },
         source,
         destination: { namespace: source.namespace, storageClass },

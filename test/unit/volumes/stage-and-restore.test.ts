@@ -92,6 +92,7 @@ function verify(restore: RestoreTarget, client = recordingClient().client) {
 function freshTarget(runId: string, pod = "dst"): RestoreTarget {
   return {
     runId,
+    pair: "test",
     mode: "fresh",
     target: target(pod),
     claimName: "kf-dst",

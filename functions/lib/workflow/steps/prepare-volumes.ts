@@ -85,6 +85,7 @@ export const prepareVolumes = defineStep({
             { client: destination, exec, clock: systemClock },
             {
               runId: run.id,
+              pair: pair.name,
               manifest: { runId: run.id, namespace: source.namespace, pvc: source.pvc },
               source,
               destination: {
