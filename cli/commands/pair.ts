@@ -1,5 +1,9 @@
+import type { V1PersistentVolumeClaim } from "@kubernetes/client-node";
 import { PairingError } from "../../functions/lib/errors.ts";
+import type { ClusterClient } from "../../functions/lib/kube/client/cluster-client.ts";
 import { checkPair, createPair, type PairRecord } from "../../functions/lib/kube/pairing/pairs.ts";
+import { listObjects, paths } from "../../functions/lib/volumes/kube-calls.ts";
+import { type VolumeTransport, volumeTransports } from "../../functions/lib/volumes/volume-transport.ts";
 import {
   type Command,
   countOption,
@@ -32,16 +36,42 @@ function checksTable(record: PairRecord): string {
   );
 }
 
-/** Prints every check, also when one failed (the error then says which to fix first). */
+/** How each PVC of the namespaces asked about would move, as a run decides before anything moves. */
+function transportsTable(volumes: readonly VolumeTransport[]): string {
+  return table(
+    ["VOLUME", "TRANSPORT", "DETAIL"],
+    volumes.map((v) => [
+      `${v.namespace}/${v.pvc}`,
+      v.transport,
+      v.transport === "none" ? v.reason : `VolumeSnapshotClass ${v.snapshotClass}`,
+    ]),
+  );
+}
+
+/**
+ * Prints every check, also when one failed (the error then says which to fix first), and the
+ * volumes' transports when namespaces were named.
+ */
 async function reportChecks(
   context: CliContext,
   name: string,
   work: () => Promise<PairRecord>,
+  transports?: () => Promise<VolumeTransport[]>,
 ): Promise<number> {
   try {
     const record = await work();
-    context.output.result(record, `${checksTable(record)}\n\npair ${record.name}: all checks passed`);
-    return 0;
+    const volumes = transports ? await transports() : undefined;
+    const unmovable = (volumes ?? []).filter((v) => v.transport === "none").length;
+    context.output.result(
+      volumes ? { ...record, volumes } : record,
+      [
+        checksTable(record),
+        ...(volumes ? [transportsTable(volumes)] : []),
+        `pair ${record.name}: all checks passed` +
+          (unmovable > 0 ? `; ${unmovable} volume(s) cannot move (see TRANSPORT none)` : ""),
+      ].join("\n\n"),
+    );
+    return unmovable > 0 ? 1 : 0;
   } catch (error) {
     if (!(error instanceof PairingError)) throw error;
     const record = await context.deps.pairs.get(name);
@@ -109,14 +139,20 @@ const check: Command = {
   path: ["pair", "check"],
   summary:
     "run a pair's checks again and show each with its reason (--remote: from the deployed PairClusters function, where the workflow runs)",
-  usage: "NAME [--remote [--function NAME]]",
-  options: { remote: { type: "boolean" }, function: { type: "string" } },
+  usage: "NAME [-n NAMESPACE]... [--remote [--function NAME]]",
+  options: {
+    namespace: { type: "string", short: "n", multiple: true },
+    remote: { type: "boolean" },
+    function: { type: "string" },
+  },
   examples: [
     "kubeferry pair check onprem-to-west",
+    "kubeferry pair check onprem-to-west -n shop   # also: how each PVC of shop would move",
     "kubeferry pair check onprem-to-west --remote --function kubeferry-PairClusters --store s3://bucket/repositories --kms-key alias/kubeferry",
   ],
   async run(invocation, context) {
     const name = positional(invocation, 0, "pair NAME");
+    const namespaces = listOption(invocation, "namespace");
     const deps = context.deps;
     const existing = await deps.pairs.get(name);
     if (!existing)
@@ -128,7 +164,10 @@ const check: Command = {
         "PairClustersFunctionName",
       );
       // The function records the checks in the pair record, which this CLI reads from the same store.
-      const run = runForInvocation(name, { id: `pair-check-${Date.now()}`, namespaces: ["default"] });
+      const run = runForInvocation(name, {
+        id: `pair-check-${Date.now()}`,
+        namespaces: namespaces.length > 0 ? namespaces : ["default"],
+      });
       return reportChecks(context, name, async () => {
         await invokeFunction(functionName, { run });
         const record = await deps.pairs.get(name);
@@ -138,13 +177,30 @@ const check: Command = {
     }
     const clients = await connectBoth(context, existing.source, existing.destination);
     try {
-      return await reportChecks(context, name, () => checkPair(deps.pairs, name, clients, new Date()));
+      return await reportChecks(
+        context,
+        name,
+        () => checkPair(deps.pairs, name, clients, new Date(), namespaces.length > 0 ? { namespaces } : {}),
+        namespaces.length > 0 ? () => namespaceTransports(clients.source, namespaces) : undefined,
+      );
     } finally {
       clients.source.close();
       clients.destination.close();
     }
   },
 };
+
+async function namespaceTransports(source: ClusterClient, namespaces: string[]): Promise<VolumeTransport[]> {
+  const claims = await Promise.all(
+    namespaces.map((namespace) => listObjects<V1PersistentVolumeClaim>(source, paths.pvcs(namespace))),
+  );
+  return volumeTransports(
+    source,
+    claims
+      .flat()
+      .map((claim) => ({ namespace: claim.metadata?.namespace ?? "", pvc: claim.metadata?.name ?? "" })),
+  );
+}
 
 const list: Command = {
   path: ["pair", "list"],

@@ -112,6 +112,12 @@ it("the README's ClusterRoles are enough to pair and migrate a stateful app", as
     "json",
   ]);
   expect(pair.code, pair.stdout + pair.stderr).toBe(0);
+  // Before anything moves, the pair check says how each PVC of the namespace would move.
+  const checked = await run(["pair", "check", "rbac", "-n", DEMO_NAMESPACE, "-o", "json"]);
+  expect(checked.code, checked.stdout + checked.stderr).toBe(0);
+  const transports = JSON.parse(checked.stdout).volumes as Array<{ transport: string }>;
+  expect(transports.length).toBeGreaterThan(0);
+  expect(transports.every((volume) => volume.transport === "block-snapshot")).toBe(true);
   const migrated = await run([
     "migrate",
     "--pair",
