@@ -1,5 +1,6 @@
 import type { V1PersistentVolume, V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
 import type { ClusterClient } from "../kube/client/cluster-client.ts";
+import { isNotFound } from "../kube/client/kube-api-error.ts";
 import {
   type Clock,
   deleteIfPresent,
@@ -9,7 +10,7 @@ import {
   paths,
   pollUntil,
 } from "./kube-calls.ts";
-import { RECLAIM_ANNOTATION, runSelector } from "./names.ts";
+import { finalPvSelector, RECLAIM_ANNOTATION, runLabels, runSelector } from "./names.ts";
 
 export interface CleanupOptions {
   /** Delete the run's VolumeSnapshots too (default true; keep them to stage again without new snapshots). */
@@ -36,10 +37,16 @@ interface Named {
  * PVs, and (by option) snapshots and the data mover's snapshot contents — found by the run label alone, so it works after success,
  * after a failure at any point, and later from another process. Safe to repeat.
  *
- * A labelled PV is a temporary one: one sharing its volume handle with another PV (a standby
- * PV, or a fresh one caught mid-rebind after the final PV was made) loses only its object; one
- * alone on its handle (caught mid-rebind before) gets back its original reclaim policy, so its
- * volume goes the way it would have gone with its temporary PVC.
+ * A labelled PV is a temporary one (a temporary PVC's volume is labelled before the claim is
+ * deleted): one sharing its volume handle with another PV (a standby PV, or a fresh one caught
+ * mid-rebind after the final PV was made) loses only its object; one alone on its handle (caught
+ * mid-rebind before) gets back its original reclaim policy, so its volume goes the way it would
+ * have gone with its temporary PVC: reclaimed under Delete, its object removed under Retain.
+ * Cleanup waits until the reclaim is done. The run's final PV (run label,
+ * not temporary) is the application's once its claim holds it, and gets back the reclaim policy
+ * finalizeVolume would have put back last; one never bound, whose claim never came
+ * (FinalizeVolumes failed in between), is an orphan and loses its object first, leaving its
+ * volume to the temporary PV that finalizeVolume keeps until the final PVC is bound.
  */
 export async function cleanupRun(
   deps: { client: ClusterClient; clock: Clock },
@@ -56,8 +63,13 @@ export async function cleanupRun(
   for (const pod of pods) await deleteIfPresent(client, paths.pod(ns(pod), name(pod)));
 
   const claims = await listObjects<V1PersistentVolumeClaim>(client, paths.allPvcs(), selector);
-  const boundVolumes = claims.map((c) => c.spec?.volumeName).filter((v): v is string => Boolean(v));
-  for (const claim of claims) await deleteIfPresent(client, paths.pvc(ns(claim), name(claim)));
+  for (const claim of claims) {
+    // Labelled before its claim goes, so that a rerun after a crash still finds the volume and
+    // waits for its reclaim: the claim that named it is gone by then.
+    const volume = claim.spec?.volumeName;
+    if (volume) await labelPv(client, volume, runId);
+    await deleteIfPresent(client, paths.pvc(ns(claim), name(claim)));
+  }
 
   const snapshots =
     options.deleteSnapshots === false
@@ -79,23 +91,31 @@ export async function cleanupRun(
       : await listObjects<Named>(client, paths.snapshotContents(), selector);
   for (const content of moverContents) await deleteIfPresent(client, paths.snapshotContent(name(content)));
 
-  const allPvs = await listObjects<V1PersistentVolume>(client, paths.pvs());
+  const orphans: V1PersistentVolume[] = [];
+  for (const pv of await listObjects<V1PersistentVolume>(client, paths.pvs(), finalPvSelector(runId))) {
+    if (await heldByItsClaim(client, pv)) await restoreReclaimPolicy(client, pv);
+    // Bound once (the binder set the claim's uid): the application's, whatever became of its claim.
+    else if (!pv.spec?.claimRef?.uid) orphans.push(pv);
+  }
   const labelledPvs = await listObjects<V1PersistentVolume>(client, paths.pvs(), selector);
-  for (const pv of labelledPvs) {
+  let present = await listObjects<V1PersistentVolume>(client, paths.pvs());
+  for (const pv of [...orphans, ...labelledPvs]) {
     const handle = pv.spec?.csi?.volumeHandle;
-    const shared = allPvs.some(
-      (other) => other !== pv && handle !== undefined && other.spec?.csi?.volumeHandle === handle,
+    // By name: the objects come from separate list calls, so identity never matches.
+    const shared = present.some(
+      (other) => name(other) !== name(pv) && handle !== undefined && other.spec?.csi?.volumeHandle === handle,
     );
-    const original = pv.metadata?.annotations?.[RECLAIM_ANNOTATION];
-    if (!shared && original !== undefined && original !== pv.spec?.persistentVolumeReclaimPolicy) {
-      await mergePatch(client, paths.pv(name(pv)), {
-        metadata: { annotations: { [RECLAIM_ANNOTATION]: null } },
-        spec: { persistentVolumeReclaimPolicy: original },
-      });
-    } else {
+    const policy = pv.metadata?.annotations?.[RECLAIM_ANNOTATION] ?? pv.spec?.persistentVolumeReclaimPolicy;
+    if (shared || policy !== "Delete") {
       await deleteIfPresent(client, paths.pv(name(pv)));
+      present = present.filter((other) => name(other) !== name(pv));
+    } else {
+      // Alone and Delete: the reclaim removes volume and object; deleting the object here could
+      // leave the volume behind where the provisioner does not guard its PVs with a finalizer.
+      await restoreReclaimPolicy(client, pv);
     }
   }
+  const orphanNames = new Set(orphans.map(name));
 
   // Done when nothing labelled is left, and the volumes of the deleted PVCs and the contents of
   // the deleted snapshots have been reclaimed (when their policies say Delete).
@@ -124,9 +144,7 @@ export async function cleanupRun(
     const pvs = await listObjects<V1PersistentVolume>(client, paths.pvs());
     const labelled = new Set((await listObjects<Named>(client, paths.pvs(), selector)).map(name));
     for (const pv of pvs) {
-      const reclaimable =
-        boundVolumes.includes(name(pv)) && pv.spec?.persistentVolumeReclaimPolicy === "Delete";
-      if (reclaimable || labelled.has(name(pv)))
+      if (labelled.has(name(pv)) || orphanNames.has(name(pv)))
         remaining.push(`PV ${name(pv)} (${pv.status?.phase ?? "unknown phase"})`);
     }
     return remaining;
@@ -149,10 +167,37 @@ export async function cleanupRun(
   return {
     pods: pods.map(nameOf),
     pvcs: claims.map(nameOf),
-    pvs: labelledPvs.map(nameOf),
+    pvs: [...orphans, ...labelledPvs].map(nameOf),
     snapshots: snapshots.map(nameOf),
     snapshotContents: moverContents.map(nameOf),
   };
+}
+
+/** Whether the claim a PV was made for exists and names it (bound, or about to be). */
+async function heldByItsClaim(client: ClusterClient, pv: V1PersistentVolume): Promise<boolean> {
+  const ref = pv.spec?.claimRef;
+  if (!ref?.name || !ref.namespace) return false;
+  const claim = await getObject<V1PersistentVolumeClaim>(client, paths.pvc(ref.namespace, ref.name));
+  return claim?.spec?.volumeName === name(pv);
+}
+
+async function labelPv(client: ClusterClient, pv: string, runId: string): Promise<void> {
+  try {
+    await mergePatch(client, paths.pv(pv), { metadata: { labels: runLabels(runId) } });
+  } catch (error) {
+    // A claim may outlive its volume (phase Lost): nothing to wait for then.
+    if (!isNotFound(error)) throw error;
+  }
+}
+
+/** Puts back the reclaim policy kubeferry set aside while it rebound the volume, if it did. */
+async function restoreReclaimPolicy(client: ClusterClient, pv: V1PersistentVolume): Promise<void> {
+  const original = pv.metadata?.annotations?.[RECLAIM_ANNOTATION];
+  if (original === undefined) return;
+  await mergePatch(client, paths.pv(name(pv)), {
+    metadata: { annotations: { [RECLAIM_ANNOTATION]: null } },
+    spec: { persistentVolumeReclaimPolicy: original },
+  });
 }
 
 function ns(o: Named): string {

@@ -7,6 +7,7 @@ import {
   createOrGet,
   deleteIfPresent,
   getObject,
+  listObjects,
   mergePatch,
   paths,
   pollUntil,
@@ -20,6 +21,7 @@ import {
   RESTORING_ANNOTATION,
   RUN_LABEL,
   runLabels,
+  runSelector,
   VERIFIED_ANNOTATION,
 } from "./names.ts";
 import { describeManifest, type RestoreTarget } from "./restore-target.ts";
@@ -43,11 +45,11 @@ export interface FinalizeVolumeOutput {
 /**
  * Makes a verified volume the application's PVC. Fresh volume: the temporary PV is set to Retain
  * (so releasing it keeps the data), a new PV on the same volume handle is created with the
- * source's volume mode and a claim reference to the final PVC, the temporary PVC and PV objects
- * are removed, the final PVC (original name, labels, mode) is created bound to the new PV, and
- * only then is the original reclaim policy put back. Standby: the temporary PV and PVC are
- * removed and the final PVC records the manifest now on its volume. Each stage checks what is
- * already done, so a rerun continues where an attempt stopped.
+ * source's volume mode and a claim reference to the final PVC, the temporary PVC is removed, the
+ * final PVC (original name, labels, mode) is created bound to the new PV, the temporary PV object
+ * is removed, and only then is the original reclaim policy put back. Standby: the temporary PV
+ * and PVC are removed and the final PVC records the manifest now on its volume. Each stage checks
+ * what is already done, so a rerun continues where an attempt stopped.
  */
 export async function finalizeVolume(
   deps: { client: ClusterClient; manifests: VolumeManifests; clock: Clock },
@@ -138,8 +140,6 @@ export async function finalizeVolume(
     });
     await deleteIfPresent(client, tempClaimPath);
     await gone(tempClaimPath, `temporary PVC ${restore.claimName}`);
-    await deleteIfPresent(client, paths.pv(tempPvName));
-    await gone(paths.pv(tempPvName), `temporary PV ${tempPvName}`);
   }
 
   const pv = await getObject<V1PersistentVolume>(client, paths.pv(pvName));
@@ -180,11 +180,23 @@ export async function finalizeVolume(
         `${where} did not bind to PV ${pvName} within ${timeoutMs / 1000}s; check both objects' events`,
       ),
   );
-  const original = pv.metadata?.annotations?.[RECLAIM_ANNOTATION] ?? "Delete";
-  await mergePatch(client, paths.pv(pvName), {
-    metadata: { annotations: { [RECLAIM_ANNOTATION]: null } },
-    spec: { persistentVolumeReclaimPolicy: original },
-  });
+  // The temporary PV goes only now: until the final PVC holds the volume, a failed run's cleanup
+  // reclaims it through the temporary PV (its claim gone, its original policy put back).
+  const handle = pv.spec?.csi?.volumeHandle;
+  const temporaryPvs = await listObjects<V1PersistentVolume>(client, paths.pvs(), runSelector(restore.runId));
+  for (const temporary of temporaryPvs.filter((other) => other.spec?.csi?.volumeHandle === handle)) {
+    const tempPvPath = paths.pv(temporary.metadata?.name ?? "");
+    await deleteIfPresent(client, tempPvPath);
+    await gone(tempPvPath, `temporary PV ${temporary.metadata?.name}`);
+  }
+  // Absent once an earlier attempt put the policy back: then there is nothing to restore.
+  const original = pv.metadata?.annotations?.[RECLAIM_ANNOTATION];
+  if (original !== undefined) {
+    await mergePatch(client, paths.pv(pvName), {
+      metadata: { annotations: { [RECLAIM_ANNOTATION]: null } },
+      spec: { persistentVolumeReclaimPolicy: original },
+    });
+  }
   return { pvc: restore.finalPvc, pv: pvName };
 }
 

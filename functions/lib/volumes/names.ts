@@ -44,6 +44,11 @@ export function runSelector(runId: string): string {
   return `${RUN_LABEL}=${labelValue(runId)},${TEMPORARY_LABEL}=true`;
 }
 
+/** The run's final PVs: the run label without the temporary one (see finalizeVolume). */
+export function finalPvSelector(runId: string): string {
+  return `${RUN_LABEL}=${labelValue(runId)},!${TEMPORARY_LABEL}`;
+}
+
 /** Label values are at most 63 characters of [A-Za-z0-9._-]; long or odd run ids are hashed. */
 function labelValue(runId: string): string {
   return /^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/.test(runId) ? runId : `h-${shortHash(runId, 40)}`;

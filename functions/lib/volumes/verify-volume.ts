@@ -1,5 +1,6 @@
 import { VerifyFailed } from "../errors.ts";
 import type { ClusterClient } from "../kube/client/cluster-client.ts";
+import { isNotFound } from "../kube/client/kube-api-error.ts";
 import { chunkCountOf } from "./chunk-ranges.ts";
 import { readManifest, type VolumeManifests } from "./chunk-repository.ts";
 import { mergePatch, paths } from "./kube-calls.ts";
@@ -44,8 +45,14 @@ export async function verifyRestoredVolume(
       `${where}'s digest is ${sha256}, the ${describeManifest(restore.manifest)} says ${image.sha256}; ${next}`,
     );
   }
-  await mergePatch(deps.client, paths.pvc(restore.claimNamespace, restore.claimName), {
-    metadata: { annotations: { [VERIFIED_ANNOTATION]: sha256 } },
-  });
+  try {
+    await mergePatch(deps.client, paths.pvc(restore.claimNamespace, restore.claimName), {
+      metadata: { annotations: { [VERIFIED_ANNOTATION]: sha256 } },
+    });
+  } catch (error) {
+    // A FinalizeVolumes retry: finalizeVolume removes the temporary PVC only after reading this
+    // mark on it, so a PVC already gone was verified, and finalizeVolume finishes from its final PV.
+    if (!isNotFound(error)) throw error;
+  }
   return { sha256 };
 }

@@ -1,13 +1,15 @@
+import type { ClusterClient } from "../../../functions/lib/kube/client/cluster-client.ts";
 import type { Repository } from "../../../functions/lib/repository/repository.ts";
 import type { RangePlanOptions } from "../../../functions/lib/volumes/chunk-ranges.ts";
 import type { ChunkRepository } from "../../../functions/lib/volumes/chunk-repository.ts";
 import { cleanupRun } from "../../../functions/lib/volumes/cleanup.ts";
 import { commitVolume } from "../../../functions/lib/volumes/commit-volume.ts";
-import { finalizeVolume } from "../../../functions/lib/volumes/finalize-volume.ts";
+import { type FinalizeVolumeInput, finalizeVolume } from "../../../functions/lib/volumes/finalize-volume.ts";
 import { planVolume, type VolumePlan } from "../../../functions/lib/volumes/plan-volume.ts";
 import type { PodExec } from "../../../functions/lib/volumes/pod-exec.ts";
 import { prepareRestore } from "../../../functions/lib/volumes/prepare-restore.ts";
 import { type RestoreRangeOutput, restoreRange } from "../../../functions/lib/volumes/restore-range.ts";
+import type { RestoreTarget } from "../../../functions/lib/volumes/restore-target.ts";
 import type { SourceVolume } from "../../../functions/lib/volumes/snapshots.ts";
 import { type StageRangeOutput, stageRange } from "../../../functions/lib/volumes/stage-range.ts";
 import { verifyRestoredVolume } from "../../../functions/lib/volumes/verify-volume.ts";
@@ -130,54 +132,94 @@ export async function restoreAll(
   options: MigrationOptions,
   staged: StageResult,
 ): Promise<RestoreRangeOutput[]> {
-  const dst = env.destination;
-  const exec = options.destinationExec ?? dst.exec;
-  const storageClass = options.destinationStorageClass ?? dst.cluster.classes.fast;
+  const storageClass = options.destinationStorageClass ?? env.destination.cluster.classes.fast;
   const outputs: RestoreRangeOutput[] = [];
-  let t = performance.now();
   for (const plan of staged.plans) {
-    const source = plan.source;
-    const restore = await prepareRestore(
-      { client: dst.client, exec, clock },
-      {
-        runId: options.runId,
-        pair: options.pair ?? "test",
-        manifest: { runId: options.runId, namespace: source.namespace, pvc: source.pvc },
-        source,
-        destination: { namespace: source.namespace, storageClass },
-      },
-    );
-    t = mark(`prepare ${source.pvc}`, t);
-    for (const range of plan.ranges) {
-      outputs.push(
-        await restoreRange(
-          {
-            exec,
-            chunks: options.chunks ?? repository.content,
-            manifests: repository.manifests,
-            restored: restoredPartsOf(repository),
-          },
-          { restore, range },
-        ),
-      );
-    }
-    t = mark(`restore ${source.pvc}`, t);
-    await verifyRestoredVolume(
-      { client: dst.client, manifests: repository.manifests, restored: restoredPartsOf(repository) },
+    const { restore, ranges } = await restoreVolume(env, repository, options, plan);
+    outputs.push(...ranges);
+    await finalizeRestored(env.destination.client, repository, options, {
       restore,
-    );
-    t = mark(`verify ${source.pvc}`, t);
-    await options.beforeFinalize?.();
-    await finalizeVolume(
-      { client: dst.client, manifests: repository.manifests, clock },
-      { restore, source, storageClass },
-    );
-    t = mark(`finalize ${source.pvc}`, t);
+      source: plan.source,
+      storageClass,
+    });
   }
   return outputs;
 }
 
-export async function cleanupBoth(env: VolumeEnv, runId: string): Promise<void> {
-  await cleanupRun({ client: env.source.client, clock }, runId);
-  await cleanupRun({ client: env.destination.client, clock }, runId);
+/**
+ * PrepareVolumes and the RestoreRanges Map for one staged volume, into `destinationNamespace`
+ * (default: the source's). The restore belongs to `options.runId`; the manifest it writes may be
+ * another run's (`manifestRunId`), as when one staging is restored several times.
+ */
+export async function restoreVolume(
+  env: VolumeEnv,
+  repository: Repository,
+  options: MigrationOptions,
+  plan: VolumePlan,
+  target: { destinationNamespace?: string; manifestRunId?: string } = {},
+): Promise<{ restore: RestoreTarget; ranges: RestoreRangeOutput[] }> {
+  const dst = env.destination;
+  const exec = options.destinationExec ?? dst.exec;
+  const storageClass = options.destinationStorageClass ?? dst.cluster.classes.fast;
+  const source = plan.source;
+  let t = performance.now();
+  const restore = await prepareRestore(
+    { client: dst.client, exec, clock },
+    {
+      runId: options.runId,
+      pair: options.pair ?? "test",
+      manifest: {
+        runId: target.manifestRunId ?? options.runId,
+        namespace: source.namespace,
+        pvc: source.pvc,
+      },
+      source,
+      destination: { namespace: target.destinationNamespace ?? source.namespace, storageClass },
+    },
+  );
+  t = mark(`prepare ${source.pvc}`, t);
+  const ranges: RestoreRangeOutput[] = [];
+  for (const range of plan.ranges) {
+    ranges.push(
+      await restoreRange(
+        {
+          exec,
+          chunks: options.chunks ?? repository.content,
+          manifests: repository.manifests,
+          restored: restoredPartsOf(repository),
+        },
+        { restore, range },
+      ),
+    );
+  }
+  mark(`restore ${source.pvc}`, t);
+  return { restore, ranges };
+}
+
+/** One volume's share of FinalizeVolumes: verified, then made the application's PVC. */
+export async function finalizeRestored(
+  client: ClusterClient,
+  repository: Repository,
+  options: Pick<MigrationOptions, "beforeFinalize">,
+  input: FinalizeVolumeInput,
+): Promise<void> {
+  let t = performance.now();
+  const { restore } = input;
+  await verifyRestoredVolume(
+    { client, manifests: repository.manifests, restored: restoredPartsOf(repository) },
+    restore,
+  );
+  t = mark(`verify ${restore.finalPvc.name}`, t);
+  await options.beforeFinalize?.();
+  await finalizeVolume({ client, manifests: repository.manifests, clock }, input);
+  mark(`finalize ${restore.finalPvc.name}`, t);
+}
+
+/** The Cleanup step: the source, then the destination (through `clients`, to wrap them). */
+export async function cleanupBoth(
+  env: VolumeEnv,
+  runId: string,
+  clients: ClusterClient[] = [env.source.client, env.destination.client],
+): Promise<void> {
+  for (const client of clients) await cleanupRun({ client, clock }, runId);
 }
