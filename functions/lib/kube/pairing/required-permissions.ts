@@ -101,6 +101,14 @@ export const SOURCE_PERMISSIONS: readonly Permission[] = [
   // Hooks run their commands in the application's pods.
   { verb: "list", group: "", resource: "pods", why: "hooks", where: "run" },
   ...exec("hooks", "run"),
+  ...["patch", "delete"].map(
+    (verb): Permission => ({
+      verb,
+      group: "",
+      resource: "persistentvolumes",
+      why: "cleanup of temporary volumes",
+    }),
+  ),
   ...dataMoverPermissions("reading"),
 ];
 
