@@ -162,7 +162,7 @@ export async function startClusters(
     const startedAt = Date.now();
     // allSettled: on a failure, stop() must not run while another cluster is still starting.
     const results = await Promise.allSettled(
-      names.map(async (name) => {
+      names.map(async (name, index) => {
         const clusterWorkDir = join(workDir, name);
         await mkdir(clusterWorkDir, { recursive: true });
         const adminToken = randomBytes(24).toString("hex");
@@ -179,6 +179,7 @@ export async function startClusters(
           tokenFile,
           binaries,
           execPath: busybox.appletsDir,
+          serviceClusterIpRange: `10.${96 + index}.0.0/24`,
         });
         const cluster = await describeCluster(
           kwokctl,

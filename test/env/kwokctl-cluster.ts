@@ -24,6 +24,11 @@ export interface KwokctlClusterRequest {
    * (Go's exec.LookPath), not the Exec's env, so this decides which tools pods run.
    */
   execPath: string;
+  /**
+   * Each cluster of an environment gets its own range, so a Service's cluster IP copied from the
+   * other cluster is refused on apply instead of matching by chance.
+   */
+  serviceClusterIpRange: string;
 }
 
 /** Creates and starts one cluster with `kwokctl create cluster --runtime binary`. */
@@ -62,7 +67,13 @@ export async function createKwokctlCluster(request: KwokctlClusterRequest): Prom
         enableCRDs: ["Exec", "ClusterExec"],
       },
       componentsPatches: [
-        { name: "kube-apiserver", extraArgs: [{ key: "token-auth-file", value: request.tokenFile }] },
+        {
+          name: "kube-apiserver",
+          extraArgs: [
+            { key: "token-auth-file", value: request.tokenFile },
+            { key: "service-cluster-ip-range", value: request.serviceClusterIpRange },
+          ],
+        },
         { name: "kwok-controller", extraEnvs: [{ name: "PATH", value: request.execPath }] },
       ],
     }),
