@@ -1,6 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { mkdir, mkdtemp, rm, stat, utimes, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { FilesystemBlobStore } from "../functions/lib/repository/filesystem-blob-store.ts";
@@ -12,7 +11,7 @@ import { stageTree } from "../functions/lib/volumes/files/stage-tree.ts";
 import { TreeContents } from "../functions/lib/volumes/files/tree-contents.ts";
 import { LocalTree } from "../test/file-trees/local-tree.ts";
 import { WorkerContentCrypto } from "../test/repository-images/worker-content-crypto.ts";
-import { flushDirtyPages, MiB, mibPerSecond, progress, round, timed } from "./measure.ts";
+import { flushDirtyPages, inWorkFolder, MiB, mibPerSecond, progress, round, timed } from "./measure.ts";
 import { ensureRestic, ResticRepository } from "./restic.ts";
 
 /**
@@ -30,15 +29,6 @@ const scale = Number(options.scale);
 const KiB = 1024;
 const smallFiles = Math.round(50_000 * scale);
 const largeFiles = Math.max(1, Math.round(20 * scale));
-
-async function main() {
-  const work = await mkdtemp(join(tmpdir(), "kubeferry-bench-"));
-  try {
-    return await benchmark(work);
-  } finally {
-    await rm(work, { recursive: true, force: true });
-  }
-}
 
 async function benchmark(work: string) {
   const resticVersion = await ensureRestic();
@@ -142,6 +132,6 @@ async function rewriteOnePercent(root: string, files: GeneratedFile[]): Promise<
   return changed;
 }
 
-const result = await main();
+const result = await inWorkFolder(benchmark);
 if (options.json) console.log(JSON.stringify(result));
 else console.log(result);
