@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
-import { readdir, stat } from "node:fs/promises";
+import { mkdtemp, readdir, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 export const MiB = 1024 * 1024;
@@ -69,4 +70,14 @@ export function median(values: number[]): number {
 /** Writes dirty pages back, so the next measurement does not pay for the previous one's writes. */
 export async function flushDirtyPages(): Promise<void> {
   await run("sync", []);
+}
+
+/** Runs a benchmark in a temp folder of its own, removed after it however it ends. */
+export async function inWorkFolder<T>(benchmark: (work: string) => Promise<T>): Promise<T> {
+  const work = await mkdtemp(join(tmpdir(), "kubeferry-bench-"));
+  try {
+    return await benchmark(work);
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
 }

@@ -1,5 +1,5 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import { availableParallelism, loadavg, tmpdir } from "node:os";
+import { rm } from "node:fs/promises";
+import { availableParallelism, loadavg } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { createS3Client } from "../functions/lib/aws/clients.ts";
@@ -19,6 +19,7 @@ import { generateImage, imageSize, overwriteOnePercent } from "./image-file.ts";
 import {
   directoryBytes,
   flushDirtyPages,
+  inWorkFolder,
   MiB,
   median,
   mibPerSecond,
@@ -43,15 +44,6 @@ const { values: options } = parseArgs({
 const concurrency = 8;
 const rounds = Number(options.rounds);
 let runs = 0;
-
-async function main() {
-  const work = await mkdtemp(join(tmpdir(), "kubeferry-bench-"));
-  try {
-    return await benchmark(work);
-  } finally {
-    await rm(work, { recursive: true, force: true });
-  }
-}
 
 async function benchmark(work: string) {
   const resticVersion = await ensureRestic();
@@ -251,7 +243,7 @@ async function restoreImage(repository: Repository, manifest: ImageManifest, tar
   await restoreImageToFile(repository.content, manifest, target, { concurrency });
 }
 
-const results = await main();
+const results = await inWorkFolder(benchmark);
 if (options.json) {
   process.stdout.write(`${JSON.stringify(results)}\n`);
 } else {

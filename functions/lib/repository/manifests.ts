@@ -4,6 +4,7 @@ import type { BlobStore } from "./blob-store.ts";
 import { ManifestInvalid, ManifestMissing } from "./errors.ts";
 import { imageManifestSchema } from "./image-manifest.ts";
 import type { RepositoryKeys } from "./repository-keys.ts";
+import { fileTreeSchema } from "./tree-manifest.ts";
 
 /**
  * Per-run metadata: a run record, one manifest per volume and the resource bundle, each an
@@ -22,6 +23,17 @@ export const volumeManifestSchema = z.object({
   name,
   createdAt: timestamp,
   image: imageManifestSchema,
+});
+
+/** A volume moved file by file (the file transport): its tree instead of a device image. */
+export const treeManifestSchema = z.object({
+  version: z.literal(1),
+  runId: name,
+  namespace: name,
+  /** The PersistentVolumeClaim's name on the source. */
+  name,
+  createdAt: timestamp,
+  tree: fileTreeSchema,
 });
 
 export const resourceBundleSchema = z.object({
@@ -68,6 +80,7 @@ export const runRecordSchema = z.object({
 });
 
 export type VolumeManifest = z.infer<typeof volumeManifestSchema>;
+export type TreeManifest = z.infer<typeof treeManifestSchema>;
 export type ResourceBundle = z.infer<typeof resourceBundleSchema>;
 export type RunRecord = z.infer<typeof runRecordSchema>;
 
@@ -77,6 +90,9 @@ const resourcesKey = (runId: string) => `${runsPrefix}${runId}/resources.json`;
 const volumesPrefix = (runId: string) => `${runsPrefix}${runId}/volumes/`;
 const volumeKey = (runId: string, namespace: string, pvc: string) =>
   `${volumesPrefix(runId)}${namespace}/${pvc}.json`;
+const treesPrefix = (runId: string) => `${runsPrefix}${runId}/trees/`;
+const treeKey = (runId: string, namespace: string, pvc: string) =>
+  `${treesPrefix(runId)}${namespace}/${pvc}.json`;
 
 export class ManifestStore {
   constructor(
@@ -105,6 +121,18 @@ export class ManifestStore {
     return this.read(volumeKey(runId, namespace, pvc), volumeManifestSchema);
   }
 
+  writeTreeManifest(manifest: TreeManifest): Promise<void> {
+    return this.write(
+      treeKey(manifest.runId, manifest.namespace, manifest.name),
+      treeManifestSchema,
+      manifest,
+    );
+  }
+
+  readTreeManifest(runId: string, namespace: string, pvc: string): Promise<TreeManifest> {
+    return this.read(treeKey(runId, namespace, pvc), treeManifestSchema);
+  }
+
   writeResourceBundle(bundle: z.input<typeof resourceBundleSchema>): Promise<void> {
     return this.write(resourcesKey(bundle.runId), resourceBundleSchema, resourceBundleSchema.parse(bundle));
   }
@@ -127,10 +155,19 @@ export class ManifestStore {
    * Every volume manifest a run wrote (including a run that never wrote its record). One deleted
    * between the listing and its read (its run being dropped meanwhile) is skipped.
    */
-  async *volumeManifests(runId: string): AsyncIterable<VolumeManifest> {
-    for await (const info of this.store.list(volumesPrefix(runId))) {
+  volumeManifests(runId: string): AsyncIterable<VolumeManifest> {
+    return this.readAll(volumesPrefix(runId), volumeManifestSchema);
+  }
+
+  /** Every tree manifest a run wrote, as volumeManifests. */
+  treeManifests(runId: string): AsyncIterable<TreeManifest> {
+    return this.readAll(treesPrefix(runId), treeManifestSchema);
+  }
+
+  private async *readAll<T>(prefix: string, schema: z.ZodType<T>): AsyncIterable<T> {
+    for await (const info of this.store.list(prefix)) {
       try {
-        yield await this.read(info.key, volumeManifestSchema);
+        yield await this.read(info.key, schema);
       } catch (error) {
         if (!(error instanceof ManifestMissing)) throw error;
       }

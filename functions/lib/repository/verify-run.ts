@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { mapBounded } from "../bounded-map.ts";
 import type { Repository } from "./repository.ts";
+import { treeChunkIds } from "./tree-manifest.ts";
 
 export interface VerifyRunOptions {
   /** Fraction of each volume's distinct chunks to read, in (0, 1]; 1 reads every chunk. */
@@ -34,9 +35,7 @@ export async function verifyRun(
   const problems: string[] = [];
   await repository.manifests.readResourceBundle(runId).catch((error: Error) => problems.push(error.message));
   const volumes: VolumeCheck[] = [];
-  for await (const manifest of repository.manifests.volumeManifests(runId)) {
-    const volume = `${manifest.namespace}/${manifest.name}`;
-    const ids = [...new Set(manifest.image.chunks.filter((id): id is string => id !== null))];
+  const checkVolume = async (volume: string, ids: string[]) => {
     const picked = sampleChunks(ids, options.sample, `${options.seed}/${volume}`);
     let bad = 0;
     await mapBounded(picked, 8, async (id) => {
@@ -48,6 +47,13 @@ export async function verifyRun(
       }
     });
     volumes.push({ volume, chunks: ids.length, checked: picked.length, bad });
+  };
+  for await (const manifest of repository.manifests.volumeManifests(runId)) {
+    const ids = [...new Set(manifest.image.chunks.filter((id): id is string => id !== null))];
+    await checkVolume(`${manifest.namespace}/${manifest.name}`, ids);
+  }
+  for await (const manifest of repository.manifests.treeManifests(runId)) {
+    await checkVolume(`${manifest.namespace}/${manifest.name}`, [...treeChunkIds(manifest.tree)]);
   }
   return { volumes, problems };
 }

@@ -1,6 +1,7 @@
 import type { V1Pod } from "@kubernetes/client-node";
 import { ExecFailed } from "../errors.ts";
 import type { ClusterClient } from "../kube/client/cluster-client.ts";
+import { mountCheckScript } from "./files/file-tree-scripts.ts";
 import { deviceSizeCheckScript } from "./helper-scripts.ts";
 import { type Clock, createOrGet, getObject, paths, pollUntil, recentWarnings } from "./kube-calls.ts";
 import { runLabels } from "./names.ts";
@@ -17,6 +18,8 @@ export const HELPER_CONTAINER = "helper";
 const DEVICE_SETTLE_MS = 60_000;
 /** Where the block device appears in the helper container; scripts read it from the env. */
 const DEVICE_PATH = "/dev/kubeferry";
+/** Where a Filesystem volume is mounted (the file transport). */
+const MOUNT_PATH = "/mnt/kubeferry";
 
 /**
  * A helper pod serves its volume for the whole staging or restore of a run, which may last as
@@ -48,6 +51,13 @@ export interface HelperPodSpec {
    * scratch /tmp, to probe what the image's tools do (helper-image-probe.ts).
    */
   claimName?: string;
+  /**
+   * Block (default): the claim as a raw device, for the block transport. Filesystem: the claim
+   * mounted at KUBEFERRY_MOUNT, for the file transport, which must read every file whatever its
+   * owner and write files with their owners and modes: the pod gets the capabilities for that
+   * (CHOWN, DAC_OVERRIDE, DAC_READ_SEARCH, FOWNER, FSETID) and nothing else.
+   */
+  volumeMode?: "Block" | "Filesystem";
   readOnly: boolean;
   /** For messages: what volume the pod serves. */
   volume: string;
@@ -87,12 +97,7 @@ export function helperPodManifest(spec: HelperPodSpec, options: HelperPodOptions
           name: HELPER_CONTAINER,
           image: options.image ?? DEFAULT_HELPER_IMAGE,
           command: ["sleep", String(options.maxLifetimeSeconds ?? helperPodLifetimeSeconds)],
-          ...(spec.claimName === undefined
-            ? { volumeMounts: [{ name: "scratch", mountPath: "/tmp" }] }
-            : {
-                env: [{ name: "KUBEFERRY_DEVICE", value: DEVICE_PATH }],
-                volumeDevices: [{ name: "volume", devicePath: DEVICE_PATH }],
-              }),
+          ...volumeAccess(spec),
           // A CPU limit too: a ResourceQuota on limits.cpu refuses a pod without one. One core is
           // what one sha256sum uses.
           resources: { requests: { cpu: "100m", memory: "32Mi" }, limits: { cpu: "1", memory: "256Mi" } },
@@ -101,7 +106,12 @@ export function helperPodManifest(spec: HelperPodSpec, options: HelperPodOptions
             privileged: false,
             allowPrivilegeEscalation: false,
             readOnlyRootFilesystem: true,
-            capabilities: { drop: ["ALL"] },
+            capabilities: {
+              drop: ["ALL"],
+              ...(spec.claimName !== undefined && spec.volumeMode === "Filesystem"
+                ? { add: ["CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID"] }
+                : {}),
+            },
           },
         },
       ],
@@ -111,6 +121,20 @@ export function helperPodManifest(spec: HelperPodSpec, options: HelperPodOptions
           : { name: "volume", persistentVolumeClaim: { claimName: spec.claimName, readOnly: spec.readOnly } },
       ],
     },
+  };
+}
+
+function volumeAccess(spec: HelperPodSpec) {
+  if (spec.claimName === undefined) return { volumeMounts: [{ name: "scratch", mountPath: "/tmp" }] };
+  if (spec.volumeMode === "Filesystem") {
+    return {
+      env: [{ name: "KUBEFERRY_MOUNT", value: MOUNT_PATH }],
+      volumeMounts: [{ name: "volume", mountPath: MOUNT_PATH, readOnly: spec.readOnly }],
+    };
+  }
+  return {
+    env: [{ name: "KUBEFERRY_DEVICE", value: DEVICE_PATH }],
+    volumeDevices: [{ name: "volume", devicePath: DEVICE_PATH }],
   };
 }
 
@@ -160,16 +184,16 @@ export async function startHelperPod(
     volume: spec.volume,
   };
   if (spec.claimName === undefined) return target;
+  const check =
+    spec.volumeMode === "Filesystem"
+      ? { script: mountCheckScript(), what: "mount check" }
+      : { script: deviceSizeCheckScript(spec.volumeBytes), what: "device check" };
   // A pod can report Running a moment before its device is usable: the check is retried for a
   // short while (never past the start deadline), and its last failure is the error.
   const checkDeadline = Math.min(deadline, clock.now() + DEVICE_SETTLE_MS);
   for (;;) {
     try {
-      await exec.run(target, {
-        script: deviceSizeCheckScript(spec.volumeBytes),
-        what: "device check",
-        timeoutMs: 60_000,
-      });
+      await exec.run(target, { ...check, timeoutMs: 60_000 });
       return target;
     } catch (error) {
       if (clock.now() >= checkDeadline) throw error;

@@ -1,0 +1,87 @@
+import { createReadStream, createWriteStream } from "node:fs";
+import { chmod, lchown, link, lstat, lutimes, mkdir, readdir, readlink, rm, symlink } from "node:fs/promises";
+import { join } from "node:path";
+import { pipeline } from "node:stream/promises";
+import type { TreeEntry } from "../../functions/lib/repository/tree-manifest.ts";
+import type { TreeTarget } from "../../functions/lib/volumes/files/restore-tree.ts";
+import type { TreeSource } from "../../functions/lib/volumes/files/stage-tree.ts";
+import type { ListedPath } from "../../functions/lib/volumes/files/tree-plan.ts";
+
+/**
+ * A folder on this machine as a tree source and target, for the in-process benchmark and tests:
+ * what a helper pod's busybox does through exec, done with node:fs.
+ */
+export class LocalTree implements TreeSource, TreeTarget {
+  readonly description: string;
+
+  constructor(readonly root: string) {
+    this.description = `folder ${root}`;
+  }
+
+  async list(): Promise<ListedPath[]> {
+    const listed: ListedPath[] = [];
+    const walk = async (relative: string): Promise<void> => {
+      const absolute = relative === "." ? this.root : join(this.root, relative);
+      const stats = await lstat(absolute, { bigint: true });
+      const type = stats.isDirectory() ? "directory" : stats.isSymbolicLink() ? "symlink" : "file";
+      listed.push({
+        path: relative,
+        type,
+        mode: Number(stats.mode & 0o7777n),
+        uid: Number(stats.uid),
+        gid: Number(stats.gid),
+        mtime: Number(stats.mtimeNs / 1_000_000_000n),
+        mtimeNanos: Number(stats.mtimeNs % 1_000_000_000n),
+        size: type === "file" ? Number(stats.size) : 0,
+        target: type === "symlink" ? await readlink(absolute) : undefined,
+        inode: `${stats.dev}:${stats.ino}`,
+        links: Number(stats.nlink),
+      });
+      if (type !== "directory") return;
+      for (const name of await readdir(absolute)) await walk(relative === "." ? name : `${relative}/${name}`);
+    };
+    await walk(".");
+    return listed;
+  }
+
+  async *contents(files: readonly ListedPath[]) {
+    for (const file of files) yield { file, content: createReadStream(join(this.root, file.path)) };
+  }
+
+  async remove(paths: readonly string[]): Promise<void> {
+    for (const path of paths) await rm(join(this.root, path), { recursive: true, force: true });
+  }
+
+  async write(
+    entries: AsyncIterable<{ entry: TreeEntry; content?: AsyncIterable<Uint8Array> }>,
+  ): Promise<void> {
+    const directories: TreeEntry[] = [];
+    for await (const { entry, content } of entries) {
+      const absolute = entry.path === "." ? this.root : join(this.root, entry.path);
+      if (entry.type === "directory") {
+        await mkdir(absolute, { recursive: true });
+        directories.push(entry);
+        continue;
+      }
+      if (entry.type === "symlink" || entry.type === "hardlink") {
+        await rm(absolute, { force: true });
+        if (entry.type === "symlink") await symlink(entry.target as string, absolute);
+        else await link(join(this.root, entry.target as string), absolute);
+      } else if (content !== undefined) {
+        await pipeline(content, createWriteStream(absolute));
+      }
+      await this.setMetadata(absolute, entry);
+    }
+    // Deepest first, after everything inside them is written.
+    for (const directory of directories.reverse()) {
+      await this.setMetadata(directory.path === "." ? this.root : join(this.root, directory.path), directory);
+    }
+  }
+
+  private async setMetadata(absolute: string, entry: TreeEntry): Promise<void> {
+    await lchown(absolute, entry.uid, entry.gid);
+    if (entry.type === "symlink") return;
+    await chmod(absolute, entry.mode);
+    await lutimes(absolute, entry.mtime, entry.mtime);
+  }
+}
