@@ -131,6 +131,25 @@ describe("the file transport through helper pods", () => {
     await target.verify(rerun.tree);
   });
 
+  it("on a live volume, a file deleted between the listing and its read is left out of the tree", async () => {
+    const live = {
+      description: sourceTree.description,
+      list: async () => {
+        const listing = await sourceTree.list();
+        await source.exec.run(sourcePod, {
+          script: 'rm "$KUBEFERRY_MOUNT/pgdata/base/16384/20"',
+          what: "deleting",
+        });
+        return listing;
+      },
+      contents: sourceTree.contents.bind(sourceTree),
+    };
+    const { tree, stats } = await stageTree(live, repository.content, undefined, { fullPass: true });
+    expect(stats.filesVanished).toBe(1);
+    expect(tree.entries.map((entry) => entry.path)).not.toContain("pgdata/base/16384/20");
+    expect(tree.entries.map((entry) => entry.path)).toContain("pgdata/base/16384/21");
+  });
+
   it("verification names the first path that differs", async () => {
     const { tree: target, pod } = await mountedVolume(
       destination,

@@ -10,11 +10,12 @@ export interface TreeSource {
   list(): Promise<ListedPath[]>;
   /**
    * The files' contents in the order given, each consumed to its end before the next is yielded
-   * (one tar stream carries many files).
+   * (one tar stream carries many files); no content for a file that is gone since the listing,
+   * which only a live volume (no snapshot) can see.
    */
   contents(
     files: readonly ListedPath[],
-  ): AsyncIterable<{ file: ListedPath; content: AsyncIterable<Uint8Array> }>;
+  ): AsyncIterable<{ file: ListedPath; content?: AsyncIterable<Uint8Array> }>;
 }
 
 export interface StageTreeOptions {
@@ -25,7 +26,7 @@ export interface StageTreeOptions {
 
 export interface StagedTree {
   tree: FileTree;
-  stats: PackingStats & { files: number; filesUnchanged: number };
+  stats: PackingStats & { files: number; filesUnchanged: number; filesVanished: number };
 }
 
 /**
@@ -43,13 +44,16 @@ export async function stageTree(
   const plan = planTree(source.description, listing, previous, options);
   const packer = new TreePacker(chunks, previous?.entries ?? [], options.packing);
   let read = 0;
+  let vanished = 0;
   for await (const { file, content } of source.contents(plan.toRead)) {
     if (file.path !== plan.toRead[read]?.path) {
       throw new Error(
         `${source.description}: contents came for ${file.path}, expected ${plan.toRead[read]?.path ?? "no more files"}`,
       );
     }
-    await packer.addFile(file, content);
+    // A file deleted after the listing is left out, as if listed a moment later.
+    if (content === undefined) vanished++;
+    else await packer.addFile(file, content);
     read++;
   }
   if (read !== plan.toRead.length) {
@@ -66,6 +70,11 @@ export async function stageTree(
       bytes: files.reduce((sum, entry) => sum + entry.size, 0),
       entries,
     },
-    stats: { ...packer.stats, files: files.length, filesUnchanged: files.length - read },
+    stats: {
+      ...packer.stats,
+      files: files.length,
+      filesUnchanged: files.length - (read - vanished),
+      filesVanished: vanished,
+    },
   };
 }
