@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { mkdir, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { type ClusterClient, createClusterClient } from "../functions/lib/kube/client/cluster-client.ts";
 import { FilesystemBlobStore } from "../functions/lib/repository/filesystem-blob-store.ts";
 import { LocalKeyProvider } from "../functions/lib/repository/local-key-provider.ts";
 import { openRepository } from "../functions/lib/repository/repository.ts";
@@ -9,16 +10,20 @@ import { treeChunkIds } from "../functions/lib/repository/tree-manifest.ts";
 import { restoreTree } from "../functions/lib/volumes/files/restore-tree.ts";
 import { stageTree } from "../functions/lib/volumes/files/stage-tree.ts";
 import { TreeContents } from "../functions/lib/volumes/files/tree-contents.ts";
+import { KubeExec } from "../functions/lib/volumes/pod-exec.ts";
+import { startClusters } from "../test/env/clusters.ts";
 import { LocalTree } from "../test/file-trees/local-tree.ts";
+import { mountedVolume } from "../test/file-trees/mounted-volume.ts";
 import { WorkerContentCrypto } from "../test/repository-images/worker-content-crypto.ts";
-import { flushDirtyPages, inWorkFolder, MiB, mibPerSecond, progress, round, timed } from "./measure.ts";
+import { flushDirtyPages, inWorkFolder, MiB, mibPerSecond, progress, round, run, timed } from "./measure.ts";
 import { ensureRestic, ResticRepository } from "./restic.ts";
 
 /**
  * The file transport against restic on one generated tree (by default 50,000 files of 1–64 KiB
  * in 100 folders plus 20 files of 32–128 MiB, about 3.1 GiB), both into repositories on local disk:
  * stage and restic backup, restore and restic restore, the objects the tree became, and a rerun
- * after rewriting 1 % of the files. `--json` prints one JSON object on stdout; `--scale F` shrinks
+ * after rewriting 1 % of the files; then the exec path: the same tree staged and restored through
+ * helper pods on the local clusters. `--json` prints one JSON object on stdout; `--scale F` shrinks
  * the tree (file counts and large sizes) for a quick look.
  */
 
@@ -76,6 +81,7 @@ async function benchmark(work: string) {
     }),
   );
   const objects = treeChunkIds(stage.result.tree).size;
+  const exec = await execPath(work, tree, bytes, measure);
   return {
     files: files.length,
     bytes,
@@ -87,11 +93,61 @@ async function benchmark(work: string) {
     rerun_uploaded_bytes: rerun.result.stats.storedBytes,
     changed_bytes: changedBytes,
     rerun_files_read: rerun.result.stats.filesRead,
-    // The exec path (helper pods on the local clusters) is not built yet: nothing to measure.
-    exec_stage_mib_s: null,
-    exec_restore_mib_s: null,
+    ...exec,
     restic: resticVersion,
   };
+}
+
+/**
+ * The same tree through helper pods on the local clusters: copied into a local-path volume on the
+ * source (its host folder), staged through exec into a fresh repository, restored through exec
+ * into a dest-files volume, and verified there.
+ */
+async function execPath(
+  work: string,
+  tree: string,
+  bytes: number,
+  measure: <T>(name: string, step: () => Promise<T>) => Promise<{ result: T; seconds: number }>,
+) {
+  const clusters = await startClusters(["source", "destination"], { log: progress });
+  const clients: ClusterClient[] = [];
+  try {
+    const side = async (name: string) => {
+      const kubeConfig = clusters.get(name).kubeConfig();
+      const client = await createClusterClient(kubeConfig, { name });
+      clients.push(client);
+      return { client, exec: new KubeExec(kubeConfig) };
+    };
+    const [source, destination] = await Promise.all([side("source"), side("destination")]);
+    const from = await mountedVolume(source, "bench-source", clusters.get("source").classes.localPath, "8Gi");
+    await run("cp", ["-a", `${tree}/.`, from.hostPath as string]);
+    const repository = await openRepository({
+      name: "bench-exec",
+      store: new FilesystemBlobStore(join(work, "kubeferry-exec")),
+      keyProvider: new LocalKeyProvider(join(work, "kubeferry-exec.key")),
+      crypto: (keys) => new WorkerContentCrypto(keys),
+    });
+    const stage = await measure("stage through exec", () =>
+      stageTree(from.tree, repository.content, undefined, { fullPass: false, packing: { concurrency: 8 } }),
+    );
+    const into = await mountedVolume(
+      destination,
+      "bench-restored",
+      clusters.get("destination").classes.files,
+      "8Gi",
+    );
+    const restore = await measure("restore through exec", () =>
+      restoreTree(into.tree, new TreeContents(repository.content), stage.result.tree, { full: false }),
+    );
+    await into.tree.verify(stage.result.tree);
+    return {
+      exec_stage_mib_s: mibPerSecond(bytes, stage.seconds),
+      exec_restore_mib_s: mibPerSecond(bytes, restore.seconds),
+    };
+  } finally {
+    for (const client of clients) client.close();
+    await clusters.stop();
+  }
 }
 
 interface GeneratedFile {

@@ -3,6 +3,7 @@ import { mapBounded } from "../bounded-map.ts";
 import type { BlobStore } from "../repository/blob-store.ts";
 import type { ContentStore } from "../repository/content-store.ts";
 import { ChunkMissing } from "../repository/errors.ts";
+import { treePlanParts, treeSliceParts } from "./files/tree-parts.ts";
 
 const hexDigest = z.string().regex(/^[0-9a-f]{64}$/);
 
@@ -77,6 +78,8 @@ export const restoredParts: PartKind<RestoredPart> = {
 export async function* runPartChunkIds(store: BlobStore, content: ContentStore, runId: string) {
   yield* partChunkIds(store, content, stagedParts, runId);
   yield* partChunkIds(store, content, restoredParts, runId);
+  yield* partChunkIds(store, content, treePlanParts, runId);
+  yield* partChunkIds(store, content, treeSliceParts, runId);
 }
 
 /** A pointer whose part chunk is already gone names nothing more that could be kept. */

@@ -4,18 +4,16 @@ import { FilesystemBlobStore } from "../../../functions/lib/repository/filesyste
 import { LocalKeyProvider } from "../../../functions/lib/repository/local-key-provider.ts";
 import { openRepository, type Repository } from "../../../functions/lib/repository/repository.ts";
 import type { FileTree } from "../../../functions/lib/repository/tree-manifest.ts";
-import { PodTree } from "../../../functions/lib/volumes/files/pod-tree.ts";
+import type { PodTree } from "../../../functions/lib/volumes/files/pod-tree.ts";
 import { restoreTree } from "../../../functions/lib/volumes/files/restore-tree.ts";
 import { stageTree } from "../../../functions/lib/volumes/files/stage-tree.ts";
 import { TreeContents } from "../../../functions/lib/volumes/files/tree-contents.ts";
-import { startHelperPod } from "../../../functions/lib/volumes/helper-pod.ts";
-import { createOrGet, paths } from "../../../functions/lib/volumes/kube-calls.ts";
 import { type ExecTarget, KubeExec } from "../../../functions/lib/volumes/pod-exec.ts";
 import { type LocalClusters, startClusters } from "../../env/clusters.ts";
+import { mountedVolume } from "../../file-trees/mounted-volume.ts";
 import { tempDirectory } from "../../unit/repository/fixtures.ts";
-import { clock, type Side } from "./volume-env.ts";
+import type { Side } from "./volume-env.ts";
 
-const NAMESPACE = "kubeferry-system";
 let clusters: LocalClusters;
 let source: Side;
 let destination: Side;
@@ -45,44 +43,6 @@ afterAll(async () => {
   destination?.client.close();
   await clusters?.stop();
 });
-
-/** A Filesystem PVC of a class, and a helper pod mounting it (the pod binds a WaitForFirstConsumer volume). */
-async function mountedVolume(
-  side: Side,
-  name: string,
-  storageClassName: string,
-): Promise<{ tree: PodTree; pod: ExecTarget }> {
-  await createOrGet(side.client, "/api/v1/namespaces", {
-    apiVersion: "v1",
-    kind: "Namespace",
-    metadata: { name: NAMESPACE },
-  });
-  await createOrGet(side.client, paths.pvcs(NAMESPACE), {
-    apiVersion: "v1",
-    kind: "PersistentVolumeClaim",
-    metadata: { name, namespace: NAMESPACE },
-    spec: {
-      accessModes: ["ReadWriteOnce"],
-      volumeMode: "Filesystem",
-      storageClassName,
-      resources: { requests: { storage: "256Mi" } },
-    },
-  });
-  const pod = await startHelperPod(
-    { client: side.client, exec: side.exec, clock },
-    {
-      runId: "files-test",
-      namespace: NAMESPACE,
-      name: `helper-${name}`,
-      claimName: name,
-      volumeMode: "Filesystem",
-      readOnly: false,
-      volume: `PVC ${NAMESPACE}/${name}`,
-      volumeBytes: 0,
-    },
-  );
-  return { tree: new PodTree(side.exec, pod), pod };
-}
 
 /** What a database volume holds: owners, setuid bits, links, long and odd names, a file of several exec pieces. */
 const FILL = `
@@ -169,6 +129,25 @@ describe("the file transport through helper pods", () => {
     });
     expect(restored).toMatchObject({ filesWritten: 1, removed: 1 });
     await target.verify(rerun.tree);
+  });
+
+  it("on a live volume, a file deleted between the listing and its read is left out of the tree", async () => {
+    const live = {
+      description: sourceTree.description,
+      list: async () => {
+        const listing = await sourceTree.list();
+        await source.exec.run(sourcePod, {
+          script: 'rm "$KUBEFERRY_MOUNT/pgdata/base/16384/20"',
+          what: "deleting",
+        });
+        return listing;
+      },
+      contents: sourceTree.contents.bind(sourceTree),
+    };
+    const { tree, stats } = await stageTree(live, repository.content, undefined, { fullPass: true });
+    expect(stats.filesVanished).toBe(1);
+    expect(tree.entries.map((entry) => entry.path)).not.toContain("pgdata/base/16384/20");
+    expect(tree.entries.map((entry) => entry.path)).toContain("pgdata/base/16384/21");
   });
 
   it("verification names the first path that differs", async () => {

@@ -45,9 +45,17 @@ export function listTreeScript(): string {
   );
 }
 
-/** A tar (busybox `tar -c`) of the files listed on stdin. */
+/**
+ * A tar (busybox `tar -c`) of those of the files listed on stdin that exist, then, after the
+ * archive's end blocks, the paths of those that did not (a live volume changes while it is read).
+ */
 export function tarFilesScript(bytes: number): string {
-  return `${PRELUDE}list=$(${stdinBytes(bytes)})\n${LIST_ARGUMENTS}tar -c -f - $list\n`;
+  return (
+    `${PRELUDE}list=$(${stdinBytes(bytes)})\n${LIST_ARGUMENTS}set --\n` +
+    'for p in $list; do if [ -e "$p" ] || [ -L "$p" ]; then set -- "$@" "$p"; fi; done\n' +
+    'if [ $# -gt 0 ]; then tar -c -f - "$@"; else dd if=/dev/zero bs=1024 count=1 status=none; fi\n' +
+    'for p in $list; do [ -e "$p" ] || [ -L "$p" ] || echo "$p"; done\n'
+  );
 }
 
 /** `length` bytes at `offset` of the file named on stdin. */

@@ -14,7 +14,7 @@ import {
 } from "./file-tree-scripts.ts";
 import type { TreeTarget } from "./restore-tree.ts";
 import type { TreeSource } from "./stage-tree.ts";
-import { tarEnd, tarEntries, tarHeaderBlocks, tarPadding } from "./tar-format.ts";
+import { readArchive, tarEnd, tarHeaderBlocks, tarPadding } from "./tar-format.ts";
 import { firstTreeDifference, treeDigest } from "./tree-digest.ts";
 import { type ListedPath, planTree, TreePathInvalid } from "./tree-plan.ts";
 
@@ -59,15 +59,21 @@ export class PodTree implements TreeSource, TreeTarget {
         what: `${batch.length} files from ${batch[0]?.path}`,
         stdin,
       });
-      const entries = [...tarEntries(archive)];
-      for (const [index, file] of batch.entries()) {
-        const entry = entries[index];
-        if (entry?.path !== file.path || entry.type !== "file") {
+      const { entries, trailer } = readArchive(archive);
+      const gone = new Set(trailer.toString("utf8").split("\n").map(relativePath));
+      let next = 0;
+      for (const file of batch) {
+        const entry = entries[next];
+        if (entry?.path === file.path && entry.type === "file") {
+          next++;
+          yield { file, content: once(entry.content) };
+        } else if (gone.has(file.path)) {
+          yield { file };
+        } else {
           throw new ExecFailed(
             `${this.description}: the tar of ${batch.length} files holds ${entry?.path ?? "nothing"} where ${file.path} was expected; rerun`,
           );
         }
-        yield { file, content: once(entry.content) };
       }
     }
   }

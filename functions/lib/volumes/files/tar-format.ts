@@ -161,15 +161,25 @@ const typesByFlag: Record<string, TarType> = {
   "5": "directory",
 };
 
-/** The entries of a whole archive, in order; the contents are views of `archive`. */
-export function* tarEntries(archive: Buffer): Iterable<TarEntry> {
+/**
+ * The entries of a whole archive, in order (their contents are views of `archive`), and the bytes
+ * after its end blocks, where a script may report more.
+ */
+export function readArchive(archive: Buffer): { entries: TarEntry[]; trailer: Buffer } {
+  const entries: TarEntry[] = [];
+  const end = readEntries(archive, entries);
+  return { entries, trailer: archive.subarray(end) };
+}
+
+/** Parses entries into `entries` and returns the offset after the end blocks. */
+function readEntries(archive: Buffer, entries: TarEntry[]): number {
   let offset = 0;
   let longPath: string | undefined;
   let longLink: string | undefined;
   let pax: Record<string, string> = {};
   while (offset + BLOCK <= archive.length) {
     const block = archive.subarray(offset, offset + BLOCK);
-    if (block.every((byte) => byte === 0)) return;
+    if (block.every((byte) => byte === 0)) return endOfArchive(archive, offset);
     verifyChecksum(block, offset);
     const typeFlag = String.fromCharCode(block[156] ?? 0);
     let size = readNumber(block, 124, 12);
@@ -200,7 +210,7 @@ export function* tarEntries(archive: Buffer): Iterable<TarEntry> {
       pax.path ??
       (prefix === "" ? readString(block, 0, 100) : `${prefix}/${readString(block, 0, 100)}`);
     const linkName = longLink ?? pax.linkpath ?? readString(block, 157, 100);
-    yield {
+    entries.push({
       path: name.replace(/\/+$/, "").replace(/^\.\//, "") || ".",
       type,
       mode: readNumber(block, 100, 8) & 0o7777,
@@ -210,12 +220,23 @@ export function* tarEntries(archive: Buffer): Iterable<TarEntry> {
       size: type === "file" ? size : 0,
       linkName: type === "symlink" || type === "hardlink" ? linkName : undefined,
       content,
-    };
+    });
     longPath = undefined;
     longLink = undefined;
     pax = {};
   }
   throw new TarInvalid("the archive ends without its end blocks");
+}
+
+/**
+ * The offset after the zero blocks that end an archive: busybox writes two, then pads to its
+ * record size (10 KiB) with more, so every zero block here belongs to the archive.
+ */
+function endOfArchive(archive: Buffer, offset: number): number {
+  let end = offset;
+  while (end + BLOCK <= archive.length && archive.subarray(end, end + BLOCK).every((byte) => byte === 0))
+    end += BLOCK;
+  return end;
 }
 
 function verifyChecksum(block: Buffer, offset: number): void {

@@ -5,10 +5,17 @@ import { describe, expect, it } from "vitest";
 import { chunkReferences } from "../../../../functions/lib/repository/chunk-references.ts";
 import { treeChunkIds } from "../../../../functions/lib/repository/tree-manifest.ts";
 import { restoreTree } from "../../../../functions/lib/volumes/files/restore-tree.ts";
-import { stageTree } from "../../../../functions/lib/volumes/files/stage-tree.ts";
+import {
+  assembleTree,
+  planTreeStage,
+  stageTree,
+  stageTreeSlice,
+} from "../../../../functions/lib/volumes/files/stage-tree.ts";
 import { TreeContents } from "../../../../functions/lib/volumes/files/tree-contents.ts";
 import { firstTreeDifference, treeDigest } from "../../../../functions/lib/volumes/files/tree-digest.ts";
+import { treePlanParts, treeSliceParts } from "../../../../functions/lib/volumes/files/tree-parts.ts";
 import { TreePathInvalid } from "../../../../functions/lib/volumes/files/tree-plan.ts";
+import { ChunkBackedParts } from "../../../../functions/lib/volumes/range-parts.ts";
 import { LocalTree } from "../../../file-trees/local-tree.ts";
 import { openTestRepository, tempDirectory } from "../../repository/fixtures.ts";
 
@@ -182,6 +189,55 @@ describe("the file transport's tree, staged and restored in process", () => {
     expect((await repository.manifests.readTreeManifest("run-1", "shop", "data")).tree.sha256).toBe(
       tree.sha256,
     );
+  });
+
+  it("stages in slices that separate invocations can each do; garbage collection keeps the chunks of a half-staged tree", async () => {
+    const { repository } = await openTestRepository();
+    const source = await tempDirectory();
+    await sampleTree(source);
+    const whole = await stageTree(new LocalTree(source), repository.content, undefined, {
+      fullPass: false,
+      packing,
+    });
+    await writeFile(join(source, "pg/base/1/9"), bytes("changed", 5000));
+
+    const fresh = await openTestRepository();
+    const plan = await planTreeStage(new LocalTree(source), whole.tree, {
+      fullPass: true,
+      slice: { bytes: 100 * KiB, files: 10 },
+    });
+    expect(plan.slices.length).toBeGreaterThan(4);
+    expect(plan.slices.every((files) => files.length <= 10)).toBe(true);
+    const volume = { runId: "run-2", namespace: "shop", pvc: "data" };
+    const plans = new ChunkBackedParts(fresh.repository.store, fresh.repository.content, treePlanParts);
+    const slices = new ChunkBackedParts(fresh.repository.store, fresh.repository.content, treeSliceParts);
+    await plans.write(volume, { version: 1, rangeIndex: 0, ...plan });
+    // Only the first slice is staged, as if the run stopped there.
+    const first = await stageTreeSlice(
+      new LocalTree(source),
+      fresh.repository.content,
+      whole.tree,
+      plan.slices[0] ?? [],
+      packing,
+    );
+    await slices.write(volume, { version: 1, rangeIndex: 0, ...first });
+    const { chunks } = await chunkReferences(fresh.repository);
+    for (const entry of first.entries)
+      for (const part of entry.parts ?? []) expect(chunks).toContain(part.chunk);
+
+    const rest = [];
+    for (const files of plan.slices.slice(1)) {
+      rest.push(
+        (await stageTreeSlice(new LocalTree(source), fresh.repository.content, whole.tree, files, packing))
+          .entries,
+      );
+    }
+    const tree = assembleTree(plan.known, [first.entries, ...rest]);
+    const direct = await stageTree(new LocalTree(source), repository.content, undefined, {
+      fullPass: false,
+      packing,
+    });
+    expect(tree.sha256).toBe(direct.tree.sha256);
   });
 
   it("refuses a path with a newline, naming it", async () => {
