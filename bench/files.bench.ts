@@ -23,8 +23,8 @@ import { ensureRestic, ResticRepository } from "./restic.ts";
  * in 100 folders plus 20 files of 32–128 MiB, about 3.1 GiB), both into repositories on local disk:
  * stage and restic backup, restore and restic restore, the objects the tree became, and a rerun
  * after rewriting 1 % of the files; then the exec path: the same tree staged and restored through
- * helper pods on the local clusters. `--json` prints one JSON object on stdout; `--scale F` shrinks
- * the tree (file counts and large sizes) for a quick look.
+ * helper pods on the local clusters. `--json` prints one JSON object on stdout; `--scale F` scales
+ * the file counts (not the sizes) for a quick look.
  */
 
 const { values: options } = parseArgs({
@@ -80,7 +80,7 @@ async function benchmark(work: string) {
       packing: { concurrency: 8 },
     }),
   );
-  const objects = treeChunkIds(stage.result.tree).size;
+  const objects = treeChunkIds(stage.result.tree.entries).size;
   const exec = await execPath(work, tree, bytes, measure);
   return {
     files: files.length,

@@ -20,7 +20,7 @@ export async function chunkReferences(repository: Repository): Promise<ChunkRefe
       for (const id of volume.image.chunks) if (id !== null) chunks.add(id);
     }
     for await (const tree of repository.manifests.treeManifests(runId)) {
-      for (const id of treeChunkIds(tree.tree)) chunks.add(id);
+      for (const id of treeChunkIds(tree.tree.entries)) chunks.add(id);
     }
     for await (const id of runPartChunkIds(repository.store, repository.content, runId)) chunks.add(id);
   }

@@ -15,26 +15,20 @@ import { fileTreeSchema } from "./tree-manifest.ts";
 const name = z.string().regex(/^[A-Za-z0-9._-]+$/, "letters, digits, '.', '_' and '-' only");
 const timestamp = z.iso.datetime();
 
-export const volumeManifestSchema = z.object({
+/** What every manifest of one staged volume starts with. */
+const stagedVolumeSchema = z.object({
   version: z.literal(1),
   runId: name,
   namespace: name,
   /** The PersistentVolumeClaim's name on the source. */
   name,
   createdAt: timestamp,
-  image: imageManifestSchema,
 });
 
+export const volumeManifestSchema = stagedVolumeSchema.extend({ image: imageManifestSchema });
+
 /** A volume moved file by file (the file transport): its tree instead of a device image. */
-export const treeManifestSchema = z.object({
-  version: z.literal(1),
-  runId: name,
-  namespace: name,
-  /** The PersistentVolumeClaim's name on the source. */
-  name,
-  createdAt: timestamp,
-  tree: fileTreeSchema,
-});
+export const treeManifestSchema = stagedVolumeSchema.extend({ tree: fileTreeSchema });
 
 export const resourceBundleSchema = z.object({
   version: z.literal(1),

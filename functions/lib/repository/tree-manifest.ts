@@ -81,9 +81,9 @@ export const fileTreeSchema = z.object({
 
 export type FileTree = z.infer<typeof fileTreeSchema>;
 
-/** Every chunk a tree's files name. */
-export function treeChunkIds(tree: FileTree): Set<string> {
+/** Every chunk these entries' files name. */
+export function treeChunkIds(entries: readonly TreeEntry[]): Set<string> {
   const ids = new Set<string>();
-  for (const entry of tree.entries) for (const part of entry.parts ?? []) ids.add(part.chunk);
+  for (const entry of entries) for (const part of entry.parts ?? []) ids.add(part.chunk);
   return ids;
 }

@@ -53,7 +53,7 @@ export async function verifyRun(
     await checkVolume(`${manifest.namespace}/${manifest.name}`, ids);
   }
   for await (const manifest of repository.manifests.treeManifests(runId)) {
-    await checkVolume(`${manifest.namespace}/${manifest.name}`, [...treeChunkIds(manifest.tree)]);
+    await checkVolume(`${manifest.namespace}/${manifest.name}`, [...treeChunkIds(manifest.tree.entries)]);
   }
   return { volumes, problems };
 }

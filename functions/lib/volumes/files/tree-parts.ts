@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { treeEntrySchema, treePathSchema } from "../../repository/tree-manifest.ts";
+import { treeChunkIds, treeEntrySchema, treePathSchema } from "../../repository/tree-manifest.ts";
 import type { PartKind } from "../range-parts.ts";
 import type { ListedPath } from "./tree-plan.ts";
 
@@ -48,17 +48,14 @@ export const treeSlicePartSchema = z.object({
 export type TreePlanPart = z.infer<typeof treePlanPartSchema>;
 export type TreeSlicePart = z.infer<typeof treeSlicePartSchema>;
 
-const chunksOf = (entries: TreePlanPart["known"]) =>
-  entries.flatMap((entry) => (entry.parts ?? []).map((part) => part.chunk));
-
 export const treePlanParts: PartKind<TreePlanPart> = {
   folder: "tree-plans",
   schema: treePlanPartSchema,
-  chunksNamed: (part) => chunksOf(part.known),
+  chunksNamed: (part) => [...treeChunkIds(part.known)],
 };
 
 export const treeSliceParts: PartKind<TreeSlicePart> = {
   folder: "tree-parts",
   schema: treeSlicePartSchema,
-  chunksNamed: (part) => chunksOf(part.entries),
+  chunksNamed: (part) => [...treeChunkIds(part.entries)],
 };

@@ -45,7 +45,7 @@ async function sampleTree(root: string): Promise<void> {
   await utimes(join(root, "pg/wal"), 1_600_000_000, 1_600_000_000);
 }
 
-async function staged(root: string) {
+async function entryCount(root: string) {
   return (await new LocalTree(root).list()).length;
 }
 
@@ -62,7 +62,7 @@ describe("the file transport's tree, staged and restored in process", () => {
     expect(tree.files).toBe(43);
     expect(stats.filesDeduplicated).toBe(1);
     // 40 small files of ~20 KiB in 256 KiB packs, and the large file in 3 chunks: a few objects.
-    expect(treeChunkIds(tree).size).toBeLessThanOrEqual(8);
+    expect(treeChunkIds(tree.entries).size).toBeLessThanOrEqual(8);
 
     await restoreTree(new LocalTree(destination), new TreeContents(repository.content), tree, {
       full: false,
@@ -78,7 +78,7 @@ describe("the file transport's tree, staged and restored in process", () => {
     expect((await stat(join(destination, "logs/hard-7"))).ino).toBe(
       (await stat(join(destination, "pg/base/1/7"))).ino,
     );
-    expect(await staged(destination)).toBe(await staged(source));
+    expect(await entryCount(destination)).toBe(await entryCount(source));
   });
 
   it("a rerun reads and stores only changed files; the restore writes only those and removes deleted ones", async () => {
@@ -185,7 +185,7 @@ describe("the file transport's tree, staged and restored in process", () => {
       tree,
     });
     const { chunks } = await chunkReferences(repository);
-    for (const id of treeChunkIds(tree)) expect(chunks).toContain(id);
+    for (const id of treeChunkIds(tree.entries)) expect(chunks).toContain(id);
     expect((await repository.manifests.readTreeManifest("run-1", "shop", "data")).tree.sha256).toBe(
       tree.sha256,
     );
