@@ -152,6 +152,8 @@ async function invoke(task: string, payload: Payload): Promise<unknown> {
         const planned = planChunkRanges(VOLUME_BYTES, defaultChunkSize);
         plan.volumes.push({
           source: sourceVolume(i),
+          transport: "block",
+          reason: "bench",
           target: execTarget(i, "source"),
           chunkBytes: defaultChunkSize,
           rangeCount: planned.length,
@@ -164,6 +166,7 @@ async function invoke(task: string, payload: Payload): Promise<unknown> {
     case "StageRange": {
       const { run, plan, item } = stageRange.input.parse(payload);
       planVolumeOf(await cachedPlan(run.request.pair, plan, readStagePlan), item, task);
+      if (!("range" in item)) throw new Error("the scale bench plans block ranges only");
       rangeBytes(item.range.length);
       const chunks = item.range.chunkCount;
       return {
@@ -184,8 +187,10 @@ async function invoke(task: string, payload: Payload): Promise<unknown> {
       const { run, plan } = prepareVolumes.input.parse(payload);
       const repository = await deps.openRepository(run.request.pair);
       const staged = await readStagePlan(repository.store, plan.plan);
-      const volumes = staged.volumes.map(({ source }, i) => ({
+      const volumes = staged.volumes.map(({ source, transport, reason }, i) => ({
         source,
+        transport,
+        reason,
         storageClass: "dest-fast",
         restore: {
           runId: run.id,
@@ -199,11 +204,12 @@ async function invoke(task: string, payload: Payload): Promise<unknown> {
           device: { kind: "fresh" as const },
         },
       }));
-      return writeRestorePlan(repository.store, run, { version: 1, volumes }, plan);
+      return writeRestorePlan(deps, repository.store, run, { version: 1, volumes }, plan);
     }
     case "RestoreRange": {
       const { run, plan, item } = restoreRange.input.parse(payload);
       planVolumeOf(await cachedPlan(run.request.pair, plan, readRestorePlan), item, task);
+      if (!("range" in item)) throw new Error("the scale bench plans block ranges only");
       rangeBytes(item.range.length);
       return {
         volume: item.volume,

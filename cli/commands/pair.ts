@@ -3,7 +3,11 @@ import { PairingError } from "../../functions/lib/errors.ts";
 import type { ClusterClient } from "../../functions/lib/kube/client/cluster-client.ts";
 import { checkPair, createPair, type PairRecord } from "../../functions/lib/kube/pairing/pairs.ts";
 import { listObjects, paths } from "../../functions/lib/volumes/kube-calls.ts";
-import { type VolumeTransport, volumeTransports } from "../../functions/lib/volumes/volume-transport.ts";
+import {
+  type TransportPreference,
+  type VolumeTransport,
+  volumeTransports,
+} from "../../functions/lib/volumes/volume-transport.ts";
 import {
   type Command,
   countOption,
@@ -40,11 +44,7 @@ function checksTable(record: PairRecord): string {
 function transportsTable(volumes: readonly VolumeTransport[]): string {
   return table(
     ["VOLUME", "TRANSPORT", "DETAIL"],
-    volumes.map((v) => [
-      `${v.namespace}/${v.pvc}`,
-      v.transport,
-      v.transport === "none" ? v.reason : `VolumeSnapshotClass ${v.snapshotClass}`,
-    ]),
+    volumes.map((v) => [`${v.namespace}/${v.pvc}`, v.transport, v.reason]),
   );
 }
 
@@ -89,7 +89,7 @@ const create: Command = {
   path: ["pair", "create"],
   summary: "pair a source and a destination cluster, checking both before anything moves",
   usage:
-    "NAME --source CLUSTER --destination CLUSTER [--storage-class FROM=TO]... [--namespace FROM=TO]... [--helper-image IMAGE] [--keep-runs N] [--data-mover-namespace NS] [--zone FROM=TO]...",
+    "NAME --source CLUSTER --destination CLUSTER [--storage-class FROM=TO]... [--namespace FROM=TO]... [--helper-image IMAGE] [--keep-runs N] [--data-mover-namespace NS] [--zone FROM=TO]... [--volume-transport auto|block|file] [--file-driver DRIVER]...",
   options: {
     source: { type: "string" },
     destination: { type: "string" },
@@ -99,6 +99,8 @@ const create: Command = {
     "keep-runs": { type: "string" },
     "data-mover-namespace": { type: "string" },
     zone: { type: "string", multiple: true },
+    "volume-transport": { type: "string" },
+    "file-driver": { type: "string", multiple: true },
   },
   examples: [
     "kubeferry pair create onprem-to-west --source onprem --destination west --storage-class ceph-rbd=gp3",
@@ -123,6 +125,7 @@ const create: Command = {
       ...(listOption(invocation, "zone").length > 0
         ? { zoneMapping: mappingOption(listOption(invocation, "zone"), "zone") }
         : {}),
+      ...transportOptions(invocation),
     };
     const clients = await connectBoth(context, spec.source, spec.destination);
     const deps = context.deps;
@@ -181,7 +184,7 @@ const check: Command = {
         context,
         name,
         () => checkPair(deps.pairs, name, clients, new Date(), namespaces.length > 0 ? { namespaces } : {}),
-        namespaces.length > 0 ? () => namespaceTransports(clients.source, namespaces) : undefined,
+        namespaces.length > 0 ? () => namespaceTransports(clients.source, existing, namespaces) : undefined,
       );
     } finally {
       clients.source.close();
@@ -190,7 +193,24 @@ const check: Command = {
   },
 };
 
-async function namespaceTransports(source: ClusterClient, namespaces: string[]): Promise<VolumeTransport[]> {
+/** `--volume-transport` (the pair's default for its runs) and `--file-driver` (drivers that serve filesystems only). */
+function transportOptions(invocation: Parameters<Command["run"]>[0]) {
+  const preference = stringOption(invocation, "volume-transport");
+  if (preference !== undefined && !["auto", "block", "file"].includes(preference)) {
+    throw new UsageError(`--volume-transport must be auto, block or file, not "${preference}"`);
+  }
+  const fileDrivers = listOption(invocation, "file-driver");
+  return {
+    ...(preference ? { volumeTransport: preference as TransportPreference } : {}),
+    ...(fileDrivers.length > 0 ? { fileDrivers } : {}),
+  };
+}
+
+async function namespaceTransports(
+  source: ClusterClient,
+  pair: PairRecord,
+  namespaces: string[],
+): Promise<VolumeTransport[]> {
   const claims = await Promise.all(
     namespaces.map((namespace) => listObjects<V1PersistentVolumeClaim>(source, paths.pvcs(namespace))),
   );
@@ -199,6 +219,10 @@ async function namespaceTransports(source: ClusterClient, namespaces: string[]):
     claims
       .flat()
       .map((claim) => ({ namespace: claim.metadata?.namespace ?? "", pvc: claim.metadata?.name ?? "" })),
+    {
+      preference: pair.volumeTransport ?? "auto",
+      ...(pair.fileDrivers ? { fileDrivers: pair.fileDrivers } : {}),
+    },
   );
 }
 

@@ -178,7 +178,7 @@ describe("migrate.asl.json snapshot wait", () => {
     });
     expect(states.CheckSnapshots.Catch[0]).toMatchObject({
       ErrorEquals: ["States.ALL"],
-      Next: "CleanupAfterFailure",
+      Next: "ThawAfterFailure",
     });
     expect(states.SnapshotsReady).toEqual({
       Type: "Choice",
@@ -191,6 +191,35 @@ describe("migrate.asl.json snapshot wait", () => {
       Next: "CheckSnapshots",
     });
     expect(states.SnapshotVolumes.ResultPath).toBe("$.snapshots");
+  });
+
+  it("holds the post hooks until volumes read live are staged, and thaws on any failure before that", () => {
+    const live = { Variable: "$.snapshots.live", NumericGreaterThan: 0 };
+    expect(states.SnapshotVolumes.Next).toBe("HoldHooksForLiveVolumes");
+    expect(states.HoldHooksForLiveVolumes).toMatchObject({
+      Type: "Choice",
+      Choices: [{ ...live, Next: "CheckSnapshots" }],
+      Default: "PostHooks",
+    });
+    expect(states.StageRanges.Next).toBe("LiveVolumesStaged");
+    expect(states.LiveVolumesStaged).toMatchObject({
+      Choices: [{ ...live, Next: "PostHooksAfterStaging" }],
+      Default: "CommitRun",
+    });
+    expect(states.PostHooksAfterStaging).toMatchObject({
+      Resource: "${PostHooksFunctionArn}",
+      Next: "CommitRun",
+    });
+    for (const name of ["CheckSnapshots", "PlanRanges", "StageRanges"]) {
+      expect(
+        states[name].Catch.map((c: { Next: string }) => c.Next),
+        name,
+      ).toEqual(["ThawAfterFailure"]);
+    }
+    expect(states.ThawAfterFailure).toMatchObject({
+      Choices: [{ ...live, Next: "PostHooksAfterFailure" }],
+      Default: "CleanupAfterFailure",
+    });
   });
 });
 

@@ -117,7 +117,7 @@ it("the README's ClusterRoles are enough to pair and migrate a stateful app", as
   expect(checked.code, checked.stdout + checked.stderr).toBe(0);
   const transports = JSON.parse(checked.stdout).volumes as Array<{ transport: string }>;
   expect(transports.length).toBeGreaterThan(0);
-  expect(transports.every((volume) => volume.transport === "block-snapshot")).toBe(true);
+  expect(transports.every((volume) => volume.transport === "block")).toBe(true);
   const migrated = await run([
     "migrate",
     "--pair",

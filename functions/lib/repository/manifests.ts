@@ -28,7 +28,13 @@ const stagedVolumeSchema = z.object({
 export const volumeManifestSchema = stagedVolumeSchema.extend({ image: imageManifestSchema });
 
 /** A volume moved file by file (the file transport): its tree instead of a device image. */
-export const treeManifestSchema = stagedVolumeSchema.extend({ tree: fileTreeSchema });
+export const treeManifestSchema = stagedVolumeSchema.extend({
+  tree: fileTreeSchema,
+  /** snapshot: read from a point-in-time copy; live: read from the running volume between the hooks. */
+  consistency: z.enum(["snapshot", "live"]).default("snapshot"),
+  /** Runs since the tree was last built by reading every file (0: this one did). */
+  incrementalRuns: z.number().int().nonnegative().default(0),
+});
 
 export const resourceBundleSchema = z.object({
   version: z.literal(1),
@@ -55,7 +61,17 @@ export const runRecordSchema = z.object({
   finishedAt: timestamp.optional(),
   /** The request's namespaces: retention keeps the last runs of each (records before it: the volumes'). */
   namespaces: z.array(name).optional(),
-  volumes: z.array(z.object({ namespace: name, name, stats: imageStatsSchema })),
+  volumes: z.array(
+    z.object({
+      namespace: name,
+      name,
+      stats: imageStatsSchema,
+      /** How the volume moved and why (volume-transport.ts); absent in records before the file transport. */
+      transport: z.enum(["block", "file"]).optional(),
+      consistency: z.enum(["snapshot", "live"]).optional(),
+      reason: z.string().optional(),
+    }),
+  ),
   resources: z.object({ objects: z.number().int().nonnegative() }).optional(),
   /** What applying each object on the destination did, and why when it failed. */
   objects: z
@@ -115,11 +131,11 @@ export class ManifestStore {
     return this.read(volumeKey(runId, namespace, pvc), volumeManifestSchema);
   }
 
-  writeTreeManifest(manifest: TreeManifest): Promise<void> {
+  writeTreeManifest(manifest: z.input<typeof treeManifestSchema>): Promise<void> {
     return this.write(
       treeKey(manifest.runId, manifest.namespace, manifest.name),
       treeManifestSchema,
-      manifest,
+      treeManifestSchema.parse(manifest),
     );
   }
 

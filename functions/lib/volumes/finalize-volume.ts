@@ -1,7 +1,6 @@
 import type { V1PersistentVolume, V1PersistentVolumeClaim } from "@kubernetes/client-node";
 import { VerifyFailed } from "../errors.ts";
 import type { ClusterClient } from "../kube/client/cluster-client.ts";
-import { readManifest, type VolumeManifests } from "./chunk-repository.ts";
 import {
   type Clock,
   createOrGet,
@@ -29,6 +28,8 @@ import type { SourceVolume } from "./snapshots.ts";
 
 export interface FinalizeVolumeInput {
   restore: RestoreTarget;
+  /** The digest verification must have recorded: the volume manifest's, or the tree manifest's. */
+  verifiedSha256: string;
   /** The source PVC's shape, given to the final PVC. */
   source: Pick<SourceVolume, "volumeMode" | "accessModes" | "requestedStorage" | "labels" | "fsType">;
   /** The mapped storage class. */
@@ -52,7 +53,7 @@ export interface FinalizeVolumeOutput {
  * what is already done, so a rerun continues where an attempt stopped.
  */
 export async function finalizeVolume(
-  deps: { client: ClusterClient; manifests: VolumeManifests; clock: Clock },
+  deps: { client: ClusterClient; clock: Clock },
   input: FinalizeVolumeInput,
 ): Promise<FinalizeVolumeOutput> {
   const { client, clock } = deps;
@@ -60,10 +61,12 @@ export async function finalizeVolume(
   const { namespace, name } = restore.finalPvc;
   const timeoutMs = (input.timeoutSeconds ?? 300) * 1000;
   const where = `cluster ${client.name}: PVC ${namespace}/${name}`;
-  const { image } = await readManifest(deps.manifests, restore.manifest);
   const tempClaimPath = paths.pvc(restore.claimNamespace, restore.claimName);
   const tempClaim = await getObject<V1PersistentVolumeClaim>(client, tempClaimPath);
-  if (tempClaim !== undefined && tempClaim.metadata?.annotations?.[VERIFIED_ANNOTATION] !== image.sha256) {
+  if (
+    tempClaim !== undefined &&
+    tempClaim.metadata?.annotations?.[VERIFIED_ANNOTATION] !== input.verifiedSha256
+  ) {
     throw new VerifyFailed(
       `${where}: the restored volume has not passed verification against the ${describeManifest(restore.manifest)}; ` +
         "run the verify step first — the final PVC stays unbound",

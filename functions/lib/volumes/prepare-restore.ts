@@ -45,12 +45,14 @@ export interface PrepareRestoreInput {
   fullRestore?: boolean;
   /** What a standby volume that a pod mounts does to the run (see standby-guard.ts); default "fail". */
   standbyInUse?: "skip" | "fail";
+  /** Block (default): a raw device for the block transport. Filesystem: mounted, for the file transport. */
+  writeAs?: "Block" | "Filesystem";
 }
 
 /**
  * Prepares the destination volume and its helper pod. Without a PVC of that name on the
- * destination, a new volume is provisioned through a temporary Block-mode PVC of the mapped
- * class, at least as large as the source. With one that kubeferry restored before (a standby),
+ * destination, a new volume is provisioned through a temporary PVC of the mapped class (Block
+ * mode, or Filesystem for the file transport), at least as large as the source. With one that kubeferry restored before (a standby),
  * the same volume is opened through a temporary Block-mode PV on its volume handle (reclaim
  * policy Retain, so removing it never touches the data), after growing it if the source PVC was
  * expanded since (standby-growth.ts); the manifest about to be written is recorded on the PVC
@@ -66,6 +68,7 @@ export async function prepareRestore(
   const moverNamespace = destination.dataMoverNamespace ?? DEFAULT_DATA_MOVER_NAMESPACE;
   const claimName = temporaryName("dst", runId, namespace, source.pvc);
   const finalPvc = { namespace, name: source.pvc };
+  const writeAs = input.writeAs ?? "Block";
   const existing = await getObject<V1PersistentVolumeClaim>(client, paths.pvc(namespace, source.pvc));
 
   await ensureDataMoverNamespace(client, moverNamespace);
@@ -85,7 +88,7 @@ export async function prepareRestore(
       kind: "PersistentVolumeClaim",
       metadata: { name: claimName, namespace: moverNamespace, labels: runLabels(runId) },
       spec: {
-        volumeMode: "Block",
+        volumeMode: writeAs,
         accessModes: source.accessModes,
         storageClassName: destination.storageClass,
         resources: { requests: { storage: String(bytes) } },
@@ -102,6 +105,7 @@ export async function prepareRestore(
       namespace: moverNamespace,
       name: claimName,
       claimName,
+      volumeMode: writeAs,
       readOnly: false,
       volume: `destination PVC ${namespace}/${source.pvc}`,
       volumeBytes: source.volumeBytes,
@@ -130,6 +134,7 @@ async function openStandby(
   const { client } = deps;
   const claimName = temporary.name;
   const { namespace } = input.destination;
+  const writeAs = input.writeAs ?? "Block";
   const where = `cluster ${client.name}: PVC ${namespace}/${input.source.pvc}`;
   const annotations = claim.metadata?.annotations ?? {};
   const restoredText = annotations[RESTORED_ANNOTATION];
@@ -179,7 +184,7 @@ async function openStandby(
     spec: {
       capacity: spec.capacity,
       accessModes: spec.accessModes,
-      volumeMode: "Block",
+      volumeMode: writeAs,
       persistentVolumeReclaimPolicy: "Retain",
       storageClassName: spec.storageClassName,
       csi: spec.csi,
@@ -192,7 +197,7 @@ async function openStandby(
     kind: "PersistentVolumeClaim",
     metadata: { ...temporary, labels: runLabels(input.runId) },
     spec: {
-      volumeMode: "Block",
+      volumeMode: writeAs,
       accessModes: spec.accessModes,
       storageClassName: spec.storageClassName ?? "",
       resources: { requests: { storage: spec.capacity?.storage ?? String(input.source.volumeBytes) } },

@@ -15,7 +15,7 @@ export const FSTYPE_PARAMETER = "csi.storage.k8s.io/fstype";
 export interface SourceVolume {
   namespace: string;
   pvc: string;
-  /** The VolumeSnapshot (same namespace). */
+  /** The VolumeSnapshot (same namespace); "" for a volume read live (file transport, no snapshots). */
   snapshot: string;
   /** Bytes to stage: the snapshot's restore size. */
   volumeBytes: number;
@@ -142,18 +142,41 @@ export async function snapshotReadiness(
       );
     }
     if (snapshot.status?.readyToUse === true) {
-      const claim = await boundClaim(client, cut.namespace, cut.pvc);
-      const pv = await getObject<V1PersistentVolume>(client, paths.pv(claim.spec?.volumeName ?? ""));
-      const workload = await workloads.placementOf(cut.namespace, cut.pvc);
-      ready.push({
-        ...describeSource(claim, snapshot, pv, await sourceFsType(client, claim, pv)),
-        ...(workload ? { workload } : {}),
-      });
+      ready.push(await sourceVolume(client, workloads, cut, snapshot));
     } else {
       pending.push({ ...cut, error: snapshot.status?.error?.message ?? null });
     }
   }
   return { ready, pending };
+}
+
+/**
+ * The source volumes of PVCs read live (the file transport without snapshot support): as a
+ * snapshot's, with the claim's capacity as the size and no snapshot.
+ */
+export async function liveVolumes(
+  client: ClusterClient,
+  volumes: ReadonlyArray<{ namespace: string; pvc: string }>,
+): Promise<SourceVolume[]> {
+  const workloads = new NamespaceWorkloads(client);
+  const live: SourceVolume[] = [];
+  for (const volume of volumes) live.push(await sourceVolume(client, workloads, volume, undefined));
+  return live;
+}
+
+async function sourceVolume(
+  client: ClusterClient,
+  workloads: NamespaceWorkloads,
+  volume: { namespace: string; pvc: string },
+  snapshot: VolumeSnapshot | undefined,
+): Promise<SourceVolume> {
+  const claim = await boundClaim(client, volume.namespace, volume.pvc);
+  const pv = await getObject<V1PersistentVolume>(client, paths.pv(claim.spec?.volumeName ?? ""));
+  const workload = await workloads.placementOf(volume.namespace, volume.pvc);
+  return {
+    ...describeSource(claim, snapshot, pv, await sourceFsType(client, claim, pv)),
+    ...(workload ? { workload } : {}),
+  };
 }
 
 async function boundClaim(
@@ -254,23 +277,23 @@ async function sourceFsType(
 
 function describeSource(
   claim: V1PersistentVolumeClaim,
-  snapshot: VolumeSnapshot,
+  snapshot: VolumeSnapshot | undefined,
   pv: V1PersistentVolume | undefined,
   fsType: string | undefined,
 ): SourceVolume {
   const nodeAffinity = pv?.spec?.nodeAffinity?.required as VolumeNodeSelector | undefined;
   const meta = claim.metadata ?? {};
   const spec = claim.spec ?? {};
-  const size = restoreBytes(snapshot) ?? claim.status?.capacity?.storage;
+  const size = (snapshot && restoreBytes(snapshot)) ?? claim.status?.capacity?.storage;
   if (size === undefined) {
     throw new ValidationError(
-      `VolumeSnapshot ${meta.namespace}/${snapshot.metadata.name} reports no restore size and PVC ${meta.namespace}/${meta.name} no capacity; the CSI driver must report one`,
+      `${snapshot ? `VolumeSnapshot ${meta.namespace}/${snapshot.metadata.name} reports no restore size and ` : ""}PVC ${meta.namespace}/${meta.name} no capacity; the volume's driver must report one`,
     );
   }
   return {
     namespace: meta.namespace ?? "",
     pvc: meta.name ?? "",
-    snapshot: snapshot.metadata.name,
+    snapshot: snapshot?.metadata.name ?? "",
     volumeBytes: quantityToBytes(String(size)),
     volumeMode: spec.volumeMode === "Block" ? "Block" : "Filesystem",
     storageClass: claimStorageClass(claim) ?? "",

@@ -23,10 +23,18 @@ interface SnapshotContent {
  */
 export async function openSourceVolume(
   deps: { client: ClusterClient; exec: PodExec; clock: Clock },
-  input: { runId: string; source: SourceVolume; helper?: HelperPodOptions; dataMoverNamespace?: string },
+  input: {
+    runId: string;
+    source: SourceVolume;
+    helper?: HelperPodOptions;
+    dataMoverNamespace?: string;
+    /** Block (default): the block transport's device. Filesystem: mounted read-only, for the file transport. */
+    readAs?: "Block" | "Filesystem";
+  },
 ): Promise<ExecTarget> {
   const { client } = deps;
   const { runId, source } = input;
+  const readAs = input.readAs ?? "Block";
   const namespace = input.dataMoverNamespace ?? DEFAULT_DATA_MOVER_NAMESPACE;
   const where = `cluster ${client.name}: VolumeSnapshot ${source.namespace}/${source.snapshot}`;
   const snapshot = await getObject<{ status?: { boundVolumeSnapshotContentName?: string } }>(
@@ -50,7 +58,7 @@ export async function openSourceVolume(
     metadata: {
       name,
       labels: runLabels(runId),
-      ...(source.volumeMode === "Filesystem" ? { annotations: { [ALLOW_MODE_CHANGE]: "true" } } : {}),
+      ...(source.volumeMode !== readAs ? { annotations: { [ALLOW_MODE_CHANGE]: "true" } } : {}),
     },
     spec: {
       deletionPolicy: "Retain",
@@ -80,7 +88,7 @@ export async function openSourceVolume(
     kind: "PersistentVolumeClaim",
     metadata: { name, namespace, labels: runLabels(runId) },
     spec: {
-      volumeMode: "Block",
+      volumeMode: readAs,
       accessModes: source.accessModes,
       storageClassName: source.storageClass,
       resources: { requests: { storage: String(source.volumeBytes) } },
@@ -94,6 +102,7 @@ export async function openSourceVolume(
       namespace,
       name,
       claimName: name,
+      volumeMode: readAs,
       readOnly: true,
       volume: `PVC ${source.namespace}/${source.pvc} (snapshot ${source.snapshot})`,
       volumeBytes: source.volumeBytes,

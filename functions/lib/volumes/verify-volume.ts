@@ -45,8 +45,18 @@ export async function verifyRestoredVolume(
       `${where}'s digest is ${sha256}, the ${describeManifest(restore.manifest)} says ${image.sha256}; ${next}`,
     );
   }
+  await markVerified(deps.client, restore, sha256);
+  return { sha256 };
+}
+
+/** Records on the temporary PVC the digest verification saw: finalizeVolume binds only a volume so marked. */
+export async function markVerified(
+  client: ClusterClient,
+  restore: RestoreTarget,
+  sha256: string,
+): Promise<void> {
   try {
-    await mergePatch(deps.client, paths.pvc(restore.claimNamespace, restore.claimName), {
+    await mergePatch(client, paths.pvc(restore.claimNamespace, restore.claimName), {
       metadata: { annotations: { [VERIFIED_ANNOTATION]: sha256 } },
     });
   } catch (error) {
@@ -54,5 +64,4 @@ export async function verifyRestoredVolume(
     // mark on it, so a PVC already gone was verified, and finalizeVolume finishes from its final PV.
     if (!isNotFound(error)) throw error;
   }
-  return { sha256 };
 }

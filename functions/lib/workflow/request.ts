@@ -78,6 +78,20 @@ export const migrationRequestSchema = z
       .describe(
         "bytes per range (one Map item, one invocation) of each volume's plan, rounded up to whole chunks; default: the planner's",
       ),
+    volumeTransport: z
+      .enum(["auto", "block", "file"])
+      .optional()
+      .describe(
+        "how volumes move: block (a snapshot copied as a device), file (file by file, from a snapshot or the live volume between the hooks), auto (block where the driver serves snapshots as Block); default: the pair's, else auto",
+      ),
+    fullPassEvery: z
+      .number()
+      .int()
+      .min(1)
+      .default(10)
+      .describe(
+        "file transport: every Nth run of a volume hashes every file, not only those whose size or mtime changed",
+      ),
     snapshotTimeoutSeconds: z
       .number()
       .int()

@@ -24,7 +24,7 @@ export async function recordRestoredRange(
   store: BlobStore,
   volume: RestoredVolumeKey,
   rangeIndex: number,
-  written: RestoreRangeOutput,
+  written: Pick<RestoreRangeOutput, "writtenChunks" | "zeroedChunks" | "streamedBytes">,
 ): Promise<void> {
   const counts = restoredRangeSchema.parse({
     writtenChunks: written.writtenChunks,

@@ -7,6 +7,7 @@ import {
   type PlanSummary,
   type RangeItem,
   type RestorePlan,
+  rangeItemSchema,
   restorePlanSchema,
   type StagePlan,
   stagePlanSchema,
@@ -21,6 +22,7 @@ import {
  */
 const planKey = (runId: string, kind: "stage" | "restore") => `runs/${runId}/plans/${kind}.json`;
 const itemsKey = (runId: string) => `runs/${runId}/plans/ranges.json`;
+const restoreItemsKey = (runId: string) => `runs/${runId}/plans/restore-ranges.json`;
 
 /** A step was given the key of a plan that is not (or no longer) in the repository. */
 export class PlanMissing extends KubeferryError {}
@@ -49,16 +51,32 @@ export async function writeStagePlan(
   };
 }
 
-/** Writes the restore plan; its ranges are the staged ones, so the restore Map reads the same items. */
+/**
+ * Writes the restore plan and its Map items: a block volume's ranges are the staged ones; a
+ * file-transport volume is restored in one item (slice 0), however many slices staged it.
+ */
 export async function writeRestorePlan(
+  deps: Pick<StepDeps, "repositoryObjectKey">,
   store: BlobStore,
   run: MigrationRun,
   plan: RestorePlan,
   staged: PlanSummary,
 ): Promise<PlanSummary> {
   const key = planKey(run.id, "restore");
+  const stagedItems =
+    staged.ranges === 0 ? [] : await readPlan(store, itemsKey(run.id), z.array(rangeItemSchema));
+  const items: RangeItem[] = [
+    ...stagedItems.filter((item) => "range" in item),
+    ...plan.volumes.flatMap((volume, index) => (volume.file ? [{ volume: index, slice: 0 }] : [])),
+  ];
+  await writeJson(store, restoreItemsKey(run.id), items);
   await writeJson(store, key, restorePlanSchema.parse(plan));
-  return { ...staged, plan: key };
+  return {
+    ...staged,
+    plan: key,
+    items: deps.repositoryObjectKey(run.request.pair, restoreItemsKey(run.id)),
+    ranges: items.length,
+  };
 }
 
 async function readPlan<Schema extends z.ZodType>(

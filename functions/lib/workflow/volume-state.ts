@@ -3,7 +3,7 @@ import { ValidationError } from "../errors.ts";
 import type { ChunkRange } from "../volumes/chunk-ranges.ts";
 import type { ExecTarget } from "../volumes/pod-exec.ts";
 import type { RestoreTarget } from "../volumes/restore-target.ts";
-import type { SourceVolume } from "../volumes/snapshots.ts";
+import type { SnapshotCut, SourceVolume } from "../volumes/snapshots.ts";
 import type { VolumeNodeSelector } from "../volumes/volume-placement.ts";
 
 /**
@@ -91,37 +91,86 @@ export const restoreTargetSchema = z.object({
 export const volumeListSchema = z.object({ key: z.string().min(1), count });
 export type VolumeList = z.infer<typeof volumeListSchema>;
 
-/** `$.resources.volumes`: the PVCs whose data moves (a list of `volumeRefSchema`). */
+/** `$.resources.volumes`: the PVCs whose data moves (a list of `selectedVolumeSchema`). */
 export const volumesListedSchema = z.object({ volumes: volumeListSchema });
-export const volumeRefSchema = z.object({ namespace: z.string(), pvc: z.string() });
+/** A selected PVC with how it moves (volume-transport.ts) and why, as the preflight decided. */
+export const selectedVolumeSchema = z.object({
+  namespace: z.string(),
+  pvc: z.string(),
+  transport: z.enum(["block", "file"]),
+  /** Absent for a file-transport volume read live (no snapshot support). */
+  snapshotClass: z.string().optional(),
+  reason: z.string(),
+});
+export type SelectedVolume = z.infer<typeof selectedVolumeSchema>;
 
-/** `$.snapshots`: the snapshots cut (maybe not ready yet; a list of `snapshotCutSchema`). */
+/**
+ * `$.snapshots`: the snapshots cut (maybe not ready yet; a list of `snapshotCutSchema`), and how
+ * many volumes are read live instead: while there are any, the post hooks wait until they are staged.
+ */
 export const snapshotsStateSchema = z.object({
   cuts: volumeListSchema,
+  live: count.default(0),
   /** The snapshots' deadline, computed once when they were cut: CheckSnapshots fails past it. */
   readyBy: z.iso.datetime(),
 });
-export const snapshotCutSchema = z.object({ namespace: z.string(), pvc: z.string(), snapshot: z.string() });
+/** A selected volume after SnapshotVolumes: its snapshot, or none for a volume read live. */
+export const snapshotCutSchema = z.object({
+  namespace: z.string(),
+  pvc: z.string(),
+  transport: z.enum(["block", "file"]),
+  reason: z.string(),
+  snapshot: z.string().optional(),
+});
+export type VolumeCut = z.infer<typeof snapshotCutSchema>;
+
+/** The cuts that have a snapshot (the others are read live). */
+export function snapshotted(cuts: readonly VolumeCut[]): SnapshotCut[] {
+  return cuts.flatMap(({ namespace, pvc, snapshot }) => (snapshot ? [{ namespace, pvc, snapshot }] : []));
+}
 
 export type SnapshotsState = z.infer<typeof snapshotsStateSchema>;
 
-/** One range of one volume: a Map item, naming its volume by its index in the plan. */
-export const rangeItemSchema = z.object({ volume: count, range: chunkRangeSchema });
+/**
+ * One Map item, naming its volume by its index in the plan: a range of a block volume, or a slice
+ * of a file-transport volume's files (restore: slice 0 restores the whole tree).
+ */
+export const rangeItemSchema = z.union([
+  z.object({ volume: count, range: chunkRangeSchema }),
+  z.object({ volume: count, slice: count }),
+]);
+
+/** How a file-transport volume is read and staged; recorded in the run record. */
+export const fileStageSchema = z.object({
+  /** snapshot: a point-in-time copy; live: the volume as the app left it between the hooks. */
+  consistency: z.enum(["snapshot", "live"]),
+  /** The run whose tree this one is incremental to (absent: the first run, all files read). */
+  previousRun: z.string().optional(),
+  fullPass: z.boolean(),
+  /** Runs since the last full pass, this one included (0 on a full pass). */
+  incrementalRuns: count,
+});
+export type FileStage = z.infer<typeof fileStageSchema>;
+
+const planVolumeShape = {
+  source: sourceVolumeSchema,
+  transport: z.enum(["block", "file"]),
+  reason: z.string(),
+  file: fileStageSchema.optional(),
+};
 
 /** Stored at `runs/<id>/plans/stage.json`: each volume opened for reading. */
 export const stagePlanSchema = z.object({
   version: z.literal(1),
   volumes: z.array(
-    z.object({ source: sourceVolumeSchema, target: execTargetSchema, chunkBytes: count, rangeCount: count }),
+    z.object({ ...planVolumeShape, target: execTargetSchema, chunkBytes: count, rangeCount: count }),
   ),
 });
 
 /** Stored at `runs/<id>/plans/restore.json`: each destination volume prepared for writing. */
 export const restorePlanSchema = z.object({
   version: z.literal(1),
-  volumes: z.array(
-    z.object({ restore: restoreTargetSchema, source: sourceVolumeSchema, storageClass: z.string() }),
-  ),
+  volumes: z.array(z.object({ ...planVolumeShape, restore: restoreTargetSchema, storageClass: z.string() })),
 });
 
 /**
@@ -147,6 +196,11 @@ export type RangeItem = z.infer<typeof rangeItemSchema>;
 export type StagePlan = z.infer<typeof stagePlanSchema>;
 export type RestorePlan = z.infer<typeof restorePlanSchema>;
 export type PlanSummary = z.infer<typeof planSummarySchema>;
+
+/** The item's position within its volume: the range's index, or the slice's. */
+export function itemIndex(item: RangeItem): number {
+  return "range" in item ? item.range.index : item.slice;
+}
 
 /** The volume a range item names; an index outside the plan is a broken plan, not a retryable fault. */
 export function planVolumeOf<Volume>(plan: { volumes: Volume[] }, item: RangeItem, task: string): Volume {

@@ -74,7 +74,7 @@ afterAll(async () => {
 
 interface Restored {
   runId: string;
-  input: FinalizeVolumeInput;
+  input: Omit<FinalizeVolumeInput, "verifiedSha256">;
   /** The restored volume's CSI handle: the volume that must end bound, or reclaimed. */
   handle: string;
 }

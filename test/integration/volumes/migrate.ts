@@ -201,17 +201,17 @@ export async function finalizeRestored(
   client: ClusterClient,
   repository: Repository,
   options: Pick<MigrationOptions, "beforeFinalize">,
-  input: FinalizeVolumeInput,
+  input: Omit<FinalizeVolumeInput, "verifiedSha256">,
 ): Promise<void> {
   let t = performance.now();
   const { restore } = input;
-  await verifyRestoredVolume(
+  const { sha256 } = await verifyRestoredVolume(
     { client, manifests: repository.manifests, restored: restoredPartsOf(repository) },
     restore,
   );
   t = mark(`verify ${restore.finalPvc.name}`, t);
   await options.beforeFinalize?.();
-  await finalizeVolume({ client, manifests: repository.manifests, clock }, input);
+  await finalizeVolume({ client, clock }, { ...input, verifiedSha256: sha256 });
   mark(`finalize ${restore.finalPvc.name}`, t);
 }
 

@@ -139,7 +139,7 @@ describe("the CSI driver of a volume", () => {
     expect(await snapshotClassFor(client, namespace, "intree")).toBe(clusters.get("source").classes.snapshot);
   }, 120_000);
 
-  it("decides each selected volume's transport before anything moves, with the reason when there is none", async () => {
+  it("decides each selected volume's transport before anything moves, with the reason", async () => {
     // A bound local-path volume (k3s' default: no snapshots) and a claim nothing consumes yet.
     await createOrGet(client, paths.pvs(), {
       metadata: { name: "host-folder" },
@@ -178,18 +178,40 @@ describe("the CSI driver of a volume", () => {
       {
         namespace,
         pvc: "data",
-        transport: "block-snapshot",
+        transport: "block",
         snapshotClass: clusters.get("source").classes.snapshot,
+        reason: expect.stringMatching(/block copy of a snapshot of class/),
       },
       {
         namespace,
         pvc: "cache",
-        transport: "none",
+        transport: "file",
         reason: expect.stringMatching(
-          /^storage class local-path: .*no VolumeSnapshotClass for driver rancher.io\/local-path/,
+          /^storage class local-path, driver rancher.io\/local-path: .*no VolumeSnapshotClass, so the live volume is read between the hooks/,
         ),
       },
       { namespace, pvc: "later", transport: "none", reason: "it is Pending, not Bound" },
     ]);
+    // Asked for a block copy, the local-path volume has none, and says why.
+    const blockOnly = await volumeTransports(client, [{ namespace, pvc: "cache" }], { preference: "block" });
+    expect(blockOnly[0]).toMatchObject({
+      transport: "none",
+      reason: expect.stringMatching(/use volumeTransport auto or file/),
+    });
+    // Asked for the file transport, a snapshot-capable volume is read from its snapshot, file by file.
+    const fileCopy = await volumeTransports(client, [{ namespace, pvc: "data" }], { preference: "file" });
+    expect(fileCopy[0]).toMatchObject({
+      transport: "file",
+      snapshotClass: clusters.get("source").classes.snapshot,
+    });
+    // A driver the pair names as file-only moves file by file even with snapshots.
+    const listed = await volumeTransports(client, [{ namespace, pvc: "data" }], {
+      preference: "auto",
+      fileDrivers: [blockDriver],
+    });
+    expect(listed[0]).toMatchObject({
+      transport: "file",
+      reason: expect.stringMatching(/serves filesystems only/),
+    });
   }, 120_000);
 });

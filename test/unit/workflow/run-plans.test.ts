@@ -40,6 +40,8 @@ describe("run plans", () => {
         requestedStorage: "8",
         labels: {},
       },
+      transport: "block" as const,
+      reason: "storage class fast, driver d: block copy of a snapshot of class s",
       target: { cluster: "c", namespace: "n", pod: "p", container: "c", volume: "v" },
       chunkBytes: 4,
       rangeCount: 2,
@@ -69,6 +71,8 @@ describe("volume lists", () => {
     const cuts = Array.from({ length: 3000 }, (_, i) => ({
       namespace: "shop",
       pvc: `data-${i}`,
+      transport: "block" as const,
+      reason: "block copy",
       snapshot: `s-${i}`,
     }));
     const list = await writeVolumeList(store, run, "snapshots", cuts);

@@ -44,6 +44,10 @@ export const pairSpecSchema = z.strictObject({
   dataMoverNamespace: dnsLabel.optional(),
   /** Source zone → destination zone, for placing volumes of WaitForFirstConsumer classes. */
   zoneMapping: nameMapping.optional(),
+  /** How this pair's volumes move unless a request says otherwise (volume-transport.ts). */
+  volumeTransport: z.enum(["auto", "block", "file"]).optional(),
+  /** CSI drivers of the source that serve filesystems only, beyond the ones kubeferry knows. */
+  fileDrivers: z.array(z.string().min(1)).optional(),
 });
 
 export const pairRecordSchema = pairSpecSchema.extend({

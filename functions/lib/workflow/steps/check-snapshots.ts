@@ -5,7 +5,7 @@ import { loadPair, withClients } from "../pair-access.ts";
 import { migrationRunSchema } from "../run.ts";
 import { readVolumeList } from "../run-plans.ts";
 import { defineStep } from "../step.ts";
-import { snapshotCutSchema, snapshotsStateSchema } from "../volume-state.ts";
+import { snapshotCutSchema, snapshotsStateSchema, snapshotted } from "../volume-state.ts";
 
 export interface SnapshotCheck {
   ready: boolean;
@@ -24,9 +24,9 @@ export const checkSnapshots = defineStep({
   task: "CheckSnapshots",
   input: z.object({ run: migrationRunSchema, snapshots: snapshotsStateSchema }),
   async run({ run, snapshots }, deps): Promise<SnapshotCheck> {
-    if (snapshots.cuts.count === 0) return { ready: true, pending: 0, waitSeconds: 0 };
+    if (snapshots.cuts.count === snapshots.live) return { ready: true, pending: 0, waitSeconds: 0 };
     const repository = await deps.openRepository(run.request.pair);
-    const cuts = await readVolumeList(repository.store, snapshots.cuts, snapshotCutSchema);
+    const cuts = snapshotted(await readVolumeList(repository.store, snapshots.cuts, snapshotCutSchema));
     const pair = await loadPair(deps, run.request.pair);
     const source = await deps.connectCluster(pair.source);
     const { pending } = await withClients([source], () => snapshotReadiness(source, cuts));

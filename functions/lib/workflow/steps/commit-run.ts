@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { RunRecord } from "../../repository/manifests.ts";
 import { commitVolume } from "../../volumes/commit-volume.ts";
+import { commitTreeVolume } from "../../volumes/files/tree-volume.ts";
 import { systemClock } from "../../volumes/kube-calls.ts";
 import { ChunkBackedParts, stagedParts } from "../../volumes/range-parts.ts";
 import { migrationRunSchema } from "../run.ts";
@@ -8,11 +9,13 @@ import { readStagePlan } from "../run-plans.ts";
 import type { CommitOutcome } from "../run-result.ts";
 import { defineStep } from "../step.ts";
 import { planSummarySchema } from "../volume-state.ts";
+import { treeParts } from "./plan-ranges.ts";
 
 /**
- * Once every range is staged: writes each volume's manifest (with the whole-volume digest
- * combined from the ranges' hash passes, so no cluster is contacted) and the run record. Until
- * then no manifest names the new chunks.
+ * Once every range is staged: writes each volume's manifest (a block volume's with the
+ * whole-volume digest combined from the ranges' hash passes, a file-transport volume's tree from
+ * its plan and slices, so no cluster is contacted) and the run record, which says how each volume
+ * moved and why. Until then no manifest names the new chunks.
  */
 export const commitRun = defineStep({
   task: "CommitRun",
@@ -27,18 +30,31 @@ export const commitRun = defineStep({
     const staged = await readStagePlan(repository.store, plan.plan);
     const committed = [];
     for (const volume of staged.volumes) {
-      const stats = await commitVolume(
-        { parts, manifests: repository.manifests, clock: systemClock },
-        {
-          runId: run.id,
-          namespace: volume.source.namespace,
-          pvc: volume.source.pvc,
-          volumeBytes: volume.source.volumeBytes,
-          chunkBytes: volume.chunkBytes,
-          rangeCount: volume.rangeCount,
-        },
-      );
-      committed.push({ namespace: volume.source.namespace, name: volume.source.pvc, stats });
+      const { source, file } = volume;
+      const stats = file
+        ? await commitTreeVolume(
+            { manifests: repository.manifests, parts: treeParts(repository), clock: systemClock },
+            { runId: run.id, source, slices: volume.rangeCount, file },
+          )
+        : await commitVolume(
+            { parts, manifests: repository.manifests, clock: systemClock },
+            {
+              runId: run.id,
+              namespace: source.namespace,
+              pvc: source.pvc,
+              volumeBytes: source.volumeBytes,
+              chunkBytes: volume.chunkBytes,
+              rangeCount: volume.rangeCount,
+            },
+          );
+      committed.push({
+        namespace: source.namespace,
+        name: source.pvc,
+        stats,
+        transport: volume.transport,
+        reason: volume.reason,
+        ...(file ? { consistency: file.consistency } : {}),
+      });
     }
     const record: RunRecord = {
       version: 1,
@@ -47,9 +63,8 @@ export const commitRun = defineStep({
       status: "Running",
       startedAt: run.startedAt,
       namespaces: run.request.namespaces,
-      volumes: committed.map(({ namespace, name, stats }) => ({
-        namespace,
-        name,
+      volumes: committed.map(({ stats, ...volume }) => ({
+        ...volume,
         stats: {
           chunks: stats.chunks,
           holes: stats.holes,

@@ -6,6 +6,7 @@ import { loadPair, withClients } from "../pair-access.ts";
 import { migrationRunSchema } from "../run.ts";
 import { writeVolumeList } from "../run-plans.ts";
 import { defineStep } from "../step.ts";
+import type { SelectedVolume } from "../volume-state.ts";
 
 /**
  * Exports the selected objects from the source into the run's encrypted resource bundle, and
@@ -34,8 +35,11 @@ export const discoverResources = defineStep({
               pvc: object.metadata?.name ?? "",
             }))
         : [];
-      refuseUnmovable(await volumeTransports(source, volumes));
-      return { exported, volumes };
+      const transports = await volumeTransports(source, volumes, {
+        preference: request.volumeTransport ?? pair.volumeTransport ?? "auto",
+        ...(pair.fileDrivers ? { fileDrivers: pair.fileDrivers } : {}),
+      });
+      return { exported, volumes: movable(transports) };
     });
     const repository = await deps.openRepository(request.pair);
     await repository.manifests.writeResourceBundle({
@@ -54,11 +58,17 @@ export const discoverResources = defineStep({
 });
 
 /** Every selected volume must have a way to move: say which do not, and why, before the hooks run. */
-function refuseUnmovable(transports: readonly VolumeTransport[]): void {
-  const unmovable = transports.filter((volume) => volume.transport === "none");
-  if (unmovable.length === 0) return;
+function movable(transports: readonly VolumeTransport[]): SelectedVolume[] {
+  const selected: SelectedVolume[] = [];
+  const unmovable: string[] = [];
+  for (const volume of transports) {
+    if (volume.transport === "none")
+      unmovable.push(`PVC ${volume.namespace}/${volume.pvc} (${volume.reason})`);
+    else selected.push(volume);
+  }
+  if (unmovable.length === 0) return selected;
   throw new ValidationError(
-    `no transport for ${unmovable.map((v) => `PVC ${v.namespace}/${v.pvc} (${v.reason})`).join("; ")}; ` +
+    `no transport for ${unmovable.join("; ")}; ` +
       "fix each, or leave them out with a selector or includeVolumes: false",
   );
 }

@@ -1,6 +1,8 @@
 import { z } from "zod";
+import { verifyRestoredTree } from "../../volumes/files/tree-volume.ts";
 import { finalizeVolume } from "../../volumes/finalize-volume.ts";
 import { systemClock } from "../../volumes/kube-calls.ts";
+import { KubeExec } from "../../volumes/pod-exec.ts";
 import { ChunkBackedParts, restoredParts } from "../../volumes/range-parts.ts";
 import { verifyRestoredVolume } from "../../volumes/verify-volume.ts";
 import { loadPair, withClients } from "../pair-access.ts";
@@ -12,8 +14,9 @@ import { defineStep } from "../step.ts";
 import { planSummarySchema } from "../volume-state.ts";
 
 /**
- * Verifies each restored volume (the whole-volume digest combined from what its restore ranges
- * read back, against the manifest's) and only then makes it the application's PVC; a mismatch
+ * Verifies each restored volume (a block volume's digest combined from what its restore ranges
+ * read back, a file-transport volume's tree digest listed and hashed in its pod, against the
+ * manifest's) and only then makes it the application's PVC; a mismatch
  * fails the run with VerifyFailed and leaves the final PVC unbound.
  */
 export const finalizeVolumes = defineStep({
@@ -36,17 +39,29 @@ export const finalizeVolumes = defineStep({
     );
     const pair = await loadPair(deps, run.request.pair);
     const destination = await deps.connectCluster(pair.destination);
+    const exec = new KubeExec(destination.kubeConfig);
     const restoredRanges = new ChunkBackedParts(repository.store, repository.content, restoredParts);
     const volumes = await withClients([destination], () =>
       Promise.all(
-        plan.volumes.map(async ({ restore, source, storageClass }) => {
-          await verifyRestoredVolume(
-            { client: destination, manifests: repository.manifests, restored: restoredRanges },
-            restore,
-          );
+        plan.volumes.map(async ({ restore, source, storageClass, file }) => {
+          const { sha256 } = file
+            ? await verifyRestoredTree(
+                { client: destination, exec, manifests: repository.manifests },
+                restore,
+              )
+            : await verifyRestoredVolume(
+                { client: destination, manifests: repository.manifests, restored: restoredRanges },
+                restore,
+              );
           await finalizeVolume(
-            { client: destination, manifests: repository.manifests, clock: systemClock },
-            { restore, source, storageClass },
+            { client: destination, clock: systemClock },
+            {
+              restore,
+              verifiedSha256: sha256,
+              // A file-transport volume has the destination class's own filesystem, not the source's.
+              source: file ? { ...source, fsType: undefined } : source,
+              storageClass,
+            },
           );
           const written = await restoredTotals(repository.store, {
             runId: run.id,

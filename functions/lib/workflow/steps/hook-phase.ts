@@ -6,7 +6,7 @@ import { loadPair, withClients } from "../pair-access.ts";
 import { migrationRunSchema } from "../run.ts";
 import { readVolumeList } from "../run-plans.ts";
 import { defineStep } from "../step.ts";
-import { volumeRefSchema, volumesListedSchema } from "../volume-state.ts";
+import { selectedVolumeSchema, volumesListedSchema } from "../volume-state.ts";
 import { snapshotGroups } from "./snapshot-volumes.ts";
 
 /**
@@ -18,8 +18,9 @@ const phaseBudgetMs = 780_000;
 
 /**
  * PreHooks and PostHooks: the request's exec hooks, run in the application pods of every
- * namespace that has volumes to snapshot. The failure path runs PostHooks too, so an
- * application frozen by a pre hook is always thawed.
+ * namespace that has volumes to move. The failure path runs PostHooks too, so an application
+ * frozen by a pre hook is always thawed. With volumes read live (file transport without
+ * snapshots), PostHooks runs once they are staged, not after the snapshots are cut.
  */
 function hookPhase(task: "PreHooks" | "PostHooks", phase: "pre" | "post") {
   return defineStep({
@@ -29,7 +30,7 @@ function hookPhase(task: "PreHooks" | "PostHooks", phase: "pre" | "post") {
       const hooks = run.request.hooks[phase];
       if (hooks.length === 0 || !resources || resources.volumes.count === 0) return { ran: 0, failed: 0 };
       const repository = await deps.openRepository(run.request.pair);
-      const volumes = await readVolumeList(repository.store, resources.volumes, volumeRefSchema);
+      const volumes = await readVolumeList(repository.store, resources.volumes, selectedVolumeSchema);
       const namespaces = [...new Set(volumes.map((volume) => volume.namespace))];
       const pair = await loadPair(deps, run.request.pair);
       const source = await deps.connectCluster(pair.source);
@@ -37,7 +38,7 @@ function hookPhase(task: "PreHooks" | "PostHooks", phase: "pre" | "post") {
       const outcomes = await withClients([source], async () => {
         if (phase === "pre") {
           // Whatever would stop the snapshots is found before the application is frozen.
-          for (const group of await snapshotGroups(source, volumes)) {
+          for (const group of snapshotGroups(volumes)) {
             await checkSnapshotSources(source, group.namespace, group.pvcs, group.snapshotClass);
           }
         }

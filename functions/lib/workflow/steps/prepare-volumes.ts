@@ -70,7 +70,7 @@ export const prepareVolumes = defineStep({
     const repository = await deps.openRepository(run.request.pair);
     const staged = await readStagePlan(repository.store, plan.plan);
     if (staged.volumes.length === 0) {
-      return writeRestorePlan(repository.store, run, { version: 1, volumes: [] }, plan);
+      return writeRestorePlan(deps, repository.store, run, { version: 1, volumes: [] }, plan);
     }
     const pair = await loadPair(deps, run.request.pair);
     const destination = await deps.connectCluster(pair.destination);
@@ -79,7 +79,7 @@ export const prepareVolumes = defineStep({
     const volumes = await withClients([destination], async () => {
       await createNamespaces(destination, run, pair, repository);
       return Promise.all(
-        staged.volumes.map(async ({ source }) => {
+        staged.volumes.map(async ({ source, transport, reason, file }) => {
           const storageClass = destinationStorageClass(pair, source.storageClass);
           const restore = await prepareRestore(
             { client: destination, exec, clock: systemClock },
@@ -97,12 +97,13 @@ export const prepareVolumes = defineStep({
               helper,
               fullRestore: run.request.fullRestore,
               standbyInUse: run.request.standbyInUse,
+              writeAs: file ? "Filesystem" : "Block",
             },
           );
-          return { restore, source, storageClass };
+          return { restore, source, storageClass, transport, reason, ...(file ? { file } : {}) };
         }),
       );
     });
-    return writeRestorePlan(repository.store, run, { version: 1, volumes }, plan);
+    return writeRestorePlan(deps, repository.store, run, { version: 1, volumes }, plan);
   },
 });

@@ -1,3 +1,4 @@
+import { restoreTreeVolume } from "../../volumes/files/tree-volume.ts";
 import { KubeExec } from "../../volumes/pod-exec.ts";
 import { ChunkBackedParts, restoredParts } from "../../volumes/range-parts.ts";
 import { restoreRange as restoreVolumeRange } from "../../volumes/restore-range.ts";
@@ -7,11 +8,12 @@ import { recordRestoredRange } from "../restored-ranges.ts";
 import { migrationRunSchema } from "../run.ts";
 import { readRestorePlan } from "../run-plans.ts";
 import { defineStep } from "../step.ts";
-import { planVolumeOf, rangeTaskSchema } from "../volume-state.ts";
+import { itemIndex, planVolumeOf, rangeTaskSchema } from "../volume-state.ts";
 
 /**
- * One range of a RestoreRanges batch: writes the chunks of the range that the destination
- * volume lacks, and records what it wrote under the run's prefix for the report.
+ * One item of a RestoreRanges batch: a block range (the chunks the destination volume lacks
+ * written), or a whole file-transport volume (changed files written, deleted ones removed). What
+ * it wrote is recorded under the run's prefix for the report; files count as chunks there.
  */
 export const restoreRange = defineStep({
   task: "RestoreRange",
@@ -28,25 +30,33 @@ export const restoreRange = defineStep({
       task: "RestoreRange",
       namespace: volume.source.namespace,
       pvc: volume.source.pvc,
-      range: item.range.index,
+      range: itemIndex(item),
     } as const;
+    const exec = new KubeExec(destination.kubeConfig);
     const written = await recordingRangeFailure(repository.store, failing, () =>
-      withClients([destination], () =>
-        restoreVolumeRange(
+      withClients([destination], async () => {
+        if ("slice" in item) {
+          const files = await restoreTreeVolume(
+            { exec, chunks: repository.content, manifests: repository.manifests },
+            volume.restore,
+          );
+          return { writtenChunks: files.filesWritten, zeroedChunks: 0, streamedBytes: files.bytesWritten };
+        }
+        return restoreVolumeRange(
           {
-            exec: new KubeExec(destination.kubeConfig),
+            exec,
             chunks: repository.content,
             manifests: repository.manifests,
             restored: new ChunkBackedParts(repository.store, repository.content, restoredParts),
           },
           { restore: volume.restore, range: item.range },
-        ),
-      ),
+        );
+      }),
     );
     await recordRestoredRange(
       repository.store,
       { runId: run.id, namespace: volume.source.namespace, pvc: volume.source.pvc },
-      item.range.index,
+      itemIndex(item),
       written,
     );
     return { volume: item.volume, ...written };

@@ -1,3 +1,4 @@
+import { stageTreeVolumeSlice } from "../../volumes/files/tree-volume.ts";
 import { KubeExec } from "../../volumes/pod-exec.ts";
 import { ChunkBackedParts, stagedParts } from "../../volumes/range-parts.ts";
 import { stageRange as stageVolumeRange } from "../../volumes/stage-range.ts";
@@ -6,9 +7,14 @@ import { recordingRangeFailure } from "../range-failures.ts";
 import { migrationRunSchema } from "../run.ts";
 import { readStagePlan } from "../run-plans.ts";
 import { defineStep } from "../step.ts";
-import { planVolumeOf, rangeTaskSchema } from "../volume-state.ts";
+import { itemIndex, planVolumeOf, rangeTaskSchema } from "../volume-state.ts";
+import { treeParts } from "./plan-ranges.ts";
 
-/** One range of a StageRanges batch: hashes the range in the source pod and uploads the chunks the repository lacks. */
+/**
+ * One item of a StageRanges batch: a block range (hashed in the source pod, the chunks the
+ * repository lacks uploaded), or a slice of a file-transport volume's files (read in tar batches,
+ * packed into chunks).
+ */
 export const stageRange = defineStep({
   task: "StageRange",
   input: rangeTaskSchema.extend({ run: migrationRunSchema }),
@@ -24,13 +30,31 @@ export const stageRange = defineStep({
       task: "StageRange",
       namespace: volume.source.namespace,
       pvc: volume.source.pvc,
-      range: item.range.index,
+      range: itemIndex(item),
     } as const;
+    const exec = new KubeExec(source.kubeConfig);
     return recordingRangeFailure(repository.store, failing, () =>
-      withClients([source], () =>
-        stageVolumeRange(
+      withClients([source], async () => {
+        if ("slice" in item) {
+          return stageTreeVolumeSlice(
+            {
+              exec,
+              chunks: repository.content,
+              manifests: repository.manifests,
+              parts: treeParts(repository),
+            },
+            {
+              runId: run.id,
+              source: volume.source,
+              target: volume.target,
+              slice: item.slice,
+              ...(volume.file?.previousRun ? { previousRun: volume.file.previousRun } : {}),
+            },
+          );
+        }
+        return stageVolumeRange(
           {
-            exec: new KubeExec(source.kubeConfig),
+            exec,
             chunks: repository.content,
             parts: new ChunkBackedParts(repository.store, repository.content, stagedParts),
           },
@@ -43,8 +67,8 @@ export const stageRange = defineStep({
             chunkBytes: volume.chunkBytes,
             range: item.range,
           },
-        ),
-      ),
+        );
+      }),
     );
   },
 });

@@ -1,0 +1,305 @@
+import type { V1Pod } from "@kubernetes/client-node";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import type { KubeObject } from "../../functions/lib/kube/objects.ts";
+import { createPair } from "../../functions/lib/kube/pairing/pairs.ts";
+import { startHelperPod } from "../../functions/lib/volumes/helper-pod.ts";
+import {
+  deleteIfPresent,
+  getObject,
+  listObjects,
+  paths,
+  systemClock,
+} from "../../functions/lib/volumes/kube-calls.ts";
+import type { ExecTarget } from "../../functions/lib/volumes/pod-exec.ts";
+import { waitFor } from "../env/clusters.ts";
+import { filesDriver } from "../env/manifests/storage-objects.ts";
+import { seed } from "../integration/kube/kube-test-env.ts";
+import { type Side, temporaryObjects } from "../integration/volumes/volume-env.ts";
+import { failures, startWorkflowEnv, type WorkflowEnv } from "./workflow-env.ts";
+
+// Whole migrations on a small shared machine: minutes, not seconds.
+vi.setConfig({ testTimeout: 900_000 });
+
+const PAIR = "files";
+const NAMESPACE = "ledger-files";
+/**
+ * Two StatefulSets of the shapes of kubernetes/examples' cockroachdb (claim template "datadir",
+ * no class named: the source's default is not used, local-path is set as k3s users do) and
+ * cassandra (claim template "cassandra-data"), written here; one on local-path (no snapshots: read
+ * live), one on the directory-mode CSI driver (snapshots, Filesystem only).
+ */
+const APPS = [
+  { name: "cockroachdb", claim: "datadir-cockroachdb-0", template: "datadir", storageClass: "local-path" },
+  {
+    name: "cassandra",
+    claim: "cassandra-data-cassandra-0",
+    template: "cassandra-data",
+    storageClass: "sim-files",
+  },
+] as const;
+const MAPPING = { "local-path": "dest-files", "sim-files": "dest-fast" };
+
+let env: WorkflowEnv;
+
+function statefulSet(app: (typeof APPS)[number]): KubeObject {
+  return {
+    apiVersion: "apps/v1",
+    kind: "StatefulSet",
+    metadata: { name: app.name, namespace: NAMESPACE, labels: { app: app.name } },
+    spec: {
+      replicas: 1,
+      serviceName: app.name,
+      selector: { matchLabels: { app: app.name } },
+      template: {
+        metadata: { labels: { app: app.name } },
+        spec: {
+          containers: [
+            {
+              name: app.name,
+              image: `registry.local/${app.name}:1`,
+              volumeMounts: [{ name: app.template, mountPath: "/data" }],
+            },
+          ],
+        },
+      },
+      volumeClaimTemplates: [
+        {
+          metadata: { name: app.template },
+          spec: {
+            accessModes: ["ReadWriteOnce"],
+            storageClassName: app.storageClass,
+            resources: { requests: { storage: "256Mi" } },
+          },
+        },
+      ],
+    },
+  } as KubeObject;
+}
+
+/** What a database's data directory holds: owners, setuid bits, links, odd names, a file of several exec pieces. */
+const FILL = `
+set -eu
+cd "$KUBEFERRY_MOUNT"
+mkdir -p store/sst store/wal "with space"
+i=0
+while [ $i -lt 200 ]; do
+  dd if=/dev/urandom of=store/sst/$i.sst bs=$((1 + i * 53)) count=1 status=none
+  i=$((i + 1))
+done
+dd if=/dev/urandom of=store/wal/000001.log bs=1048576 count=20 status=none
+dd if=/dev/urandom of=store/sst/big.sst bs=65536 count=1 status=none
+echo config > "with space/node conf"
+: > store/empty
+ln -s wal/000001.log store/CURRENT
+ln store/sst/7.sst store/hard-7
+chown -R 999:999 store
+chmod 700 store
+chmod 4750 store/sst/5.sst
+touch -d @1600000000 store/sst/9.sst
+`;
+
+/**
+ * Every path with its type, mode, owner and content digest (symlinks: their target), as busybox
+ * sees it; directory sizes and mtimes are the filesystem's own. The destination's lost+found (a
+ * block-backed class's ext4) and the hooks' marker files are left out, checked on their own.
+ */
+const FINGERPRINT = `
+cd "$KUBEFERRY_MOUNT"
+find . -mindepth 1 ! -path ./lost+found ! -path './lost+found/*' ! -name pre-hook ! -name post-hook | sort | while IFS= read -r p; do
+  if [ -L "$p" ]; then echo "L $p -> $(readlink "$p")"
+  elif [ -d "$p" ]; then echo "D $p $(stat -c '%a %u:%g' "$p")"
+  else echo "F $p $(stat -c '%a %u:%g %s %Y' "$p") $(sha256sum < "$p" | cut -c1-64)"; fi
+done
+`;
+
+async function appPod(side: Side, app: string): Promise<ExecTarget> {
+  const name = `${app}-0`;
+  await waitFor(`pod ${NAMESPACE}/${name} to run`, async () => {
+    const pod = await getObject<V1Pod>(side.client, paths.pod(NAMESPACE, name));
+    return pod?.status?.phase === "Running";
+  });
+  return { cluster: side.client.name, namespace: NAMESPACE, pod: name, container: app, volume: "app data" };
+}
+
+async function run(side: Side, target: ExecTarget, script: string): Promise<string> {
+  return (await side.exec.run(target, { script, what: "test script" })).toString("utf8");
+}
+
+/** Runs a script in the source app's pod, on its volume. */
+async function onSourceApp(app: string, script: string): Promise<string> {
+  return run(env.volumes.source, await appPod(env.volumes.source, app), script);
+}
+
+/** Runs a script against a destination PVC through a helper pod of its own, removed afterwards. */
+async function onDestinationClaim(claim: string, script: string): Promise<string> {
+  const side = env.volumes.destination;
+  const name = `check-${claim}`.slice(0, 50);
+  const pod = await startHelperPod(
+    { client: side.client, exec: side.exec, clock: systemClock },
+    {
+      runId: "file-transport-check",
+      namespace: NAMESPACE,
+      name,
+      claimName: claim,
+      volumeMode: "Filesystem",
+      readOnly: true,
+      volume: `PVC ${NAMESPACE}/${claim}`,
+      volumeBytes: 0,
+    },
+  );
+  try {
+    return await run(side, pod, script);
+  } finally {
+    await deleteIfPresent(side.client, paths.pod(NAMESPACE, name));
+    await waitFor(`checker pod ${name} to go`, async () => {
+      return (await getObject(side.client, paths.pod(NAMESPACE, name))) === undefined;
+    });
+  }
+}
+
+async function expectNoTemporaryObjects(): Promise<void> {
+  expect(await temporaryObjects(env.volumes.source)).toEqual([]);
+  expect(await temporaryObjects(env.volumes.destination)).toEqual([]);
+}
+
+const hook = (phase: string) =>
+  APPS.map((app) => ({
+    podSelector: `app=${app.name}`,
+    container: app.name,
+    command: ["sh", "-c", `echo ${phase} > "$KUBEFERRY_MOUNT/${phase}"`],
+  }));
+const request = {
+  pair: PAIR,
+  namespaces: [NAMESPACE],
+  excludeResourceTypes: ["*.kwok.x-k8s.io"],
+  hooks: { pre: hook("pre-hook"), post: hook("post-hook") },
+};
+
+beforeAll(async () => {
+  env = await startWorkflowEnv();
+  await createPair(
+    env.deps.pairs,
+    {
+      name: PAIR,
+      source: "source",
+      destination: "destination",
+      storageClassMapping: MAPPING,
+      // The test CSI driver's directory mode is an NFS-like driver kubeferry cannot know by name.
+      fileDrivers: [filesDriver],
+    },
+    { source: env.volumes.source.client, destination: env.volumes.destination.client },
+    new Date(),
+  );
+  await seed(env.volumes.source.client, [
+    { apiVersion: "v1", kind: "Namespace", metadata: { name: NAMESPACE } } as KubeObject,
+    ...APPS.map(statefulSet),
+  ]);
+  for (const app of APPS) await onSourceApp(app.name, FILL);
+  await env.publishedEvents();
+});
+
+afterAll(async () => {
+  await env?.stop();
+});
+
+describe("the file transport through the workflow", () => {
+  it("moves a local-path volume (live) and a directory-mode CSI volume (snapshot) file by file, every file's digest, mode, owner and link equal", async () => {
+    const migration = await env.run("migrate", request, "files-1");
+    expect(migration.error, failures(migration)).toBeUndefined();
+    const result = migration.output?.result;
+    expect(result.status).toBe("Successful");
+    expect(result.volumes.map((v: any) => [v.name, v.verified]).sort()).toEqual(
+      APPS.map((app) => [app.claim, true]).sort(),
+    );
+    // The post hooks ran after the live volume was staged: PlanRanges and StageRanges came first.
+    expect(migration.entered.indexOf("PostHooksAfterStaging")).toBeGreaterThan(
+      migration.entered.indexOf("StageRanges"),
+    );
+    expect(migration.entered).not.toContain("PostHooks");
+
+    const repository = await env.deps.openRepository(PAIR);
+    const record = await repository.manifests.readRunRecord(result.runId);
+    const moved = Object.fromEntries(record.volumes.map((v) => [v.name, v]));
+    expect(moved[APPS[0].claim]).toMatchObject({
+      transport: "file",
+      consistency: "live",
+      reason: expect.stringMatching(/rancher.io\/local-path.*the live volume is read between the hooks/),
+    });
+    expect(moved[APPS[1].claim]).toMatchObject({
+      transport: "file",
+      consistency: "snapshot",
+      reason: expect.stringMatching(/serves filesystems only; read from a snapshot/),
+    });
+
+    for (const app of APPS) {
+      const pvc = await getObject<any>(env.volumes.destination.client, paths.pvc(NAMESPACE, app.claim));
+      expect(pvc.status.phase, app.claim).toBe("Bound");
+      expect(pvc.spec.storageClassName, app.claim).toBe(MAPPING[app.storageClass]);
+      const source = await onSourceApp(app.name, FINGERPRINT);
+      expect(source.split("\n").length, app.claim).toBeGreaterThan(200);
+      expect(await onDestinationClaim(app.claim, FINGERPRINT), app.claim).toBe(source);
+      // Written by the pre hook, before the volume was read (live) or cut (snapshot): moved. Written
+      // by the post hook, after the read or the cut: not in this run.
+      const markers = await onDestinationClaim(
+        app.claim,
+        'cd "$KUBEFERRY_MOUNT"; ls pre-hook post-hook 2>/dev/null; true',
+      );
+      expect(markers.trim(), app.claim).toBe("pre-hook");
+    }
+    await expectNoTemporaryObjects();
+  });
+
+  it("a standby rerun stages and writes only the changed files and removes a deleted one", async () => {
+    await onSourceApp(
+      APPS[0].name,
+      'set -eu; cd "$KUBEFERRY_MOUNT"; dd if=/dev/urandom of=store/sst/big.sst bs=65536 count=1 status=none; rm store/sst/11.sst',
+    );
+    const rerun = await env.run("migrate", { ...request, hooks: { pre: [], post: [] } }, "files-2");
+    expect(rerun.error, failures(rerun)).toBeUndefined();
+    const result = rerun.output?.result;
+    expect(result.status).toBe("Successful");
+    const byName = Object.fromEntries(result.volumes.map((v: any) => [v.name, v]));
+    // The changed file, and the post hook's file of the first run on each volume.
+    expect(byName[APPS[0].claim].chunksWritten).toBe(2);
+    expect(byName[APPS[1].claim].chunksWritten).toBe(1);
+    const changedBytes = 65_536 + "post-hook\n".length;
+    expect(byName[APPS[0].claim].bytesStaged).toBeLessThanOrEqual(1.2 * changedBytes);
+    expect(byName[APPS[0].claim].bytesStaged).toBeGreaterThan(0);
+
+    for (const app of APPS) {
+      const source = await onSourceApp(app.name, FINGERPRINT);
+      expect(await onDestinationClaim(app.claim, FINGERPRINT), app.claim).toBe(source);
+    }
+    const listing = (
+      await onDestinationClaim(APPS[0].claim, 'cd "$KUBEFERRY_MOUNT"; ls store/sst; ls')
+    ).split("\n");
+    expect(listing).not.toContain("11.sst");
+    expect(listing).toContain("12.sst");
+    expect(listing).toContain("post-hook");
+    const helpers = await listObjects<V1Pod>(env.volumes.source.client, paths.pods(NAMESPACE));
+    expect(helpers.map((pod) => pod.metadata?.name).sort()).toEqual(
+      APPS.map((app) => `${app.name}-0`).sort(),
+    );
+    await expectNoTemporaryObjects();
+  });
+
+  it("a live volume the file transport refuses fails the run naming the path, and the post hooks still thaw the app", async () => {
+    await onSourceApp(
+      APPS[0].name,
+      'set -eu; cd "$KUBEFERRY_MOUNT"; rm -f post-hook; mkfifo store/control.fifo',
+    );
+    try {
+      const failed = await env.run("migrate", request, "files-3");
+      expect(failed.error?.message).toMatch(/MigrationFailed/);
+      const failure = (await env.publishedEvents()).find((e) => e["detail-type"] === "Migration Failed");
+      expect(failure?.detail.error).toMatch(
+        /PVC ledger-files\/datadir-cockroachdb-0.*"store\/control\.fifo".*not a regular file, directory or symlink/,
+      );
+      expect(failed.entered).toContain("PostHooksAfterFailure");
+      expect(await onSourceApp(APPS[0].name, 'cat "$KUBEFERRY_MOUNT/post-hook"')).toBe("post-hook\n");
+      await expectNoTemporaryObjects();
+    } finally {
+      await onSourceApp(APPS[0].name, 'rm -f "$KUBEFERRY_MOUNT/store/control.fifo"');
+    }
+  });
+});
