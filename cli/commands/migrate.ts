@@ -15,13 +15,15 @@ export const migrate: Command = {
   summary: "migrate namespaces' objects and volume data over a pair (locally, or --remote in AWS)",
   usage:
     "--pair PAIR -n NAMESPACE [-n …] [-l SELECTOR] [--standby] [--full-restore] [--existing skip|update|fail] [--dry-run] " +
-    "[--exclude-resource GLOB]... [--lock wait|skip] [--remote --state-machine ARN]",
+    "[--volume-transport auto|block|file] [--quiesce] [--exclude-resource GLOB]... [--lock wait|skip] [--remote --state-machine ARN]",
   options: {
     ...selectionOptions,
     standby: { type: "boolean" },
     existing: { type: "string" },
     "dry-run": { type: "boolean" },
     "full-restore": { type: "boolean" },
+    "volume-transport": { type: "string" },
+    quiesce: { type: "boolean" },
     "exclude-resource": { type: "string", multiple: true },
     lock: { type: "string" },
     remote: { type: "boolean" },
@@ -32,6 +34,7 @@ export const migrate: Command = {
     "kubeferry migrate --pair onprem-to-west -n shop -l app=db --standby --existing update",
     "kubeferry migrate --pair onprem-to-west -n shop --dry-run -o json",
     "kubeferry migrate --pair onprem-to-west -n shop --standby --full-restore",
+    "kubeferry migrate --pair k3s-to-eks -n ledger --volume-transport file --quiesce",
     "kubeferry migrate --pair onprem-to-west -n shop --remote --state-machine arn:aws:states:eu-west-1:123456789012:stateMachine:kubeferry-migrate",
   ],
   async run(invocation, context) {
@@ -42,6 +45,13 @@ export const migrate: Command = {
       existingResources: choiceOption(invocation, "existing", ["skip", "update", "fail"], "update"),
       dryRun: invocation.values["dry-run"] === true,
       fullRestore: invocation.values["full-restore"] === true,
+      ...(invocation.values["volume-transport"] === undefined
+        ? {}
+        : {
+            volumeTransport: choiceOption(invocation, "volume-transport", ["auto", "block", "file"], "auto"),
+          }),
+      // Scale the writers of volumes read live (no snapshots) to 0 for the copy.
+      quiesce: invocation.values.quiesce === true,
       excludeResourceTypes: listOption(invocation, "exclude-resource"),
       lockPolicy: choiceOption(invocation, "lock", ["wait", "skip"], "skip"),
     };

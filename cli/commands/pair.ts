@@ -3,13 +3,11 @@ import { PairingError } from "../../functions/lib/errors.ts";
 import type { ClusterClient } from "../../functions/lib/kube/client/cluster-client.ts";
 import { checkPair, createPair, type PairRecord } from "../../functions/lib/kube/pairing/pairs.ts";
 import { listObjects, paths } from "../../functions/lib/volumes/kube-calls.ts";
-import {
-  type TransportPreference,
-  type VolumeTransport,
-  volumeTransports,
-} from "../../functions/lib/volumes/volume-transport.ts";
+import { type VolumeTransport, volumeTransports } from "../../functions/lib/volumes/volume-transport.ts";
+import { transportChoice } from "../../functions/lib/workflow/pair-access.ts";
 import {
   type Command,
+  choiceOption,
   countOption,
   listOption,
   positional,
@@ -184,7 +182,7 @@ const check: Command = {
         context,
         name,
         () => checkPair(deps.pairs, name, clients, new Date(), namespaces.length > 0 ? { namespaces } : {}),
-        namespaces.length > 0 ? () => namespaceTransports(clients.source, existing, namespaces) : undefined,
+        namespaces.length > 0 ? () => namespaceTransports(clients, existing, namespaces) : undefined,
       );
     } finally {
       clients.source.close();
@@ -195,22 +193,21 @@ const check: Command = {
 
 /** `--volume-transport` (the pair's default for its runs) and `--file-driver` (drivers that serve filesystems only). */
 function transportOptions(invocation: Parameters<Command["run"]>[0]) {
-  const preference = stringOption(invocation, "volume-transport");
-  if (preference !== undefined && !["auto", "block", "file"].includes(preference)) {
-    throw new UsageError(`--volume-transport must be auto, block or file, not "${preference}"`);
-  }
   const fileDrivers = listOption(invocation, "file-driver");
   return {
-    ...(preference ? { volumeTransport: preference as TransportPreference } : {}),
+    ...(stringOption(invocation, "volume-transport") === undefined
+      ? {}
+      : { volumeTransport: choiceOption(invocation, "volume-transport", ["auto", "block", "file"], "auto") }),
     ...(fileDrivers.length > 0 ? { fileDrivers } : {}),
   };
 }
 
 async function namespaceTransports(
-  source: ClusterClient,
+  clients: { source: ClusterClient; destination: ClusterClient },
   pair: PairRecord,
   namespaces: string[],
 ): Promise<VolumeTransport[]> {
+  const { source } = clients;
   const claims = await Promise.all(
     namespaces.map((namespace) => listObjects<V1PersistentVolumeClaim>(source, paths.pvcs(namespace))),
   );
@@ -219,10 +216,7 @@ async function namespaceTransports(
     claims
       .flat()
       .map((claim) => ({ namespace: claim.metadata?.namespace ?? "", pvc: claim.metadata?.name ?? "" })),
-    {
-      preference: pair.volumeTransport ?? "auto",
-      ...(pair.fileDrivers ? { fileDrivers: pair.fileDrivers } : {}),
-    },
+    await transportChoice(pair, clients.destination, undefined),
   );
 }
 

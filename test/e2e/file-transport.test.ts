@@ -114,11 +114,21 @@ done
 
 async function appPod(side: Side, app: string): Promise<ExecTarget> {
   const name = `${app}-0`;
-  await waitFor(`pod ${NAMESPACE}/${name} to run`, async () => {
+  const target = {
+    cluster: side.client.name,
+    namespace: NAMESPACE,
+    pod: name,
+    container: app,
+    volume: "app data",
+  };
+  // Running comes a moment before the node shim has mounted the pod's volume: wait for the mount.
+  await waitFor(`pod ${NAMESPACE}/${name} to run with its volume mounted`, async () => {
     const pod = await getObject<V1Pod>(side.client, paths.pod(NAMESPACE, name));
-    return pod?.status?.phase === "Running";
+    if (pod?.status?.phase !== "Running") return false;
+    await side.exec.run(target, { script: 'test -d "${KUBEFERRY_MOUNT:?}"', what: "mount check" });
+    return true;
   });
-  return { cluster: side.client.name, namespace: NAMESPACE, pod: name, container: app, volume: "app data" };
+  return target;
 }
 
 async function run(side: Side, target: ExecTarget, script: string): Promise<string> {
@@ -131,30 +141,58 @@ async function onSourceApp(app: string, script: string): Promise<string> {
 }
 
 /** Runs a script against a destination PVC through a helper pod of its own, removed afterwards. */
-async function onDestinationClaim(claim: string, script: string): Promise<string> {
-  const side = env.volumes.destination;
-  const name = `check-${claim}`.slice(0, 50);
+/** Runs a script against a PVC through a helper pod of its own, removed afterwards. */
+async function onClaim(
+  side: Side,
+  claim: { namespace: string; name: string },
+  script: string,
+): Promise<string> {
+  const { namespace } = claim;
+  const name = `check-${claim.name}`.slice(0, 50);
   const pod = await startHelperPod(
     { client: side.client, exec: side.exec, clock: systemClock },
     {
       runId: "file-transport-check",
-      namespace: NAMESPACE,
+      namespace,
       name,
-      claimName: claim,
+      claimName: claim.name,
       volumeMode: "Filesystem",
       readOnly: true,
-      volume: `PVC ${NAMESPACE}/${claim}`,
+      volume: `PVC ${namespace}/${claim.name}`,
       volumeBytes: 0,
     },
   );
   try {
     return await run(side, pod, script);
   } finally {
-    await deleteIfPresent(side.client, paths.pod(NAMESPACE, name));
+    await deleteIfPresent(side.client, paths.pod(namespace, name));
     await waitFor(`checker pod ${name} to go`, async () => {
-      return (await getObject(side.client, paths.pod(NAMESPACE, name))) === undefined;
+      return (await getObject(side.client, paths.pod(namespace, name))) === undefined;
     });
   }
+}
+
+const onDestinationClaim = (claim: string, script: string) =>
+  onClaim(env.volumes.destination, { namespace: NAMESPACE, name: claim }, script);
+
+/** A pair of the test clusters whose directory-mode driver is named file-only. */
+async function filesPair(
+  name: string,
+  direction: { source: string; destination: string },
+  storageClassMapping: Record<string, string>,
+  namespaceMapping: Record<string, string> = {},
+): Promise<void> {
+  const clients = {
+    source: env.volumes[direction.source as "source" | "destination"].client,
+    destination: env.volumes[direction.destination as "source" | "destination"].client,
+  };
+  await createPair(
+    env.deps.pairs,
+    // The test CSI driver's directory mode is an NFS-like driver kubeferry cannot know by name.
+    { name, ...direction, storageClassMapping, namespaceMapping, fileDrivers: [filesDriver] },
+    clients,
+    new Date(),
+  );
 }
 
 async function expectNoTemporaryObjects(): Promise<void> {
@@ -177,19 +215,7 @@ const request = {
 
 beforeAll(async () => {
   env = await startWorkflowEnv();
-  await createPair(
-    env.deps.pairs,
-    {
-      name: PAIR,
-      source: "source",
-      destination: "destination",
-      storageClassMapping: MAPPING,
-      // The test CSI driver's directory mode is an NFS-like driver kubeferry cannot know by name.
-      fileDrivers: [filesDriver],
-    },
-    { source: env.volumes.source.client, destination: env.volumes.destination.client },
-    new Date(),
-  );
+  await filesPair(PAIR, { source: "source", destination: "destination" }, MAPPING);
   await seed(env.volumes.source.client, [
     { apiVersion: "v1", kind: "Namespace", metadata: { name: NAMESPACE } } as KubeObject,
     ...APPS.map(statefulSet),
@@ -301,5 +327,95 @@ describe("the file transport through the workflow", () => {
     } finally {
       await onSourceApp(APPS[0].name, 'rm -f "$KUBEFERRY_MOUNT/store/control.fifo"');
     }
+  });
+
+  it("with quiesce, the workload mounting a live volume is at 0 while it is read and back afterwards", async () => {
+    const podUid = async (app: string) =>
+      (await getObject<V1Pod>(env.volumes.source.client, paths.pod(NAMESPACE, `${app}-0`)))?.metadata?.uid;
+    const before = { cockroach: await podUid(APPS[0].name), cassandra: await podUid(APPS[1].name) };
+    const migration = await env.run(
+      "migrate",
+      { ...request, hooks: { pre: [], post: [] }, quiesce: true },
+      "files-quiesced",
+    );
+    expect(migration.error, failures(migration)).toBeUndefined();
+    const result = migration.output?.result;
+    expect(result.status).toBe("Successful");
+    const record = await (await env.deps.openRepository(PAIR)).manifests.readRunRecord(result.runId);
+    const moved = Object.fromEntries(record.volumes.map((v) => [v.name, v.consistency]));
+    expect(moved).toEqual({ [APPS[0].claim]: "quiesced", [APPS[1].claim]: "snapshot" });
+    const set = await getObject<any>(
+      env.volumes.source.client,
+      `/apis/apps/v1/namespaces/${NAMESPACE}/statefulsets/${APPS[0].name}`,
+    );
+    expect(set.spec.replicas).toBe(1);
+    expect(set.metadata.annotations?.["kubeferry.dev/quiesced"]).toBeUndefined();
+    // The StatefulSet's pod was stopped for the read and started again; the snapshotted app's was not.
+    await appPod(env.volumes.source, APPS[0].name);
+    expect(await podUid(APPS[0].name)).not.toBe(before.cockroach);
+    expect(await podUid(APPS[1].name)).toBe(before.cassandra);
+    expect(await onDestinationClaim(APPS[0].claim, FINGERPRINT)).toBe(
+      await onSourceApp(APPS[0].name, FINGERPRINT),
+    );
+    await expectNoTemporaryObjects();
+  });
+
+  it("moves the same volumes to the other kinds of class: local-path to a block-backed one, a -files one to a directory-backed one", async () => {
+    const swapped = "ledger-swapped";
+    const mapping = { "local-path": "dest-fast", "sim-files": "dest-files" };
+    await filesPair("files-swapped", { source: "source", destination: "destination" }, mapping, {
+      [NAMESPACE]: swapped,
+    });
+    const migration = await env.run(
+      "migrate",
+      { ...request, pair: "files-swapped", hooks: { pre: [], post: [] } },
+      "files-swapped-1",
+    );
+    expect(migration.error, failures(migration)).toBeUndefined();
+    expect(migration.output?.result.status).toBe("Successful");
+    for (const app of APPS) {
+      const claim = { namespace: swapped, name: app.claim };
+      const pvc = await getObject<any>(env.volumes.destination.client, paths.pvc(swapped, app.claim));
+      expect(pvc.spec.storageClassName, app.claim).toBe(mapping[app.storageClass]);
+      expect(await onClaim(env.volumes.destination, claim, FINGERPRINT), app.claim).toBe(
+        await onSourceApp(app.name, FINGERPRINT),
+      );
+    }
+    await expectNoTemporaryObjects();
+  });
+
+  it("moves the copies back from the block-backed and the directory-backed class: a block driver's volume goes file by file into a file-only class", async () => {
+    const back = "ledger-back";
+    // dest-fast (block driver, snapshots) → sim-files: auto sees the file-only destination class.
+    await filesPair(
+      "files-back",
+      { source: "destination", destination: "source" },
+      { "dest-fast": "sim-files", "dest-files": "sim-fast" },
+      { [NAMESPACE]: back },
+    );
+    const migration = await env.run(
+      "migrate",
+      { ...request, pair: "files-back", hooks: { pre: [], post: [] } },
+      "files-back-1",
+    );
+    expect(migration.error, failures(migration)).toBeUndefined();
+    const result = migration.output?.result;
+    expect(result.status).toBe("Successful");
+    const record = await (await env.deps.openRepository("files-back")).manifests.readRunRecord(result.runId);
+    const moved = Object.fromEntries(record.volumes.map((v) => [v.name, v]));
+    expect(moved[APPS[1].claim]).toMatchObject({
+      transport: "file",
+      consistency: "snapshot",
+      reason: expect.stringMatching(
+        /driver sim\.csi\.kubeferry\.dev: the destination class sim-files serves filesystems only/,
+      ),
+    });
+    for (const app of APPS) {
+      const claim = { namespace: back, name: app.claim };
+      expect(await onClaim(env.volumes.source, claim, FINGERPRINT), app.claim).toBe(
+        await onSourceApp(app.name, FINGERPRINT),
+      );
+    }
+    await expectNoTemporaryObjects();
   });
 });

@@ -31,7 +31,7 @@ export const volumeManifestSchema = stagedVolumeSchema.extend({ image: imageMani
 export const treeManifestSchema = stagedVolumeSchema.extend({
   tree: fileTreeSchema,
   /** snapshot: read from a point-in-time copy; live: read from the running volume between the hooks. */
-  consistency: z.enum(["snapshot", "live"]).default("snapshot"),
+  consistency: z.enum(["snapshot", "live", "quiesced"]).default("snapshot"),
   /** Runs since the tree was last built by reading every file (0: this one did). */
   incrementalRuns: z.number().int().nonnegative().default(0),
 });
@@ -68,7 +68,7 @@ export const runRecordSchema = z.object({
       stats: imageStatsSchema,
       /** How the volume moved and why (volume-transport.ts); absent in records before the file transport. */
       transport: z.enum(["block", "file"]).optional(),
-      consistency: z.enum(["snapshot", "live"]).optional(),
+      consistency: z.enum(["snapshot", "live", "quiesced"]).optional(),
       reason: z.string().optional(),
     }),
   ),

@@ -76,6 +76,7 @@ export const paths = {
   pvs: () => "/api/v1/persistentvolumes",
   pv: (name: string) => `/api/v1/persistentvolumes/${name}`,
   storageClass: (name: string) => `/apis/storage.k8s.io/v1/storageclasses/${name}`,
+  storageClasses: () => "/apis/storage.k8s.io/v1/storageclasses",
   snapshots: (namespace: string) =>
     `/apis/snapshot.storage.k8s.io/v1/namespaces/${namespace}/volumesnapshots`,
   snapshot: (namespace: string, name: string) =>

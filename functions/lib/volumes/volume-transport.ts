@@ -2,7 +2,7 @@ import type { V1PersistentVolumeClaim } from "@kubernetes/client-node";
 import { SnapshotClassMissing } from "../errors.ts";
 import { claimStorageClass } from "../kube/claim-storage-class.ts";
 import type { ClusterClient } from "../kube/client/cluster-client.ts";
-import { getObject, paths } from "./kube-calls.ts";
+import { getObject, listObjects, paths } from "./kube-calls.ts";
 import { snapshotClassFor } from "./snapshot-class.ts";
 import { volumeDriver } from "./volume-driver.ts";
 
@@ -40,11 +40,38 @@ export interface TransportChoice {
   preference: TransportPreference;
   /** Further file-only drivers, from the pair. */
   fileDrivers?: readonly string[];
+  /**
+   * The destination class a source class maps to, when that class serves filesystems only: a
+   * block copy has no Block device to be written into there (see fileOnlyDestinations).
+   */
+  fileOnlyDestination?: (sourceStorageClass: string) => string | undefined;
+}
+
+/**
+ * What the mapped destination classes are: those whose provisioner is file-only (known, or named
+ * in `fileDrivers`), by the source class mapped to them. A class missing on the destination is
+ * not decided here: the pair check and PrepareVolumes name it.
+ */
+export async function fileOnlyDestinations(
+  destination: ClusterClient,
+  destinationClassOf: (sourceStorageClass: string) => string,
+  fileDrivers: readonly string[] = [],
+): Promise<(sourceStorageClass: string) => string | undefined> {
+  const fileOnly = new Set([...FILE_ONLY_DRIVERS, ...fileDrivers]);
+  const classes = await listObjects<{ metadata?: { name?: string }; provisioner?: string }>(
+    destination,
+    paths.storageClasses(),
+  );
+  const provisioners = new Map(classes.map((c) => [c.metadata?.name ?? "", c.provisioner ?? ""]));
+  return (sourceStorageClass) => {
+    const mapped = destinationClassOf(sourceStorageClass);
+    return fileOnly.has(provisioners.get(mapped) ?? "") ? mapped : undefined;
+  };
 }
 
 /**
  * The transport of each selected PVC. auto: block when the driver has a VolumeSnapshotClass and
- * is not file-only, else file (from a snapshot when there is a class, else live). block: refused
+ * neither it nor the mapped destination class is file-only, else file (from a snapshot when there is a class, else live). block: refused
  * (`none`) without a snapshot class. file: always possible for a bound PVC. An unbound PVC has
  * nothing to move: `none`, so a run refuses up front, naming every such volume, instead of failing
  * after the hooks froze the app.
@@ -71,6 +98,7 @@ export async function volumeTransports(
       const snapshotClass = await snapshotClassOrNone(client, namespace, pvc);
       const where = `storage class ${storageClass}, driver ${driver}`;
       const asked = choice.preference === "auto" ? "" : ` (volumeTransport ${choice.preference})`;
+      const fileOnlyTarget = choice.fileOnlyDestination?.(storageClass);
       const fileTransport = (why: string): VolumeTransport =>
         snapshotClass === undefined
           ? {
@@ -88,6 +116,14 @@ export async function volumeTransports(
             };
       if (choice.preference === "file") return fileTransport("file by file as asked");
       if (choice.preference === "block") {
+        if (fileOnlyTarget !== undefined) {
+          return {
+            namespace,
+            pvc,
+            transport: "none",
+            reason: `${where}: the destination class ${fileOnlyTarget} serves filesystems only, so no block copy; use volumeTransport auto or file, or map the class to a block-capable one`,
+          };
+        }
         if (snapshotClass === undefined) {
           return {
             namespace,
@@ -99,6 +135,8 @@ export async function volumeTransports(
         return { namespace, pvc, transport: "block", snapshotClass, reason: `${where}: block copy as asked` };
       }
       if (fileOnly.has(driver)) return fileTransport("the driver serves filesystems only");
+      if (fileOnlyTarget !== undefined)
+        return fileTransport(`the destination class ${fileOnlyTarget} serves filesystems only`);
       if (snapshotClass === undefined) return fileTransport("no snapshots for a block copy");
       return {
         namespace,

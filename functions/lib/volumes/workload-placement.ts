@@ -18,10 +18,11 @@ export interface WorkloadPlacement {
   spreadOrdinal?: number;
 }
 
-interface Workload {
+export interface Workload {
   kind: "StatefulSet" | "Deployment";
-  metadata?: { name?: string; namespace?: string };
+  metadata?: { name?: string; namespace?: string; annotations?: Record<string, string> };
   spec?: {
+    replicas?: number;
     template?: V1PodTemplateSpec;
     volumeClaimTemplates?: Array<{ metadata?: { name?: string } }>;
   };
@@ -35,23 +36,28 @@ export class NamespaceWorkloads {
 
   /** The placement asked by the workload mounting `pvc`, or undefined when no workload mounts it. */
   async placementOf(namespace: string, pvc: string): Promise<WorkloadPlacement | undefined> {
-    for (const workload of await this.list(namespace)) {
-      const template = workload.spec?.template;
-      const name = `${workload.kind} ${namespace}/${workload.metadata?.name}`;
-      const ordinal = workload.kind === "StatefulSet" ? claimTemplateOrdinal(workload, pvc) : undefined;
-      const mounts = template?.spec?.volumes?.some(
-        (volume) => volume.persistentVolumeClaim?.claimName === pvc,
-      );
-      if (ordinal === undefined && !mounts) continue;
-      const zones = templateZones(template);
-      const spreads = template?.spec?.topologySpreadConstraints?.some((c) => c.topologyKey === ZONE_LABEL);
-      return {
-        workload: name,
-        ...(zones ? { zones } : {}),
-        ...(spreads && ordinal !== undefined ? { spreadOrdinal: ordinal } : {}),
-      };
-    }
-    return undefined;
+    const workload = await this.mounting(namespace, pvc);
+    if (workload === undefined) return undefined;
+    const template = workload.spec?.template;
+    const ordinal = workload.kind === "StatefulSet" ? claimTemplateOrdinal(workload, pvc) : undefined;
+    const zones = templateZones(template);
+    const spreads = template?.spec?.topologySpreadConstraints?.some((c) => c.topologyKey === ZONE_LABEL);
+    return {
+      workload: `${workload.kind} ${namespace}/${workload.metadata?.name}`,
+      ...(zones ? { zones } : {}),
+      ...(spreads && ordinal !== undefined ? { spreadOrdinal: ordinal } : {}),
+    };
+  }
+
+  /** The StatefulSet (by claim template or volume) or Deployment whose pods mount `pvc`. */
+  async mounting(namespace: string, pvc: string): Promise<Workload | undefined> {
+    return (await this.list(namespace)).find(
+      (workload) =>
+        (workload.kind === "StatefulSet" && claimTemplateOrdinal(workload, pvc) !== undefined) ||
+        workload.spec?.template?.spec?.volumes?.some(
+          (volume) => volume.persistentVolumeClaim?.claimName === pvc,
+        ),
+    );
   }
 
   private list(namespace: string): Promise<Workload[]> {

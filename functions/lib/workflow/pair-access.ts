@@ -2,6 +2,11 @@ import { ValidationError } from "../errors.ts";
 import type { ClusterClient } from "../kube/client/cluster-client.ts";
 import { isNotFound } from "../kube/client/kube-api-error.ts";
 import { type PairRecord, pairContext } from "../kube/pairing/pairs.ts";
+import {
+  fileOnlyDestinations,
+  type TransportChoice,
+  type TransportPreference,
+} from "../volumes/volume-transport.ts";
 import type { StepDeps } from "./step-deps.ts";
 
 export async function loadPair(deps: StepDeps, name: string): Promise<PairRecord> {
@@ -44,6 +49,23 @@ export function destinationNamespace(pair: PairRecord, namespace: string): strin
 
 export function destinationStorageClass(pair: PairRecord, storageClass: string): string {
   return pair.storageClassMapping[storageClass] ?? storageClass;
+}
+
+/** How the pair's runs choose each volume's transport: the request's preference, else the pair's. */
+export async function transportChoice(
+  pair: PairRecord,
+  destination: ClusterClient,
+  requested: TransportPreference | undefined,
+): Promise<TransportChoice> {
+  return {
+    preference: requested ?? pair.volumeTransport ?? "auto",
+    ...(pair.fileDrivers ? { fileDrivers: pair.fileDrivers } : {}),
+    fileOnlyDestination: await fileOnlyDestinations(
+      destination,
+      (storageClass) => destinationStorageClass(pair, storageClass),
+      pair.fileDrivers,
+    ),
+  };
 }
 
 /** The pair's data-mover namespace, the same name on both clusters. */

@@ -84,6 +84,12 @@ export const migrationRequestSchema = z
       .describe(
         "how volumes move: block (a snapshot copied as a device), file (file by file, from a snapshot or the live volume between the hooks), auto (block where the driver serves snapshots as Block); default: the pair's, else auto",
       ),
+    quiesce: z
+      .boolean()
+      .default(false)
+      .describe(
+        "file transport without snapshots: scale the StatefulSets and Deployments mounting such volumes to 0 while they are read (consistency quiesced), and back once they are staged or the run fails",
+      ),
     fullPassEvery: z
       .number()
       .int()

@@ -142,8 +142,11 @@ export const rangeItemSchema = z.union([
 
 /** How a file-transport volume is read and staged; recorded in the run record. */
 export const fileStageSchema = z.object({
-  /** snapshot: a point-in-time copy; live: the volume as the app left it between the hooks. */
-  consistency: z.enum(["snapshot", "live"]),
+  /**
+   * snapshot: a point-in-time copy; live: the volume as the app left it between the hooks;
+   * quiesced: read live while the workloads mounting it were scaled to 0 (request `quiesce`).
+   */
+  consistency: z.enum(["snapshot", "live", "quiesced"]),
   /** The run whose tree this one is incremental to (absent: the first run, all files read). */
   previousRun: z.string().optional(),
   fullPass: z.boolean(),

@@ -46,7 +46,7 @@ export const pairSpecSchema = z.strictObject({
   zoneMapping: nameMapping.optional(),
   /** How this pair's volumes move unless a request says otherwise (volume-transport.ts). */
   volumeTransport: z.enum(["auto", "block", "file"]).optional(),
-  /** CSI drivers of the source that serve filesystems only, beyond the ones kubeferry knows. */
+  /** CSI drivers (of either cluster) that serve filesystems only, beyond the ones kubeferry knows. */
   fileDrivers: z.array(z.string().min(1)).optional(),
 });
 

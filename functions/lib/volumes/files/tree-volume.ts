@@ -27,7 +27,7 @@ import type { TreePlanPart, TreeSlicePart } from "./tree-parts.ts";
  */
 
 export interface TreeStageDecision {
-  consistency: "snapshot" | "live";
+  consistency: "snapshot" | "live" | "quiesced";
   /** The run whose tree this one reuses unchanged files from. */
   previousRun?: string;
   fullPass: boolean;
@@ -56,22 +56,24 @@ export async function planTreeVolume(
     runId: string;
     source: SourceVolume;
     fullPassEvery: number;
+    /** The workloads mounting a volume read live were scaled to 0 for the read. */
+    quiesced: boolean;
     helper?: HelperPodOptions;
     dataMoverNamespace?: string;
   },
 ): Promise<{ target: ExecTarget; slices: number; file: TreeStageDecision }> {
   const { runId, source } = input;
-  const consistency = source.snapshot === "" ? "live" : "snapshot";
-  const target =
-    consistency === "live"
-      ? await openLiveVolume(deps, { runId, source, ...(input.helper ? { helper: input.helper } : {}) })
-      : await openSourceVolume(deps, {
-          runId,
-          source,
-          readAs: "Filesystem",
-          ...(input.helper ? { helper: input.helper } : {}),
-          ...(input.dataMoverNamespace ? { dataMoverNamespace: input.dataMoverNamespace } : {}),
-        });
+  const live = source.snapshot === "";
+  const consistency = !live ? "snapshot" : input.quiesced ? "quiesced" : "live";
+  const target = live
+    ? await openLiveVolume(deps, { runId, source, ...(input.helper ? { helper: input.helper } : {}) })
+    : await openSourceVolume(deps, {
+        runId,
+        source,
+        readAs: "Filesystem",
+        ...(input.helper ? { helper: input.helper } : {}),
+        ...(input.dataMoverNamespace ? { dataMoverNamespace: input.dataMoverNamespace } : {}),
+      });
   const previous = await previousTree(deps.manifests, {
     runId,
     namespace: source.namespace,

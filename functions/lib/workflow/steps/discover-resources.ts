@@ -2,7 +2,7 @@ import { z } from "zod";
 import { ValidationError } from "../../errors.ts";
 import { exportResources } from "../../kube/export/export-resources.ts";
 import { type VolumeTransport, volumeTransports } from "../../volumes/volume-transport.ts";
-import { loadPair, withClients } from "../pair-access.ts";
+import { loadPair, transportChoice, withClients } from "../pair-access.ts";
 import { migrationRunSchema } from "../run.ts";
 import { writeVolumeList } from "../run-plans.ts";
 import { defineStep } from "../step.ts";
@@ -35,11 +35,13 @@ export const discoverResources = defineStep({
               pvc: object.metadata?.name ?? "",
             }))
         : [];
-      const transports = await volumeTransports(source, volumes, {
-        preference: request.volumeTransport ?? pair.volumeTransport ?? "auto",
-        ...(pair.fileDrivers ? { fileDrivers: pair.fileDrivers } : {}),
-      });
-      return { exported, volumes: movable(transports) };
+      if (volumes.length === 0) return { exported, volumes: [] };
+      // The destination's classes take part: a file-only one cannot receive a block copy.
+      const destination = await deps.connectCluster(pair.destination);
+      const choice = await withClients([destination], () =>
+        transportChoice(pair, destination, request.volumeTransport),
+      );
+      return { exported, volumes: movable(await volumeTransports(source, volumes, choice)) };
     });
     const repository = await deps.openRepository(request.pair);
     await repository.manifests.writeResourceBundle({

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { runHooks } from "../../volumes/hooks.ts";
 import { KubeExec } from "../../volumes/pod-exec.ts";
+import { resumeWorkloads } from "../../volumes/quiesce-workloads.ts";
 import { checkSnapshotSources } from "../../volumes/snapshots.ts";
 import { loadPair, withClients } from "../pair-access.ts";
 import { migrationRunSchema } from "../run.ts";
@@ -28,25 +29,33 @@ function hookPhase(task: "PreHooks" | "PostHooks", phase: "pre" | "post") {
     input: z.object({ run: migrationRunSchema, resources: volumesListedSchema.optional() }),
     async run({ run, resources }, deps) {
       const hooks = run.request.hooks[phase];
-      if (hooks.length === 0 || !resources || resources.volumes.count === 0) return { ran: 0, failed: 0 };
-      const repository = await deps.openRepository(run.request.pair);
-      const volumes = await readVolumeList(repository.store, resources.volumes, selectedVolumeSchema);
-      const namespaces = [...new Set(volumes.map((volume) => volume.namespace))];
+      // Workloads SnapshotVolumes scaled to 0 (request quiesce) are scaled back with the post hooks.
+      const resuming = phase === "post" && run.request.quiesce;
+      const noHooks = hooks.length === 0 || !resources || resources.volumes.count === 0;
+      if (noHooks && !resuming) return { ran: 0, failed: 0 };
       const pair = await loadPair(deps, run.request.pair);
       const source = await deps.connectCluster(pair.source);
       const exec = new KubeExec(source.kubeConfig);
       const outcomes = await withClients([source], async () => {
-        if (phase === "pre") {
-          // Whatever would stop the snapshots is found before the application is frozen.
-          for (const group of snapshotGroups(volumes)) {
-            await checkSnapshotSources(source, group.namespace, group.pvcs, group.snapshotClass);
+        try {
+          if (noHooks) return [];
+          const repository = await deps.openRepository(run.request.pair);
+          const volumes = await readVolumeList(repository.store, resources.volumes, selectedVolumeSchema);
+          if (phase === "pre") {
+            // Whatever would stop the snapshots is found before the application is frozen.
+            for (const group of snapshotGroups(volumes)) {
+              await checkSnapshotSources(source, group.namespace, group.pvcs, group.snapshotClass);
+            }
           }
+          const deadline = Date.now() + phaseBudgetMs;
+          const all = [];
+          for (const namespace of new Set(volumes.map((volume) => volume.namespace)))
+            all.push(...(await runHooks(source, exec, namespace, phase, hooks, deadline)));
+          return all;
+        } finally {
+          // Also when a post hook fails: an application is never left at 0 by kubeferry.
+          if (resuming) await resumeWorkloads(source, { runId: run.id, namespaces: run.request.namespaces });
         }
-        const deadline = Date.now() + phaseBudgetMs;
-        const all = [];
-        for (const namespace of namespaces)
-          all.push(...(await runHooks(source, exec, namespace, phase, hooks, deadline)));
-        return all;
       });
       for (const outcome of outcomes.filter((o) => !o.succeeded)) {
         deps.log.warn(`${phase} hook failed and onError is continue`, {

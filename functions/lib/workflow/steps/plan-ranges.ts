@@ -78,6 +78,7 @@ export const planRanges = defineStep({
                 runId: run.id,
                 source: volume,
                 fullPassEvery: run.request.fullPassEvery,
+                quiesced: run.request.quiesce,
                 helper,
                 dataMoverNamespace: dataMoverNamespace(pair),
               },

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { systemClock } from "../../volumes/kube-calls.ts";
+import { quiesceWorkloads } from "../../volumes/quiesce-workloads.ts";
 import { cutSnapshots } from "../../volumes/snapshots.ts";
 import { loadPair, withClients } from "../pair-access.ts";
 import { migrationRunSchema } from "../run.ts";
@@ -19,7 +20,8 @@ import {
  * pre hook is thawed without waiting for the snapshots to become ready (the state machine waits
  * for that, up to the request's snapshotTimeoutSeconds from now: `readyBy`). A volume without
  * snapshot support (file transport) is read live instead: `live` counts them, and while there are
- * any the state machine holds the post hooks until they are staged.
+ * any the state machine holds the post hooks until they are staged. With the request's `quiesce`,
+ * the workloads mounting those volumes are scaled to 0 here, and PostHooks scales them back.
  */
 export const snapshotVolumes = defineStep({
   task: "SnapshotVolumes",
@@ -29,17 +31,19 @@ export const snapshotVolumes = defineStep({
     const repository = await deps.openRepository(run.request.pair);
     const volumes = await readVolumeList(repository.store, resources.volumes, selectedVolumeSchema);
     const groups = snapshotGroups(volumes);
+    const readLive = volumes.filter((volume) => volume.snapshotClass === undefined);
+    const quiescing = run.request.quiesce && readLive.length > 0;
     const snapshots = new Map<string, string>();
-    if (groups.length > 0) {
+    if (groups.length > 0 || quiescing) {
       const pair = await loadPair(deps, run.request.pair);
       const source = await deps.connectCluster(pair.source);
-      const cuts = await withClients([source], () =>
-        Promise.all(
-          groups.map((group) =>
-            cutSnapshots({ client: source, clock: systemClock }, { runId: run.id, ...group }),
-          ),
-        ),
-      );
+      const kube = { client: source, clock: systemClock };
+      const cuts = await withClients([source], async () => {
+        const cut = await Promise.all(groups.map((group) => cutSnapshots(kube, { runId: run.id, ...group })));
+        // After the cut, so the snapshots wait for no scale-down; PostHooks scales them back.
+        if (quiescing) await quiesceWorkloads(kube, { runId: run.id, volumes: readLive });
+        return cut;
+      });
       for (const cut of cuts.flat()) snapshots.set(`${cut.namespace}/${cut.pvc}`, cut.snapshot);
     }
     const list = volumes.map(({ namespace, pvc, transport, reason }): VolumeCut => {
