@@ -1,5 +1,6 @@
 import type { V1Pod } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { DEMO_CLAIMS, DEMO_VOLUMES, demoApp } from "../../cli/demo-app.ts";
 import type { KubeObject } from "../../functions/lib/kube/objects.ts";
 import { createPair } from "../../functions/lib/kube/pairing/pairs.ts";
 import { startHelperPod } from "../../functions/lib/volumes/helper-pod.ts";
@@ -14,7 +15,14 @@ import type { ExecTarget } from "../../functions/lib/volumes/pod-exec.ts";
 import { waitFor } from "../env/clusters.ts";
 import { filesDriver } from "../env/manifests/storage-objects.ts";
 import { seed } from "../integration/kube/kube-test-env.ts";
-import { type Side, temporaryObjects } from "../integration/volumes/volume-env.ts";
+import {
+  imageOfClaim,
+  patternedImage,
+  readImage,
+  type Side,
+  temporaryObjects,
+  writeImage,
+} from "../integration/volumes/volume-env.ts";
 import { failures, startWorkflowEnv, type WorkflowEnv } from "./workflow-env.ts";
 
 // Whole migrations on a small shared machine: minutes, not seconds.
@@ -112,18 +120,16 @@ find . -mindepth 1 ! -path ./lost+found ! -path './lost+found/*' ! -name pre-hoo
 done
 `;
 
-async function appPod(side: Side, app: string): Promise<ExecTarget> {
-  const name = `${app}-0`;
-  const target = {
-    cluster: side.client.name,
-    namespace: NAMESPACE,
-    pod: name,
-    container: app,
-    volume: "app data",
-  };
+async function appPod(
+  side: Side,
+  app: string,
+  where = { namespace: NAMESPACE, pod: `${app}-0`, container: app },
+): Promise<ExecTarget> {
+  const { namespace, pod: name } = where;
+  const target = { cluster: side.client.name, ...where, volume: "app data" };
   // Running comes a moment before the node shim has mounted the pod's volume: wait for the mount.
-  await waitFor(`pod ${NAMESPACE}/${name} to run with its volume mounted`, async () => {
-    const pod = await getObject<V1Pod>(side.client, paths.pod(NAMESPACE, name));
+  await waitFor(`pod ${namespace}/${name} to run with its volume mounted`, async () => {
+    const pod = await getObject<V1Pod>(side.client, paths.pod(namespace, name));
     if (pod?.status?.phase !== "Running") return false;
     await side.exec.run(target, { script: 'test -d "${KUBEFERRY_MOUNT:?}"', what: "mount check" });
     return true;
@@ -416,6 +422,46 @@ describe("the file transport through the workflow", () => {
         await onSourceApp(app.name, FINGERPRINT),
       );
     }
+    await expectNoTemporaryObjects();
+  });
+
+  it("moves the demo app in one run: its Filesystem volume on local-path file by file, its Block volume by block copy", async () => {
+    const namespace = "ledger-mixed";
+    const [data = "", wal = ""] = DEMO_CLAIMS;
+    const objects = demoApp("sim-fast", namespace).map((object) => {
+      if (object.kind !== "StatefulSet") return object;
+      const copy = structuredClone(object) as any;
+      copy.spec.volumeClaimTemplates[0].spec.storageClassName = "local-path";
+      return copy;
+    });
+    await seed(env.volumes.source.client, objects);
+    const db = await appPod(env.volumes.source, "ledger", { namespace, pod: "ledger-0", container: "db" });
+    await run(env.volumes.source, db, FILL);
+    const walBytes = DEMO_VOLUMES[1].bytes;
+    const walImage = patternedImage(walBytes, 4 * 1024 * 1024);
+    await writeImage(await imageOfClaim(env.volumes.source, namespace, wal), walImage);
+    await filesPair(
+      "files-mixed",
+      { source: "source", destination: "destination" },
+      // sim-files: the pair check looks at every PVC of the source, the copies moved back included.
+      { "local-path": "dest-fast", "sim-fast": "dest-fast", "sim-files": "dest-files" },
+    );
+    const migration = await env.run(
+      "migrate",
+      { pair: "files-mixed", namespaces: [namespace], excludeResourceTypes: ["*.kwok.x-k8s.io"] },
+      "files-mixed-1",
+    );
+    expect(migration.error, failures(migration)).toBeUndefined();
+    const result = migration.output?.result;
+    expect(result.status).toBe("Successful");
+    const record = await (await env.deps.openRepository("files-mixed")).manifests.readRunRecord(result.runId);
+    const moved = Object.fromEntries(record.volumes.map((v) => [v.name, [v.transport, v.consistency]]));
+    expect(moved).toEqual({ [data]: ["file", "live"], [wal]: ["block", undefined] });
+    expect(await onClaim(env.volumes.destination, { namespace, name: data }, FINGERPRINT)).toBe(
+      await run(env.volumes.source, db, FINGERPRINT),
+    );
+    const restoredWal = await imageOfClaim(env.volumes.destination, namespace, wal);
+    expect((await readImage(restoredWal, walBytes)).equals(walImage)).toBe(true);
     await expectNoTemporaryObjects();
   });
 });

@@ -256,12 +256,17 @@ describe("the synthesized workflow, run locally", () => {
     });
     expect(skipped.entered).not.toContain("PairClusters");
 
-    // WaitForLock's 30 s last 3 s; every timeout shrinks alike (a 60 s function has 6 s). Cold
-    // sandboxes on a loaded machine reach AcquireLock's first answer after about 3.3 s (measured),
-    // so the lock goes at 5 s: after that first attempt, before the one after the wait.
-    const releaseSoon = new Promise((resolve) => setTimeout(resolve, 5_000)).then(() => other.release());
-    const waited = await env.run("migrate", { ...request, lockPolicy: "wait" }, "run-5", { timeScale: 0.1 });
-    await releaseSoon;
+    // WaitForLock's 30 s last 3 s; every timeout shrinks alike (a 60 s function has 6 s). The lock
+    // goes when the run starts waiting: after its first attempt, before the one after the wait,
+    // however long a loaded machine takes to get there.
+    let released: Promise<void> | undefined;
+    const waited = await env.run("migrate", { ...request, lockPolicy: "wait" }, "run-5", {
+      timeScale: 0.1,
+      onEvent: (event) => {
+        if (event.type === "StateEntered" && event.state === "WaitForLock") released ??= other.release();
+      },
+    });
+    await released;
     expect(waited.error, failures(waited)).toBeUndefined();
     expect(waited.entered).toContain("WaitForLock");
     expect(waited.output?.result.status).toBe("Successful");
