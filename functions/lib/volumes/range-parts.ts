@@ -3,7 +3,7 @@ import { mapBounded } from "../bounded-map.ts";
 import type { BlobStore } from "../repository/blob-store.ts";
 import type { ContentStore } from "../repository/content-store.ts";
 import { ChunkMissing } from "../repository/errors.ts";
-import { treePlanParts, treeSliceParts } from "./files/tree-parts.ts";
+import { treePlanParts, treeRestoreParts, treeSliceParts } from "./files/tree-parts.ts";
 
 const hexDigest = z.string().regex(/^[0-9a-f]{64}$/);
 
@@ -80,6 +80,7 @@ export async function* runPartChunkIds(store: BlobStore, content: ContentStore, 
   yield* partChunkIds(store, content, restoredParts, runId);
   yield* partChunkIds(store, content, treePlanParts, runId);
   yield* partChunkIds(store, content, treeSliceParts, runId);
+  yield* partChunkIds(store, content, treeRestoreParts, runId);
 }
 
 /** A pointer whose part chunk is already gone names nothing more that could be kept. */

@@ -53,7 +53,7 @@ export async function writeStagePlan(
 
 /**
  * Writes the restore plan and its Map items: a block volume's ranges are the staged ones; a
- * file-transport volume is restored in one item (slice 0), however many slices staged it.
+ * file-transport volume has one item per share of the files to write, however many slices staged it.
  */
 export async function writeRestorePlan(
   deps: Pick<StepDeps, "repositoryObjectKey">,
@@ -67,7 +67,9 @@ export async function writeRestorePlan(
     staged.ranges === 0 ? [] : await readPlan(store, itemsKey(run.id), z.array(rangeItemSchema));
   const items: RangeItem[] = [
     ...stagedItems.filter((item) => "range" in item),
-    ...plan.volumes.flatMap((volume, index) => (volume.file ? [{ volume: index, slice: 0 }] : [])),
+    ...plan.volumes.flatMap((volume, index) =>
+      Array.from({ length: volume.restoreSlices ?? 0 }, (_, slice) => ({ volume: index, slice })),
+    ),
   ];
   await writeJson(store, restoreItemsKey(run.id), items);
   await writeJson(store, key, restorePlanSchema.parse(plan));

@@ -133,7 +133,7 @@ export type SnapshotsState = z.infer<typeof snapshotsStateSchema>;
 
 /**
  * One Map item, naming its volume by its index in the plan: a range of a block volume, or a slice
- * of a file-transport volume's files (restore: slice 0 restores the whole tree).
+ * of a file-transport volume's files (restore: a share of the files to write).
  */
 export const rangeItemSchema = z.union([
   z.object({ volume: count, range: chunkRangeSchema }),
@@ -173,7 +173,15 @@ export const stagePlanSchema = z.object({
 /** Stored at `runs/<id>/plans/restore.json`: each destination volume prepared for writing. */
 export const restorePlanSchema = z.object({
   version: z.literal(1),
-  volumes: z.array(z.object({ ...planVolumeShape, restore: restoreTargetSchema, storageClass: z.string() })),
+  volumes: z.array(
+    z.object({
+      ...planVolumeShape,
+      restore: restoreTargetSchema,
+      storageClass: z.string(),
+      /** A file-transport volume's shares of file contents to write: one RestoreRange item each. */
+      restoreSlices: count.optional(),
+    }),
+  ),
 });
 
 /**

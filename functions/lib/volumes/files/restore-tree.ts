@@ -75,27 +75,98 @@ function sameKind(entry: TreeEntry, listed: ListedPath): boolean {
   return entry.type === listed.type;
 }
 
-/** Restores a tree into a target, writing only what the plan says. */
+/**
+ * A restore cut into parts that separate invocations can do: prepareTreeRestore removes what goes
+ * and makes the directories; restoreTreeContents writes one share of the files' contents (at most
+ * 8 GiB or 20,000 files, what one function invocation writes), in any order or at once, each again
+ * if need be; finishTreeRestore, once all are written, makes the links (their targets exist by
+ * then), sets the metadata of the files kept as they were, and the directories' again, deepest
+ * first, since writing into a directory changes its mtime.
+ */
+export interface TreeRestoreSlices {
+  remove: string[];
+  /** Paths of the files whose contents each share writes. */
+  contents: string[][];
+}
+
+const defaultSlice = { bytes: 8 * 1024 ** 3, files: 20_000 };
+
+export function sliceTreeRestore(
+  plan: TreeRestorePlan,
+  limit: { bytes: number; files: number } = defaultSlice,
+): TreeRestoreSlices {
+  const contents: string[][] = [];
+  let slice: string[] = [];
+  let bytes = 0;
+  for (const { entry, content } of plan.write) {
+    if (!content) continue;
+    if (slice.length > 0 && (bytes + entry.size > limit.bytes || slice.length >= limit.files)) {
+      contents.push(slice);
+      slice = [];
+      bytes = 0;
+    }
+    slice.push(entry.path);
+    bytes += entry.size;
+  }
+  if (slice.length > 0) contents.push(slice);
+  return { remove: plan.remove, contents };
+}
+
+const directoriesOf = (tree: FileTree) => tree.entries.filter((entry) => entry.type === "directory");
+
+export async function prepareTreeRestore(
+  target: TreeTarget,
+  tree: FileTree,
+  slices: TreeRestoreSlices,
+): Promise<{ removed: number }> {
+  if (slices.remove.length > 0) await target.remove(slices.remove);
+  await target.write(listed(directoriesOf(tree).map((entry) => ({ entry }))));
+  return { removed: slices.remove.length };
+}
+
+export async function restoreTreeContents(
+  target: TreeTarget,
+  contents: TreeContents,
+  tree: FileTree,
+  paths: readonly string[],
+): Promise<{ filesWritten: number; bytesWritten: number }> {
+  const wanted = new Set(paths);
+  const files = tree.entries.filter((entry) => entry.type === "file" && wanted.has(entry.path));
+  await target.write(listed(files.map((entry) => ({ entry, content: contents.read(entry) }))));
+  return { filesWritten: files.length, bytesWritten: files.reduce((sum, entry) => sum + entry.size, 0) };
+}
+
+export async function finishTreeRestore(
+  target: TreeTarget,
+  tree: FileTree,
+  slices: TreeRestoreSlices,
+): Promise<void> {
+  const rewritten = new Set(slices.contents.flat());
+  const rest = tree.entries.filter(
+    (entry) => entry.type !== "directory" && !(entry.type === "file" && rewritten.has(entry.path)),
+  );
+  await target.write(listed([...rest, ...directoriesOf(tree)].map((entry) => ({ entry }))));
+}
+
+async function* listed<T>(items: readonly T[]): AsyncIterable<T> {
+  yield* items;
+}
+
+/** Restores a tree into a target, writing only what the plan says, every part in one go. */
 export async function restoreTree(
   target: TreeTarget,
   contents: TreeContents,
   tree: FileTree,
   options: { full: boolean },
 ): Promise<RestoreTreeStats> {
-  const plan = planTreeRestore(tree, await target.list(), options);
-  if (plan.remove.length > 0) await target.remove(plan.remove);
-  const stats: RestoreTreeStats = { filesWritten: 0, bytesWritten: 0, removed: plan.remove.length };
-  async function* entries() {
-    for (const { entry, content } of plan.write) {
-      if (!content) {
-        yield { entry };
-        continue;
-      }
-      stats.filesWritten++;
-      stats.bytesWritten += entry.size;
-      yield { entry, content: contents.read(entry) };
-    }
+  const slices = sliceTreeRestore(planTreeRestore(tree, await target.list(), options));
+  const { removed } = await prepareTreeRestore(target, tree, slices);
+  const stats: RestoreTreeStats = { filesWritten: 0, bytesWritten: 0, removed };
+  for (const paths of slices.contents) {
+    const written = await restoreTreeContents(target, contents, tree, paths);
+    stats.filesWritten += written.filesWritten;
+    stats.bytesWritten += written.bytesWritten;
   }
-  await target.write(entries());
+  await finishTreeRestore(target, tree, slices);
   return stats;
 }

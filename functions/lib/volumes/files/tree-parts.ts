@@ -45,13 +45,33 @@ export const treeSlicePartSchema = z.object({
   }),
 });
 
+/**
+ * A volume's restore, cut into steps (restore-tree.ts), kept as a part like the staging plan: the
+ * destination was listed once, when PrepareVolumes opened it, and every RestoreRange step follows
+ * that listing, not what earlier steps have changed since. It names no chunk of its own: the tree
+ * manifest holds the contents' chunks.
+ */
+export const treeRestorePartSchema = z.object({
+  version: z.literal(1),
+  rangeIndex: z.literal(0),
+  remove: z.array(treePathSchema),
+  contents: z.array(z.array(treePathSchema)),
+});
+
 export type TreePlanPart = z.infer<typeof treePlanPartSchema>;
+export type TreeRestorePart = z.infer<typeof treeRestorePartSchema>;
 export type TreeSlicePart = z.infer<typeof treeSlicePartSchema>;
 
 export const treePlanParts: PartKind<TreePlanPart> = {
   folder: "tree-plans",
   schema: treePlanPartSchema,
   chunksNamed: (part) => [...treeChunkIds(part.known)],
+};
+
+export const treeRestoreParts: PartKind<TreeRestorePart> = {
+  folder: "tree-restores",
+  schema: treeRestorePartSchema,
+  chunksNamed: () => [],
 };
 
 export const treeSliceParts: PartKind<TreeSlicePart> = {

@@ -4,25 +4,32 @@ import type { ManifestStore } from "../../repository/manifests.ts";
 import { treeChunkIds } from "../../repository/tree-manifest.ts";
 import type { HelperPodOptions } from "../helper-pod.ts";
 import type { Clock } from "../kube-calls.ts";
-import type { ExecTarget, PodExec } from "../pod-exec.ts";
+import { describeTarget, type ExecTarget, type PodExec } from "../pod-exec.ts";
 import type { PartStore, VolumeKey } from "../range-parts.ts";
-import type { RestoreTarget } from "../restore-target.ts";
+import { type RestoreTarget, restoredPartsKey } from "../restore-target.ts";
 import type { SourceVolume } from "../snapshots.ts";
 import { openSourceVolume } from "../source-volume.ts";
 import { markVerified } from "../verify-volume.ts";
 import { openLiveVolume } from "./live-source.ts";
 import { PodTree } from "./pod-tree.ts";
 import { previousTree } from "./previous-tree.ts";
-import { type RestoreTreeStats, restoreTree } from "./restore-tree.ts";
+import {
+  finishTreeRestore,
+  planTreeRestore,
+  prepareTreeRestore,
+  restoreTreeContents,
+  sliceTreeRestore,
+} from "./restore-tree.ts";
 import { assembleTree, planTreeStage, stageTreeSlice } from "./stage-tree.ts";
 import { TreeContents } from "./tree-contents.ts";
 import type { ChunkWriter } from "./tree-packer.ts";
-import type { TreePlanPart, TreeSlicePart } from "./tree-parts.ts";
+import type { TreePlanPart, TreeRestorePart, TreeSlicePart } from "./tree-parts.ts";
 
 /**
  * One file-transport volume through the workflow's steps: planned (opened, listed, split into
  * slices) by PlanRanges, staged slice by slice by StageRange, committed as a tree manifest by
- * CommitRun, restored and verified on the destination. Each step finds what an earlier attempt
+ * CommitRun, planned and prepared (PrepareVolumes), its contents written in shares (RestoreRange),
+ * finished and verified (FinalizeVolumes) on the destination. Each step finds what an earlier attempt
  * left (the plan and slice parts), so a retry redoes nothing.
  */
 
@@ -37,6 +44,7 @@ export interface TreeStageDecision {
 export interface TreeParts {
   plans: PartStore<TreePlanPart>;
   slices: PartStore<TreeSlicePart>;
+  restores: PartStore<TreeRestorePart>;
 }
 
 const volumeKey = (runId: string, source: Pick<SourceVolume, "namespace" | "pvc">): VolumeKey => ({
@@ -156,33 +164,70 @@ export async function commitTreeVolume(
 }
 
 /**
- * Writes the tree into the destination volume: only files the volume lacks or holds with
- * another size or mtime, and removes what the tree does not have. A volume an application may
- * have written (activated, or a full restore asked for) gets every file rewritten.
+ * Plans the restore of the tree into the destination volume once its helper pod runs, and
+ * prepares it (removes what goes, makes the directories): only files the volume lacks or holds
+ * with another size or mtime are written; a volume an application may have written (activated, or
+ * a full restore asked for) gets every file rewritten. Returns how many shares of contents
+ * RestoreRange writes (one Map item each, in any order).
  */
-export async function restoreTreeVolume(
-  deps: { exec: PodExec; chunks: { getChunk(id: string): Promise<Buffer> }; manifests: ManifestStore },
+export async function planTreeRestoreVolume(
+  deps: { exec: PodExec; manifests: ManifestStore; parts: TreeParts },
   restore: RestoreTarget,
-): Promise<RestoreTreeStats> {
-  const { manifest } = restore;
-  const { tree } = await deps.manifests.readTreeManifest(manifest.runId, manifest.namespace, manifest.pvc);
-  return restoreTree(new PodTree(deps.exec, restore.target), new TreeContents(deps.chunks), tree, {
-    full: restore.device.kind === "unknown",
-  });
+): Promise<number> {
+  const key = restoredPartsKey(restore);
+  const target = new PodTree(deps.exec, restore.target);
+  const { tree } = await readTree(deps.manifests, restore);
+  // A retry keeps the first listing: the directories it made are the plan's.
+  const planned = await deps.parts.restores.read(key, 0);
+  const slices =
+    planned ??
+    sliceTreeRestore(planTreeRestore(tree, await target.list(), { full: restore.device.kind === "unknown" }));
+  if (planned === undefined) await deps.parts.restores.write(key, { version: 1, rangeIndex: 0, ...slices });
+  await prepareTreeRestore(target, tree, slices);
+  return slices.contents.length;
+}
+
+/** Writes one share of the planned restore's file contents; a share written again writes the same. */
+export async function restoreTreeVolumeSlice(
+  deps: {
+    exec: PodExec;
+    chunks: { getChunk(id: string): Promise<Buffer> };
+    manifests: ManifestStore;
+    parts: TreeParts;
+  },
+  restore: RestoreTarget,
+  slice: number,
+): Promise<{ filesWritten: number; bytesWritten: number }> {
+  const slices = await readRestorePart(deps.parts, restore);
+  const paths = slices.contents[slice];
+  if (paths === undefined) {
+    throw new Error(
+      `${describeTarget(restore.target)}: share ${slice} is not in the restore plan of ${slices.contents.length}; start a new run`,
+    );
+  }
+  const { tree } = await readTree(deps.manifests, restore);
+  return restoreTreeContents(
+    new PodTree(deps.exec, restore.target),
+    new TreeContents(deps.chunks),
+    tree,
+    paths,
+  );
 }
 
 /**
- * Lists and hashes the restored volume in its pod; its tree digest must be the manifest's (else
- * VerifyFailed naming the first differing path), and is then recorded for finalizeVolume.
+ * Once every share is written: the links, the metadata of files kept as they were, the
+ * directories'; then the tree digest listed and hashed in the pod must be the manifest's (else
+ * VerifyFailed naming the first differing path), and is recorded for finalizeVolume.
  */
-export async function verifyRestoredTree(
-  deps: { client: ClusterClient; exec: PodExec; manifests: ManifestStore },
+export async function finishAndVerifyTree(
+  deps: { client: ClusterClient; exec: PodExec; manifests: ManifestStore; parts: TreeParts },
   restore: RestoreTarget,
 ): Promise<{ sha256: string }> {
-  const { manifest } = restore;
-  const { tree } = await deps.manifests.readTreeManifest(manifest.runId, manifest.namespace, manifest.pvc);
+  const target = new PodTree(deps.exec, restore.target);
+  const { tree } = await readTree(deps.manifests, restore);
+  await finishTreeRestore(target, tree, await readRestorePart(deps.parts, restore));
   try {
-    await new PodTree(deps.exec, restore.target).verify(tree);
+    await target.verify(tree);
   } catch (error) {
     if (!(error instanceof VerifyFailed) || restore.mode === "fresh") throw error;
     throw new VerifyFailed(
@@ -192,6 +237,20 @@ export async function verifyRestoredTree(
   await markVerified(deps.client, restore, tree.sha256);
   return { sha256: tree.sha256 };
 }
+
+async function readRestorePart(parts: TreeParts, restore: RestoreTarget) {
+  const key = restoredPartsKey(restore);
+  const slices = await parts.restores.read(key, 0);
+  if (slices === undefined) {
+    throw new Error(
+      `PVC ${key.namespace}/${key.pvc}: the restore plan of run ${key.runId} is gone; start a new run`,
+    );
+  }
+  return slices;
+}
+
+const readTree = (manifests: ManifestStore, { manifest }: RestoreTarget) =>
+  manifests.readTreeManifest(manifest.runId, manifest.namespace, manifest.pvc);
 
 async function readPlan(parts: TreeParts, key: VolumeKey): Promise<TreePlanPart> {
   const plan = await parts.plans.read(key, 0);

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { verifyRestoredTree } from "../../volumes/files/tree-volume.ts";
+import { finishAndVerifyTree } from "../../volumes/files/tree-volume.ts";
 import { finalizeVolume } from "../../volumes/finalize-volume.ts";
 import { systemClock } from "../../volumes/kube-calls.ts";
 import { KubeExec } from "../../volumes/pod-exec.ts";
@@ -12,6 +12,7 @@ import { readRestorePlan, writeVolumeList } from "../run-plans.ts";
 import type { FinalizeOutcome, VolumeReport } from "../run-result.ts";
 import { defineStep } from "../step.ts";
 import { planSummarySchema } from "../volume-state.ts";
+import { treeParts } from "./plan-ranges.ts";
 
 /**
  * Verifies each restored volume (a block volume's digest combined from what its restore ranges
@@ -45,8 +46,8 @@ export const finalizeVolumes = defineStep({
       Promise.all(
         plan.volumes.map(async ({ restore, source, storageClass, file }) => {
           const { sha256 } = file
-            ? await verifyRestoredTree(
-                { client: destination, exec, manifests: repository.manifests },
+            ? await finishAndVerifyTree(
+                { client: destination, exec, manifests: repository.manifests, parts: treeParts(repository) },
                 restore,
               )
             : await verifyRestoredVolume(

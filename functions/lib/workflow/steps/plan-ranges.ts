@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { SnapshotUnready } from "../../errors.ts";
 import type { Repository } from "../../repository/repository.ts";
-import { treePlanParts, treeSliceParts } from "../../volumes/files/tree-parts.ts";
+import { treePlanParts, treeRestoreParts, treeSliceParts } from "../../volumes/files/tree-parts.ts";
 import { planTreeVolume, type TreeParts } from "../../volumes/files/tree-volume.ts";
 import { systemClock } from "../../volumes/kube-calls.ts";
 import { planVolume } from "../../volumes/plan-volume.ts";
@@ -26,6 +26,7 @@ export function treeParts(repository: Repository): TreeParts {
   return {
     plans: new ChunkBackedParts(repository.store, repository.content, treePlanParts),
     slices: new ChunkBackedParts(repository.store, repository.content, treeSliceParts),
+    restores: new ChunkBackedParts(repository.store, repository.content, treeRestoreParts),
   };
 }
 

@@ -4,6 +4,7 @@ import type { ClusterClient } from "../../kube/client/cluster-client.ts";
 import { type KubeObject, withAnnotations } from "../../kube/objects.ts";
 import type { PairRecord } from "../../kube/pairing/pairs.ts";
 import type { Repository } from "../../repository/repository.ts";
+import { planTreeRestoreVolume } from "../../volumes/files/tree-volume.ts";
 import { systemClock } from "../../volumes/kube-calls.ts";
 import { KubeExec } from "../../volumes/pod-exec.ts";
 import { prepareRestore } from "../../volumes/prepare-restore.ts";
@@ -21,6 +22,7 @@ import { readStagePlan, writeRestorePlan } from "../run-plans.ts";
 import { defineStep } from "../step.ts";
 import { transformsFor } from "../transforms.ts";
 import { type PlanSummary, planSummarySchema } from "../volume-state.ts";
+import { treeParts } from "./plan-ranges.ts";
 
 /**
  * The volumes' namespaces must exist before their PVCs: they are applied from the bundle now
@@ -60,7 +62,8 @@ async function createNamespaces(
 
 /**
  * Prepares each destination volume (a new one of the mapped class, or the standby volume of an
- * earlier run) and its helper pod. The restore plan goes to the run's prefix beside the stage
+ * earlier run) and its helper pod; a file-transport volume's restore is planned against what the
+ * volume holds. The restore plan goes to the run's prefix beside the stage
  * plan; RestoreRanges reads the staged ranges' items.
  */
 export const prepareVolumes = defineStep({
@@ -100,7 +103,12 @@ export const prepareVolumes = defineStep({
               writeAs: file ? "Filesystem" : "Block",
             },
           );
-          return { restore, source, storageClass, transport, reason, ...(file ? { file } : {}) };
+          if (!file) return { restore, source, storageClass, transport, reason };
+          const restoreSlices = await planTreeRestoreVolume(
+            { exec, manifests: repository.manifests, parts: treeParts(repository) },
+            restore,
+          );
+          return { restore, source, storageClass, transport, reason, file, restoreSlices };
         }),
       );
     });

@@ -1,4 +1,4 @@
-import { restoreTreeVolume } from "../../volumes/files/tree-volume.ts";
+import { restoreTreeVolumeSlice } from "../../volumes/files/tree-volume.ts";
 import { KubeExec } from "../../volumes/pod-exec.ts";
 import { ChunkBackedParts, restoredParts } from "../../volumes/range-parts.ts";
 import { restoreRange as restoreVolumeRange } from "../../volumes/restore-range.ts";
@@ -9,10 +9,11 @@ import { migrationRunSchema } from "../run.ts";
 import { readRestorePlan } from "../run-plans.ts";
 import { defineStep } from "../step.ts";
 import { itemIndex, planVolumeOf, rangeTaskSchema } from "../volume-state.ts";
+import { treeParts } from "./plan-ranges.ts";
 
 /**
  * One item of a RestoreRanges batch: a block range (the chunks the destination volume lacks
- * written), or a whole file-transport volume (changed files written, deleted ones removed). What
+ * written), or a share of a file-transport volume's changed files (at most 8 GiB or 20,000). What
  * it wrote is recorded under the run's prefix for the report; files count as chunks there.
  */
 export const restoreRange = defineStep({
@@ -36,9 +37,15 @@ export const restoreRange = defineStep({
     const written = await recordingRangeFailure(repository.store, failing, () =>
       withClients([destination], async () => {
         if ("slice" in item) {
-          const files = await restoreTreeVolume(
-            { exec, chunks: repository.content, manifests: repository.manifests },
+          const files = await restoreTreeVolumeSlice(
+            {
+              exec,
+              chunks: repository.content,
+              manifests: repository.manifests,
+              parts: treeParts(repository),
+            },
             volume.restore,
+            item.slice,
           );
           return { writtenChunks: files.filesWritten, zeroedChunks: 0, streamedBytes: files.bytesWritten };
         }

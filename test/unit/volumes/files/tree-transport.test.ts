@@ -4,7 +4,14 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { chunkReferences } from "../../../../functions/lib/repository/chunk-references.ts";
 import { treeChunkIds } from "../../../../functions/lib/repository/tree-manifest.ts";
-import { restoreTree } from "../../../../functions/lib/volumes/files/restore-tree.ts";
+import {
+  finishTreeRestore,
+  planTreeRestore,
+  prepareTreeRestore,
+  restoreTree,
+  restoreTreeContents,
+  sliceTreeRestore,
+} from "../../../../functions/lib/volumes/files/restore-tree.ts";
 import {
   assembleTree,
   planTreeStage,
@@ -117,6 +124,36 @@ describe("the file transport's tree, staged and restored in process", () => {
       packing,
     });
     expect(firstTreeDifference(second.tree.entries, after.tree.entries)).toBeUndefined();
+  });
+
+  it("restores in parts that separate invocations can do, the shares of contents in any order and again, to the same tree", async () => {
+    const { repository } = await openTestRepository();
+    const source = await tempDirectory();
+    const destination = await tempDirectory();
+    await sampleTree(source);
+    const { tree } = await stageTree(new LocalTree(source), repository.content, undefined, {
+      fullPass: false,
+      packing,
+    });
+    // Something the tree does not have, where the tree has a directory: preparing removes it.
+    await writeFile(join(destination, "logs"), "not a directory");
+    const target = new LocalTree(destination);
+    const plan = planTreeRestore(tree, await target.list(), { full: false });
+    const slices = sliceTreeRestore(plan, { bytes: 100 * KiB, files: 10 });
+    expect(slices.remove).toEqual(["logs"]);
+    expect(slices.contents.length).toBeGreaterThan(4);
+    expect(slices.contents.every((paths) => paths.length <= 10)).toBe(true);
+    const contents = new TreeContents(repository.content);
+    await prepareTreeRestore(target, tree, slices);
+    // Map items run in any order, at once; a retried one (a timed-out invocation) writes the same.
+    await Promise.all(
+      [...slices.contents].reverse().map((paths) => restoreTreeContents(target, contents, tree, paths)),
+    );
+    await restoreTreeContents(target, contents, tree, slices.contents[1] ?? []);
+    await finishTreeRestore(target, tree, slices);
+    const restaged = await stageTree(target, repository.content, undefined, { fullPass: true, packing });
+    expect(firstTreeDifference(tree.entries, restaged.tree.entries)).toBeUndefined();
+    expect(restaged.tree.sha256).toBe(tree.sha256);
   });
 
   it("a rerun reads a file rewritten at the same size within the second it was staged in", async () => {
