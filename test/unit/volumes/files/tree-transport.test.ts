@@ -52,6 +52,19 @@ async function sampleTree(root: string): Promise<void> {
   await utimes(join(root, "pg/wal"), 1_600_000_000, 1_600_000_000);
 }
 
+/** The sample tree staged into a new repository, and an empty destination folder. */
+async function stagedSample() {
+  const { repository } = await openTestRepository();
+  const source = await tempDirectory();
+  const destination = await tempDirectory();
+  await sampleTree(source);
+  const { tree } = await stageTree(new LocalTree(source), repository.content, undefined, {
+    fullPass: false,
+    packing,
+  });
+  return { repository, source, destination, tree };
+}
+
 async function entryCount(root: string) {
   return (await new LocalTree(root).list()).length;
 }
@@ -127,14 +140,7 @@ describe("the file transport's tree, staged and restored in process", () => {
   });
 
   it("restores in parts that separate invocations can do, the shares of contents in any order and again, to the same tree", async () => {
-    const { repository } = await openTestRepository();
-    const source = await tempDirectory();
-    const destination = await tempDirectory();
-    await sampleTree(source);
-    const { tree } = await stageTree(new LocalTree(source), repository.content, undefined, {
-      fullPass: false,
-      packing,
-    });
+    const { repository, destination, tree } = await stagedSample();
     // Something the tree does not have, where the tree has a directory: preparing removes it.
     await writeFile(join(destination, "logs"), "not a directory");
     const target = new LocalTree(destination);
@@ -177,14 +183,7 @@ describe("the file transport's tree, staged and restored in process", () => {
   });
 
   it("a full restore rewrites a destination file changed under the same size and mtime", async () => {
-    const { repository } = await openTestRepository();
-    const source = await tempDirectory();
-    const destination = await tempDirectory();
-    await sampleTree(source);
-    const { tree } = await stageTree(new LocalTree(source), repository.content, undefined, {
-      fullPass: false,
-      packing,
-    });
+    const { repository, source, destination, tree } = await stagedSample();
     await restoreTree(new LocalTree(destination), new TreeContents(repository.content), tree, {
       full: false,
     });
