@@ -32,8 +32,8 @@ const PAIR = "files";
 const NAMESPACE = "ledger-files";
 /**
  * Two StatefulSets of the shapes of kubernetes/examples' cockroachdb (claim template "datadir",
- * no class named: the source's default is not used, local-path is set as k3s users do) and
- * cassandra (claim template "cassandra-data"), written here; one on local-path (no snapshots: read
+ * its class set to local-path as k3s users do) and cassandra (claim template "cassandra-data",
+ * its class named by the beta annotation as the example does), written here; one on local-path (no snapshots: read
  * live), one on the directory-mode CSI driver (snapshots, Filesystem only).
  */
 const APPS = [
@@ -71,14 +71,23 @@ function statefulSet(app: (typeof APPS)[number]): KubeObject {
         },
       },
       volumeClaimTemplates: [
-        {
-          metadata: { name: app.template },
-          spec: {
-            accessModes: ["ReadWriteOnce"],
-            storageClassName: app.storageClass,
-            resources: { requests: { storage: "256Mi" } },
-          },
-        },
+        // The cassandra example names its class the old way, by the beta annotation.
+        app.name === "cassandra"
+          ? {
+              metadata: {
+                name: app.template,
+                annotations: { "volume.beta.kubernetes.io/storage-class": app.storageClass },
+              },
+              spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "256Mi" } } },
+            }
+          : {
+              metadata: { name: app.template },
+              spec: {
+                accessModes: ["ReadWriteOnce"],
+                storageClassName: app.storageClass,
+                resources: { requests: { storage: "256Mi" } },
+              },
+            },
       ],
     },
   } as KubeObject;
