@@ -21,6 +21,7 @@ import type { TreeSource } from "../../functions/lib/volumes/files/stage-tree.ts
 import type { ListedPath } from "../../functions/lib/volumes/files/tree-plan.ts";
 
 const SMALL_FILE_BYTES = 1024 * 1024;
+const READ_AHEAD_FILES = 16;
 
 async function* once(data: Buffer): AsyncIterable<Buffer> {
   yield data;
@@ -64,11 +65,26 @@ export class LocalTree implements TreeSource, TreeTarget {
   }
 
   async *contents(files: readonly ListedPath[]) {
-    for (const file of files) {
-      const path = join(this.root, file.path);
+    // Small files are read a few ahead: read one after the other, their latencies add up.
+    const reads = new Map<number, Promise<Buffer>>();
+    let ahead = 0;
+    for (const [index, file] of files.entries()) {
+      for (; ahead < Math.min(files.length, index + READ_AHEAD_FILES); ahead++) {
+        const next = files[ahead] as ListedPath;
+        if (next.size > SMALL_FILE_BYTES) continue;
+        const read = readFile(join(this.root, next.path));
+        // Its failure is thrown where it is awaited, not as an unhandled rejection before that.
+        read.catch(() => {});
+        reads.set(ahead, read);
+      }
+      const read = reads.get(index);
+      reads.delete(index);
       // One read for a small file: a stream's setup costs more than its bytes.
-      if (file.size <= SMALL_FILE_BYTES) yield { file, content: once(await readFile(path)) };
-      else yield { file, content: createReadStream(path, { highWaterMark: 4 * SMALL_FILE_BYTES }) };
+      if (read !== undefined) yield { file, content: once(await read) };
+      else {
+        const path = join(this.root, file.path);
+        yield { file, content: createReadStream(path, { highWaterMark: 4 * SMALL_FILE_BYTES }) };
+      }
     }
   }
 
