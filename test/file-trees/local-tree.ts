@@ -1,4 +1,4 @@
-import { createReadStream, createWriteStream } from "node:fs";
+import { createWriteStream } from "node:fs";
 import {
   chmod,
   lchown,
@@ -6,8 +6,8 @@ import {
   lstat,
   lutimes,
   mkdir,
+  open,
   readdir,
-  readFile,
   readlink,
   rm,
   symlink,
@@ -23,8 +23,37 @@ import type { ListedPath } from "../../functions/lib/volumes/files/tree-plan.ts"
 const SMALL_FILE_BYTES = 1024 * 1024;
 const READ_AHEAD_FILES = 16;
 
-async function* once(data: Buffer): AsyncIterable<Buffer> {
-  yield data;
+async function* each(pieces: Uint8Array[]): AsyncIterable<Uint8Array> {
+  yield* pieces;
+}
+
+/**
+ * A small file's bytes: read into `buffer` (a short read of a regular file is its end), and what
+ * a file grown past it since the listing holds beyond, read as a piece of its own.
+ */
+async function readSmall(path: string, buffer: Buffer): Promise<Uint8Array[]> {
+  const handle = await open(path);
+  try {
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
+    const head = buffer.subarray(0, bytesRead);
+    return bytesRead < buffer.length ? [head] : [head, await handle.readFile()];
+  } finally {
+    await handle.close();
+  }
+}
+
+/** A large file in pieces read into one buffer, each read over the one before. */
+async function* readLarge(path: string, buffer: Buffer): AsyncIterable<Uint8Array> {
+  const handle = await open(path);
+  try {
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
+      if (bytesRead === 0) return;
+      yield buffer.subarray(0, bytesRead);
+    }
+  } finally {
+    await handle.close();
+  }
 }
 
 /**
@@ -65,25 +94,29 @@ export class LocalTree implements TreeSource, TreeTarget {
   }
 
   async *contents(files: readonly ListedPath[]) {
-    // Small files are read a few ahead: read one after the other, their latencies add up.
-    const reads = new Map<number, Promise<Buffer>>();
+    // Small files are read a few ahead (read one after the other, their latencies add up), each
+    // into a slot of its own; a slot is read into again only once its file's consumer pulled the
+    // next. Buffers allocated per read would cost garbage collection more than the reads.
+    const slots: Buffer[] = [];
+    const reads = new Map<number, Promise<Uint8Array[]>>();
     let ahead = 0;
+    let largeBuffer: Buffer | undefined;
     for (const [index, file] of files.entries()) {
       for (; ahead < Math.min(files.length, index + READ_AHEAD_FILES); ahead++) {
         const next = files[ahead] as ListedPath;
         if (next.size > SMALL_FILE_BYTES) continue;
-        const read = readFile(join(this.root, next.path));
+        slots[ahead % READ_AHEAD_FILES] ??= Buffer.allocUnsafeSlow(SMALL_FILE_BYTES);
+        const read = readSmall(join(this.root, next.path), slots[ahead % READ_AHEAD_FILES] as Buffer);
         // Its failure is thrown where it is awaited, not as an unhandled rejection before that.
         read.catch(() => {});
         reads.set(ahead, read);
       }
       const read = reads.get(index);
       reads.delete(index);
-      // One read for a small file: a stream's setup costs more than its bytes.
-      if (read !== undefined) yield { file, content: once(await read) };
+      if (read !== undefined) yield { file, content: each(await read) };
       else {
-        const path = join(this.root, file.path);
-        yield { file, content: createReadStream(path, { highWaterMark: 4 * SMALL_FILE_BYTES }) };
+        largeBuffer ??= Buffer.allocUnsafeSlow(4 * SMALL_FILE_BYTES);
+        yield { file, content: readLarge(join(this.root, file.path), largeBuffer) };
       }
     }
   }
