@@ -22,6 +22,7 @@ import type { ListedPath } from "../../functions/lib/volumes/files/tree-plan.ts"
 
 const SMALL_FILE_BYTES = 1024 * 1024;
 const READ_AHEAD_FILES = 16;
+const WRITE_AHEAD_ENTRIES = 16;
 
 async function* each(pieces: Uint8Array[]): AsyncIterable<Uint8Array> {
   yield* pieces;
@@ -129,6 +130,14 @@ export class LocalTree implements TreeSource, TreeTarget {
     entries: AsyncIterable<{ entry: TreeEntry; content?: AsyncIterable<Uint8Array> }>,
   ): Promise<void> {
     const directories: TreeEntry[] = [];
+    // Entries are written a few at once: one after the other, each one's round trips (open,
+    // write, close, chown, chmod, utimes) add up. A directory is made before what comes after it.
+    const writing = new Set<Promise<void>>();
+    let failure: unknown;
+    const settle = async (all: boolean) => {
+      while (writing.size > 0 && (all || writing.size >= WRITE_AHEAD_ENTRIES)) await Promise.race(writing);
+      if (failure !== undefined) throw failure;
+    };
     for await (const { entry, content } of entries) {
       const absolute = entry.path === "." ? this.root : join(this.root, entry.path);
       if (entry.type === "directory") {
@@ -136,23 +145,36 @@ export class LocalTree implements TreeSource, TreeTarget {
         directories.push(entry);
         continue;
       }
-      if (entry.type === "symlink" || entry.type === "hardlink") {
-        await rm(absolute, { force: true });
-        if (entry.type === "symlink") await symlink(entry.target as string, absolute);
-        else await link(join(this.root, entry.target as string), absolute);
-      } else if (content !== undefined && entry.size <= SMALL_FILE_BYTES) {
-        const pieces: Uint8Array[] = [];
-        for await (const piece of content) pieces.push(piece);
-        await writeFile(absolute, Buffer.concat(pieces));
-      } else if (content !== undefined) {
-        await pipeline(content, createWriteStream(absolute));
-      }
-      await this.setMetadata(absolute, entry);
+      // A hard link waits for the writes before it (its target's among them); a large file too,
+      // so one large file at a time is read ahead, bounding memory.
+      const waits = entry.type === "hardlink" || (content !== undefined && entry.size > SMALL_FILE_BYTES);
+      await settle(waits);
+      const write = this.writeEntry(absolute, entry, content).catch((error: unknown) => {
+        failure ??= error;
+      });
+      const tracked = write.finally(() => writing.delete(tracked));
+      writing.add(tracked);
     }
+    await settle(true);
     // Deepest first, after everything inside them is written.
     for (const directory of directories.reverse()) {
       await this.setMetadata(directory.path === "." ? this.root : join(this.root, directory.path), directory);
     }
+  }
+
+  private async writeEntry(absolute: string, entry: TreeEntry, content?: AsyncIterable<Uint8Array>) {
+    if (entry.type === "symlink" || entry.type === "hardlink") {
+      await rm(absolute, { force: true });
+      if (entry.type === "symlink") await symlink(entry.target as string, absolute);
+      else await link(join(this.root, entry.target as string), absolute);
+    } else if (content !== undefined && entry.size <= SMALL_FILE_BYTES) {
+      const pieces: Uint8Array[] = [];
+      for await (const piece of content) pieces.push(piece);
+      await writeFile(absolute, Buffer.concat(pieces));
+    } else if (content !== undefined) {
+      await pipeline(content, createWriteStream(absolute));
+    }
+    await this.setMetadata(absolute, entry);
   }
 
   private async setMetadata(absolute: string, entry: TreeEntry): Promise<void> {
