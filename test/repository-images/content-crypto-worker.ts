@@ -39,11 +39,11 @@ port.on("message", (request: Request) => {
       case "chunkIdFor":
         port.postMessage({ job: request.job, id: chunkIdFor(keys, request.data) });
         return;
-      case "seal": {
-        const sealed = ownedCopy(sealChunk(keys, request.id, request.data));
-        port.postMessage({ job: request.job, data: sealed }, [sealed.buffer]);
+      case "seal":
+        // Shared memory, not a transferred buffer: the main thread accounts a transferred one as
+        // its external memory, and at a few MiB per chunk that kept it collecting garbage.
+        port.postMessage({ job: request.job, data: sharedCopy(sealChunk(keys, request.id, request.data)) });
         return;
-      }
       case "open":
         // Shared memory: the plaintext goes on to the image hasher and a writer without copies.
         port.postMessage({ job: request.job, data: sharedCopy(openChunk(keys, request.id, request.data)) });
@@ -55,14 +55,6 @@ port.on("message", (request: Request) => {
     else port.postMessage({ job: request.job, error: message });
   }
 });
-
-/** A view that owns its whole ArrayBuffer, so transferring it cannot detach anything else. */
-function ownedCopy(data: Uint8Array): Uint8Array<ArrayBuffer> {
-  const owns = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength;
-  return owns && data.buffer instanceof ArrayBuffer
-    ? (data as Uint8Array<ArrayBuffer>)
-    : new Uint8Array(data);
-}
 
 function sharedCopy(data: Uint8Array): Uint8Array {
   const shared = new Uint8Array(new SharedArrayBuffer(data.byteLength));

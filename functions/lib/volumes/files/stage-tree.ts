@@ -11,7 +11,8 @@ export interface TreeSource {
   /**
    * The files' contents in the order given, each consumed to its end before the next is yielded
    * (one tar stream carries many files); no content for a file that is gone since the listing,
-   * which only a live volume (no snapshot) can see.
+   * which only a live volume (no snapshot) can see. A piece is the consumer's until it pulls the
+   * next one: a source may read into the same memory again.
    */
   contents(
     files: readonly ListedPath[],
