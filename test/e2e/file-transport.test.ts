@@ -49,11 +49,15 @@ const MAPPING = { "local-path": "dest-files", "sim-files": "dest-fast" };
 
 let env: WorkflowEnv;
 
-function statefulSet(app: (typeof APPS)[number]): KubeObject {
+function statefulSet(
+  app: (typeof APPS)[number],
+  namespace = NAMESPACE,
+  storageClass: string = app.storageClass,
+): KubeObject {
   return {
     apiVersion: "apps/v1",
     kind: "StatefulSet",
-    metadata: { name: app.name, namespace: NAMESPACE, labels: { app: app.name } },
+    metadata: { name: app.name, namespace, labels: { app: app.name } },
     spec: {
       replicas: 1,
       serviceName: app.name,
@@ -76,7 +80,7 @@ function statefulSet(app: (typeof APPS)[number]): KubeObject {
           ? {
               metadata: {
                 name: app.template,
-                annotations: { "volume.beta.kubernetes.io/storage-class": app.storageClass },
+                annotations: { "volume.beta.kubernetes.io/storage-class": storageClass },
               },
               spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "256Mi" } } },
             }
@@ -84,7 +88,7 @@ function statefulSet(app: (typeof APPS)[number]): KubeObject {
               metadata: { name: app.template },
               spec: {
                 accessModes: ["ReadWriteOnce"],
-                storageClassName: app.storageClass,
+                storageClassName: storageClass,
                 resources: { requests: { storage: "256Mi" } },
               },
             },
@@ -210,6 +214,16 @@ async function filesPair(
   );
 }
 
+/** The demo app with its Filesystem volume on local-path (its Block one stays on the block driver). */
+function demoOnLocalPath(namespace: string): KubeObject[] {
+  return demoApp("sim-fast", namespace).map((object) => {
+    if (object.kind !== "StatefulSet") return object;
+    const copy = structuredClone(object) as any;
+    copy.spec.volumeClaimTemplates[0].spec.storageClassName = "local-path";
+    return copy;
+  });
+}
+
 async function expectNoTemporaryObjects(): Promise<void> {
   expect(await temporaryObjects(env.volumes.source)).toEqual([]);
   expect(await temporaryObjects(env.volumes.destination)).toEqual([]);
@@ -233,7 +247,7 @@ beforeAll(async () => {
   await filesPair(PAIR, { source: "source", destination: "destination" }, MAPPING);
   await seed(env.volumes.source.client, [
     { apiVersion: "v1", kind: "Namespace", metadata: { name: NAMESPACE } } as KubeObject,
-    ...APPS.map(statefulSet),
+    ...APPS.map((app) => statefulSet(app)),
   ]);
   for (const app of APPS) await onSourceApp(app.name, FILL);
   await env.publishedEvents();
@@ -437,13 +451,7 @@ describe("the file transport through the workflow", () => {
   it("moves the demo app in one run: its Filesystem volume on local-path file by file, its Block volume by block copy", async () => {
     const namespace = "ledger-mixed";
     const [data = "", wal = ""] = DEMO_CLAIMS;
-    const objects = demoApp("sim-fast", namespace).map((object) => {
-      if (object.kind !== "StatefulSet") return object;
-      const copy = structuredClone(object) as any;
-      copy.spec.volumeClaimTemplates[0].spec.storageClassName = "local-path";
-      return copy;
-    });
-    await seed(env.volumes.source.client, objects);
+    await seed(env.volumes.source.client, demoOnLocalPath(namespace));
     const db = await appPod(env.volumes.source, "ledger", { namespace, pod: "ledger-0", container: "db" });
     await run(env.volumes.source, db, FILL);
     const walBytes = DEMO_VOLUMES[1].bytes;
@@ -471,6 +479,62 @@ describe("the file transport through the workflow", () => {
     );
     const restoredWal = await imageOfClaim(env.volumes.destination, namespace, wal);
     expect((await readImage(restoredWal, walBytes)).equals(walImage)).toBe(true);
+    await expectNoTemporaryObjects();
+  });
+
+  it("moves the cassandra-shaped app and the demo app from local-path into a directory-backed and a block-backed class", async () => {
+    const namespace = "on-local-path";
+    const cassandra = APPS[1];
+    await seed(env.volumes.source.client, [
+      ...demoOnLocalPath(namespace),
+      statefulSet(cassandra, namespace, "local-path"),
+    ]);
+    const pods = {
+      [cassandra.claim]: await appPod(env.volumes.source, cassandra.name, {
+        namespace,
+        pod: "cassandra-0",
+        container: cassandra.name,
+      }),
+      [DEMO_CLAIMS[0] as string]: await appPod(env.volumes.source, "ledger", {
+        namespace,
+        pod: "ledger-0",
+        container: "db",
+      }),
+    };
+    for (const pod of Object.values(pods)) await run(env.volumes.source, pod, FILL);
+    for (const storageClass of ["dest-files", "dest-fast"]) {
+      const pair = `files-local-${storageClass}`;
+      const into = `${namespace}-${storageClass}`;
+      await filesPair(
+        pair,
+        { source: "source", destination: "destination" },
+        { "local-path": storageClass, "sim-fast": "dest-fast", "sim-files": "dest-files" },
+        { [namespace]: into },
+      );
+      const migration = await env.run(
+        "migrate",
+        { pair, namespaces: [namespace], excludeResourceTypes: ["*.kwok.x-k8s.io"] },
+        `${pair}-1`,
+      );
+      expect(migration.error, failures(migration)).toBeUndefined();
+      const result = migration.output?.result;
+      expect(result.status).toBe("Successful");
+      const record = await (await env.deps.openRepository(pair)).manifests.readRunRecord(result.runId);
+      const moved = Object.fromEntries(record.volumes.map((v) => [v.name, [v.transport, v.consistency]]));
+      expect(moved).toEqual({
+        [cassandra.claim]: ["file", "live"],
+        [DEMO_CLAIMS[0] as string]: ["file", "live"],
+        [DEMO_CLAIMS[1] as string]: ["block", undefined],
+      });
+      for (const [claim, pod] of Object.entries(pods)) {
+        const pvc = await getObject<any>(env.volumes.destination.client, paths.pvc(into, claim));
+        expect(pvc.spec.storageClassName, claim).toBe(storageClass);
+        expect(
+          await onClaim(env.volumes.destination, { namespace: into, name: claim }, FINGERPRINT),
+          claim,
+        ).toBe(await run(env.volumes.source, pod, FINGERPRINT));
+      }
+    }
     await expectNoTemporaryObjects();
   });
 });
