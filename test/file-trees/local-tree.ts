@@ -170,7 +170,8 @@ export class LocalTree implements TreeSource, TreeTarget {
     } else if (content !== undefined && entry.size <= SMALL_FILE_BYTES) {
       const pieces: Uint8Array[] = [];
       for await (const piece of content) pieces.push(piece);
-      await writeFile(absolute, Buffer.concat(pieces));
+      // The pieces as they are (a small file is usually one), not joined into a fresh buffer.
+      await writeFile(absolute, pieces);
     } else if (content !== undefined) {
       await pipeline(content, createWriteStream(absolute));
     }
