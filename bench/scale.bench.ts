@@ -161,7 +161,7 @@ async function invoke(task: string, payload: Payload): Promise<unknown> {
         ranges.push(...planned.map((range) => ({ volume: i, range })));
       }
       const repository = await deps.openRepository(run.request.pair);
-      return writeStagePlan(deps, repository.store, run, plan, ranges);
+      return writeStagePlan(deps, repository, run, plan, ranges);
     }
     case "StageRange": {
       const { run, plan, item } = stageRange.input.parse(payload);
@@ -204,7 +204,7 @@ async function invoke(task: string, payload: Payload): Promise<unknown> {
           device: { kind: "fresh" as const },
         },
       }));
-      return writeRestorePlan(deps, repository.store, run, { version: 1, volumes }, plan);
+      return writeRestorePlan(deps, repository, run, { version: 1, volumes }, plan);
     }
     case "RestoreRange": {
       const { run, plan, item } = restoreRange.input.parse(payload);

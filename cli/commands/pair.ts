@@ -1,7 +1,12 @@
 import type { V1PersistentVolumeClaim } from "@kubernetes/client-node";
 import { PairingError } from "../../functions/lib/errors.ts";
 import type { ClusterClient } from "../../functions/lib/kube/client/cluster-client.ts";
-import { checkPair, createPair, type PairRecord } from "../../functions/lib/kube/pairing/pairs.ts";
+import {
+  checkPair,
+  createPair,
+  type PairRecord,
+  reversedPairSpec,
+} from "../../functions/lib/kube/pairing/pairs.ts";
 import { listObjects, paths } from "../../functions/lib/volumes/kube-calls.ts";
 import { type VolumeTransport, volumeTransports } from "../../functions/lib/volumes/volume-transport.ts";
 import { transportChoice } from "../../functions/lib/workflow/pair-access.ts";
@@ -220,6 +225,38 @@ async function namespaceTransports(
   );
 }
 
+const reverse: Command = {
+  path: ["pair", "reverse"],
+  summary:
+    "fail back: pair a pair's destination back to its source (same repository and key, mappings inverted); its runs replicate the activated copy home incrementally",
+  usage: "NAME [--name REVERSED] [--storage-class FROM=TO]...",
+  options: { name: { type: "string" }, "storage-class": { type: "string", multiple: true } },
+  examples: [
+    "kubeferry pair reverse onprem-to-west            # creates onprem-to-west-reverse",
+    "kubeferry pair reverse onprem-to-west --name west-to-onprem --storage-class gp3=ceph-rbd",
+  ],
+  async run(invocation, context) {
+    const origin = positional(invocation, 0, "pair NAME");
+    const deps = context.deps;
+    const record = await deps.pairs.get(origin);
+    if (!record)
+      throw new UsageError(`pair "${origin}" does not exist (kubeferry pair list shows the pairs)`);
+    const name = stringOption(invocation, "name") ?? `${origin}-reverse`;
+    const spec = reversedPairSpec(
+      record,
+      name,
+      mappingOption(listOption(invocation, "storage-class"), "storage-class"),
+    );
+    const clients = await connectBoth(context, spec.source, spec.destination);
+    try {
+      return await reportChecks(context, name, () => createPair(deps.pairs, spec, clients, new Date()));
+    } finally {
+      clients.source.close();
+      clients.destination.close();
+    }
+  },
+};
+
 const list: Command = {
   path: ["pair", "list"],
   summary: "list pairs with their clusters and last check",
@@ -263,4 +300,4 @@ const remove: Command = {
   },
 };
 
-export const pairCommands = [create, check, list, remove];
+export const pairCommands = [create, check, reverse, list, remove];

@@ -36,6 +36,11 @@ export const treeManifestSchema = stagedVolumeSchema.extend({
   incrementalRuns: z.number().int().nonnegative().default(0),
 });
 
+/** A run that ended with its data committed (Succeeded, or PartialSuccess: some objects refused). */
+export function isFinished(record: RunRecord): boolean {
+  return record.status === "Succeeded" || record.status === "PartialSuccess";
+}
+
 export const resourceBundleSchema = z.object({
   version: z.literal(1),
   runId: name,
@@ -68,6 +73,8 @@ export const runRecordSchema = z.object({
       stats: imageStatsSchema,
       /** How the volume moved and why (volume-transport.ts); absent in records before the file transport. */
       transport: z.enum(["block", "file"]).optional(),
+      /** The VolumeGroupSnapshot it was cut in with the others of its group; absent: its own snapshot. */
+      snapshotGroup: z.string().optional(),
       consistency: z.enum(["snapshot", "live", "quiesced"]).optional(),
       reason: z.string().optional(),
     }),
@@ -159,6 +166,22 @@ export class ManifestStore {
       if (runId !== undefined) runIds.add(runId);
     }
     return [...runIds];
+  }
+
+  /**
+   * The record of every run that wrote one (a run that failed before CommitRun has none; one
+   * dropped between the listing and its read is skipped).
+   */
+  async runRecords(): Promise<RunRecord[]> {
+    const records: RunRecord[] = [];
+    for (const runId of await this.listRunIds()) {
+      try {
+        records.push(await this.readRunRecord(runId));
+      } catch (error) {
+        if (!(error instanceof ManifestMissing)) throw error;
+      }
+    }
+    return records;
   }
 
   /**

@@ -1,4 +1,3 @@
-import { ManifestMissing } from "./errors.ts";
 import type { RunRecord } from "./manifests.ts";
 import type { Repository } from "./repository.ts";
 
@@ -54,14 +53,7 @@ export async function applyRetention(
   repository: Repository,
   options: { keepRuns: number; dryRun?: boolean },
 ): Promise<RetentionReport> {
-  const records: RunRecord[] = [];
-  for (const runId of await repository.manifests.listRunIds()) {
-    try {
-      records.push(await repository.manifests.readRunRecord(runId));
-    } catch (error) {
-      if (!(error instanceof ManifestMissing)) throw error;
-    }
-  }
+  const records = await repository.manifests.runRecords();
   const droppedRuns = expiredRuns(records, options.keepRuns);
   if (!options.dryRun) for (const runId of droppedRuns) await repository.manifests.deleteRun(runId);
   return { keepRuns: options.keepRuns, droppedRuns, keptRuns: records.length - droppedRuns.length };

@@ -1,6 +1,7 @@
 import type { V1PersistentVolume, V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
 import type { ClusterClient } from "../kube/client/cluster-client.ts";
 import { isNotFound } from "../kube/client/kube-api-error.ts";
+import { listGroupSnapshots, unlabelGroupMembers } from "./group-snapshots.ts";
 import {
   type Clock,
   deleteIfPresent,
@@ -24,6 +25,10 @@ export interface CleanupReport {
   pvcs: string[];
   pvs: string[];
   snapshots: string[];
+  /** Volume group snapshots; their member snapshots go with them. */
+  groupSnapshots: string[];
+  /** Application PVCs that still carried the label of one of the run's group snapshots. */
+  unlabelled: string[];
   /** The data mover's Retain contents (their real snapshots belong to the source snapshots). */
   snapshotContents: string[];
 }
@@ -79,6 +84,9 @@ export async function cleanupRun(
           paths.allSnapshots(),
           selector,
         );
+  const groups = options.deleteSnapshots === false ? [] : await listGroupSnapshots(client, selector);
+  for (const group of groups) await deleteIfPresent(client, paths.groupSnapshot(ns(group), name(group)));
+  const unlabelled = await unlabelGroupMembers(client, runId);
   const contents = snapshots
     .map((s) => s.status?.boundVolumeSnapshotContentName)
     .filter((c): c is string => Boolean(c));
@@ -132,6 +140,7 @@ export async function cleanupRun(
             ...(await listObjects<Named>(client, paths.snapshotContents(), selector)).map(
               (o) => `VolumeSnapshotContent ${nameOf(o)}`,
             ),
+            ...(await listGroupSnapshots(client, selector)).map((o) => `VolumeGroupSnapshot ${nameOf(o)}`),
           ]),
     ];
     for (const content of contents) {
@@ -169,6 +178,8 @@ export async function cleanupRun(
     pvcs: claims.map(nameOf),
     pvs: [...orphans, ...labelledPvs].map(nameOf),
     snapshots: snapshots.map(nameOf),
+    groupSnapshots: groups.map(nameOf),
+    unlabelled,
     snapshotContents: moverContents.map(nameOf),
   };
 }

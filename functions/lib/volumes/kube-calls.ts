@@ -84,6 +84,12 @@ export const paths = {
   snapshotContents: () => "/apis/snapshot.storage.k8s.io/v1/volumesnapshotcontents",
   snapshotContent: (name: string) => `/apis/snapshot.storage.k8s.io/v1/volumesnapshotcontents/${name}`,
   snapshotClass: (name: string) => `/apis/snapshot.storage.k8s.io/v1/volumesnapshotclasses/${name}`,
+  groupSnapshots: (namespace: string) =>
+    `/apis/groupsnapshot.storage.k8s.io/v1/namespaces/${namespace}/volumegroupsnapshots`,
+  groupSnapshot: (namespace: string, name: string) =>
+    `/apis/groupsnapshot.storage.k8s.io/v1/namespaces/${namespace}/volumegroupsnapshots/${name}`,
+  allGroupSnapshots: () => "/apis/groupsnapshot.storage.k8s.io/v1/volumegroupsnapshots",
+  groupSnapshotClasses: () => "/apis/groupsnapshot.storage.k8s.io/v1/volumegroupsnapshotclasses",
   allPods: () => "/api/v1/pods",
   allPvcs: () => "/api/v1/persistentvolumeclaims",
   allSnapshots: () => "/apis/snapshot.storage.k8s.io/v1/volumesnapshots",

@@ -59,7 +59,7 @@ function labelValue(runId: string): string {
  * unique per run and volume, and a valid DNS label (≤ 63 characters).
  */
 export function temporaryName(
-  purpose: "snap" | "src" | "dst" | "live",
+  purpose: "snap" | "group" | "src" | "dst" | "live",
   runId: string,
   namespace: string,
   pvc: string,

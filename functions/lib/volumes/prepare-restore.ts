@@ -47,6 +47,11 @@ export interface PrepareRestoreInput {
   standbyInUse?: "skip" | "fail";
   /** Block (default): a raw device for the block transport. Filesystem: mounted, for the file transport. */
   writeAs?: "Block" | "Filesystem";
+  /**
+   * The destination PVC is the origin's own volume, which the pair being reversed read from
+   * (failback): no kubeferry restore made it, yet it may be updated in place, every chunk compared.
+   */
+  originVolume?: boolean;
 }
 
 /**
@@ -138,10 +143,11 @@ async function openStandby(
   const where = `cluster ${client.name}: PVC ${namespace}/${input.source.pvc}`;
   const annotations = claim.metadata?.annotations ?? {};
   const restoredText = annotations[RESTORED_ANNOTATION];
-  if (restoredText === undefined) {
+  if (restoredText === undefined && !input.originVolume) {
     throw new ConflictError(
       `${where} exists and was not restored by kubeferry, so its data cannot be updated in place; ` +
-        "delete it, or restore into another namespace",
+        "delete it, or restore into another namespace (a pair made by `kubeferry pair reverse` " +
+        "writes only into the volumes its origin pair read from)",
     );
   }
   const boundPv = await getObject<V1PersistentVolume>(client, paths.pv(claim.spec?.volumeName ?? ""));
@@ -156,7 +162,7 @@ async function openStandby(
         `or delete pair ${restoredBy}'s copy first`,
     );
   }
-  const restored = JSON.parse(restoredText) as ManifestRef;
+  const restored = restoredText === undefined ? undefined : (JSON.parse(restoredText) as ManifestRef);
   await checkStandbyWritable(
     client,
     { namespace, name: input.source.pvc },
@@ -204,8 +210,11 @@ async function openStandby(
       volumeName: claimName,
     },
   });
-  // After an activation the application wrote into the volume: what it holds is unknown.
-  if (input.fullRestore || annotations[ACTIVATED_ANNOTATION] !== undefined) return { kind: "unknown" };
+  // After an activation the application wrote into the volume: what it holds is unknown; so does
+  // an origin volume, which only ever held the application's own writes.
+  if (input.fullRestore || restored === undefined || annotations[ACTIVATED_ANNOTATION] !== undefined) {
+    return { kind: "unknown" };
+  }
   return {
     kind: "restored",
     restored,

@@ -25,6 +25,8 @@ export interface SourceVolume {
   /** The PVC's requested storage, e.g. "256Mi", given to the destination PVC. */
   requestedStorage: string;
   labels: Record<string, string>;
+  /** The VolumeGroupSnapshot the volume was cut in, crash-consistent with its other members. */
+  snapshotGroup?: string;
   /**
    * The filesystem on a Filesystem volume (its PV's `csi.fsType`, else its class's
    * `csi.storage.k8s.io/fstype`): the bytes carry it, so the destination PV must name the same one.
@@ -61,6 +63,8 @@ export interface SnapshotCut {
   namespace: string;
   pvc: string;
   snapshot: string;
+  /** The VolumeGroupSnapshot this snapshot is a member of (group-snapshots.ts). */
+  group?: string;
 }
 
 /**
@@ -167,7 +171,7 @@ export async function liveVolumes(
 async function sourceVolume(
   client: ClusterClient,
   workloads: NamespaceWorkloads,
-  volume: { namespace: string; pvc: string },
+  volume: { namespace: string; pvc: string; group?: string },
   snapshot: VolumeSnapshot | undefined,
 ): Promise<SourceVolume> {
   const claim = await boundClaim(client, volume.namespace, volume.pvc);
@@ -175,6 +179,7 @@ async function sourceVolume(
   const workload = await workloads.placementOf(volume.namespace, volume.pvc);
   return {
     ...describeSource(claim, snapshot, pv, await sourceFsType(client, claim, pv)),
+    ...(volume.group ? { snapshotGroup: volume.group } : {}),
     ...(workload ? { workload } : {}),
   };
 }

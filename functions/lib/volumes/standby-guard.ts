@@ -12,17 +12,18 @@ export class StandbyInUse extends ConflictError {}
 
 /**
  * A restore may write into an existing PVC only while it is a standby copy of the same source
- * volume that no pod mounts. Anything else is somebody's data: refuse before touching it.
+ * volume (or, for a reversed pair, the origin's own volume: `restored` undefined) that no pod
+ * mounts. Anything else is somebody's data: refuse before touching it.
  */
 export async function checkStandbyWritable(
   client: ClusterClient,
   claim: { namespace: string; name: string },
-  restored: ManifestRef,
+  restored: ManifestRef | undefined,
   expected: ManifestRef,
   whenInUse: "skip" | "fail",
 ): Promise<void> {
   const where = `cluster ${client.name}: PVC ${claim.namespace}/${claim.name}`;
-  if (restored.namespace !== expected.namespace || restored.pvc !== expected.pvc) {
+  if (restored && (restored.namespace !== expected.namespace || restored.pvc !== expected.pvc)) {
     throw new ConflictError(
       `${where} holds kubeferry's copy of source PVC ${restored.namespace}/${restored.pvc}, not of ` +
         `${expected.namespace}/${expected.pvc}; two source volumes map to it: fix the pair's namespace ` +

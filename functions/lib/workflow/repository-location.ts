@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import type { KMSClient } from "@aws-sdk/client-kms";
 import type { S3Client } from "@aws-sdk/client-s3";
+import { PairStore } from "../kube/pairing/pairs.ts";
 import type { BlobStore } from "../repository/blob-store.ts";
 import { FilesystemBlobStore } from "../repository/filesystem-blob-store.ts";
 import type { KeyProvider } from "../repository/key-provider.ts";
@@ -32,14 +33,22 @@ export function rootStore(location: RepositoryLocation): BlobStore {
   return storeUnder(location, "");
 }
 
-/** Opens pairs' repositories; each is opened once per process, as unwrapping its key costs a KMS call. */
+/**
+ * Opens pairs' repositories; each is opened once per process, as unwrapping its key costs a KMS
+ * call. A pair's repository is named after it unless its record names another (a reversed pair
+ * shares its origin's, so its runs reuse the chunks already there, under the same key).
+ */
 export function repositoryOpener(location: RepositoryLocation): (pair: string) => Promise<Repository> {
   const opened = new Map<string, Promise<Repository>>();
+  const pairs = new PairStore(rootStore(location));
   return (pair) => {
     let repository = opened.get(pair);
     if (repository === undefined) {
-      const store = storeUnder(location, pair);
-      repository = openRepository({ name: pair, store, keyProvider: keyProvider(location, pair, store) });
+      repository = pairs.get(pair).then((record) => {
+        const name = record?.repository ?? pair;
+        const store = storeUnder(location, name);
+        return openRepository({ name, store, keyProvider: keyProvider(location, name, store) });
+      });
       // A failure (KMS down, wrong key) must not be cached for the next invocation.
       repository.catch(() => opened.delete(pair));
       opened.set(pair, repository);

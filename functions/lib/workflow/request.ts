@@ -84,6 +84,12 @@ export const migrationRequestSchema = z
       .describe(
         "how volumes move: block (a snapshot copied as a device), file (file by file, from a snapshot or the live volume between the hooks), auto (block where the driver serves snapshots as Block); default: the pair's, else auto",
       ),
+    groupSnapshots: z
+      .enum(["auto", "required", "off"])
+      .default("auto")
+      .describe(
+        "cut the snapshotted PVCs of a namespace on one driver as one VolumeGroupSnapshot (crash-consistent across them): auto where the driver offers a VolumeGroupSnapshotClass, required (refuse the run otherwise), off (one snapshot per PVC)",
+      ),
     quiesce: z
       .boolean()
       .default(false)

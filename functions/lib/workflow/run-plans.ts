@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { KubeferryError } from "../errors.ts";
 import type { BlobStore } from "../repository/blob-store.ts";
+import type { Repository } from "../repository/repository.ts";
 import type { MigrationRun } from "./run.ts";
 import type { StepDeps } from "./step-deps.ts";
 import {
@@ -34,17 +35,18 @@ async function writeJson(store: BlobStore, key: string, value: unknown): Promise
 /** Writes the stage plan and its range items; returns what the state carries of them. */
 export async function writeStagePlan(
   deps: Pick<StepDeps, "repositoryObjectKey">,
-  store: BlobStore,
+  repository: Pick<Repository, "name" | "store">,
   run: MigrationRun,
   plan: StagePlan,
   items: RangeItem[],
 ): Promise<PlanSummary> {
+  const { store } = repository;
   const key = planKey(run.id, "stage");
   await writeJson(store, itemsKey(run.id), items);
   await writeJson(store, key, stagePlanSchema.parse(plan));
   return {
     plan: key,
-    items: deps.repositoryObjectKey(run.request.pair, itemsKey(run.id)),
+    items: deps.repositoryObjectKey(repository.name, itemsKey(run.id)),
     volumes: plan.volumes.length,
     ranges: items.length,
     bytes: plan.volumes.reduce((sum, volume) => sum + volume.source.volumeBytes, 0),
@@ -57,11 +59,12 @@ export async function writeStagePlan(
  */
 export async function writeRestorePlan(
   deps: Pick<StepDeps, "repositoryObjectKey">,
-  store: BlobStore,
+  repository: Pick<Repository, "name" | "store">,
   run: MigrationRun,
   plan: RestorePlan,
   staged: PlanSummary,
 ): Promise<PlanSummary> {
+  const { store } = repository;
   const key = planKey(run.id, "restore");
   const stagedItems =
     staged.ranges === 0 ? [] : await readPlan(store, itemsKey(run.id), z.array(rangeItemSchema));
@@ -76,7 +79,7 @@ export async function writeRestorePlan(
   return {
     ...staged,
     plan: key,
-    items: deps.repositoryObjectKey(run.request.pair, restoreItemsKey(run.id)),
+    items: deps.repositoryObjectKey(repository.name, restoreItemsKey(run.id)),
     ranges: items.length,
   };
 }

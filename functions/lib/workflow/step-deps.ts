@@ -9,10 +9,13 @@ import type { Repository } from "../repository/repository.ts";
  */
 export interface StepDeps {
   pairs: PairStore;
-  /** The chunk repository of a pair (one per pair), created with its key on first use. */
+  /**
+   * The chunk repository of a pair, created with its key on first use: the pair's own, or the one
+   * it shares with the pair it reverses (its record's `repository`).
+   */
   openRepository(pair: string): Promise<Repository>;
-  /** The bucket key of a key of a pair's repository (what a Map's ItemReader reads). */
-  repositoryObjectKey(pair: string, key: string): string;
+  /** The bucket key of a key of a repository, by the repository's name (what a Map's ItemReader reads). */
+  repositoryObjectKey(repository: string, key: string): string;
   /** A client for a registered cluster; its credentials are never logged nor put in a payload. */
   connectCluster(name: string): Promise<ClusterClient>;
   publish(detailType: string, detail: Record<string, unknown>): Promise<void>;

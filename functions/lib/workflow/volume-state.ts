@@ -38,6 +38,7 @@ export const sourceVolumeSchema = z.object({
   accessModes: z.array(z.string()),
   requestedStorage: z.string(),
   labels: z.record(z.string(), z.string()),
+  snapshotGroup: z.string().optional(),
   fsType: z.string().optional(),
   nodeAffinity: volumeNodeSelectorSchema.optional(),
   workload: z
@@ -100,6 +101,8 @@ export const selectedVolumeSchema = z.object({
   transport: z.enum(["block", "file"]),
   /** Absent for a file-transport volume read live (no snapshot support). */
   snapshotClass: z.string().optional(),
+  /** Set when the PVC is cut with the others of its namespace and driver as one group (group-snapshots.ts). */
+  groupSnapshotClass: z.string().optional(),
   reason: z.string(),
 });
 export type SelectedVolume = z.infer<typeof selectedVolumeSchema>;
@@ -121,12 +124,16 @@ export const snapshotCutSchema = z.object({
   transport: z.enum(["block", "file"]),
   reason: z.string(),
   snapshot: z.string().optional(),
+  /** The VolumeGroupSnapshot the snapshot is a member of. */
+  group: z.string().optional(),
 });
 export type VolumeCut = z.infer<typeof snapshotCutSchema>;
 
 /** The cuts that have a snapshot (the others are read live). */
 export function snapshotted(cuts: readonly VolumeCut[]): SnapshotCut[] {
-  return cuts.flatMap(({ namespace, pvc, snapshot }) => (snapshot ? [{ namespace, pvc, snapshot }] : []));
+  return cuts.flatMap(({ namespace, pvc, snapshot, group }) =>
+    snapshot ? [{ namespace, pvc, snapshot, ...(group ? { group } : {}) }] : [],
+  );
 }
 
 export type SnapshotsState = z.infer<typeof snapshotsStateSchema>;

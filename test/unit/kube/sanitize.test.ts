@@ -6,6 +6,7 @@ import { clearPvcBinding } from "../../../functions/lib/kube/sanitize/pvc-bindin
 import { sanitizeObject } from "../../../functions/lib/kube/sanitize/sanitize-object.ts";
 import { clearServiceClusterIp } from "../../../functions/lib/kube/sanitize/service-cluster-ip.ts";
 import { stripServerFields } from "../../../functions/lib/kube/sanitize/strip-server-fields.ts";
+import { clearVolumeCopyMarks } from "../../../functions/lib/kube/sanitize/volume-copy-marks.ts";
 
 const serverMetadata = {
   uid: "0b7e",
@@ -147,6 +148,32 @@ describe("clearPvcBinding", () => {
       spec: {},
     };
     expect(clearPvcBinding(pvc).metadata).toEqual({ name: "d" });
+  });
+});
+
+describe("clearVolumeCopyMarks", () => {
+  it("drops kubeferry's marks of this cluster's copy and the group snapshot label, keeps the rest", () => {
+    const pvc: KubeObject = {
+      apiVersion: "v1",
+      kind: "PersistentVolumeClaim",
+      metadata: {
+        name: "data",
+        labels: { app: "db", "kubeferry.io/group-snapshot": "kf-group-x" },
+        annotations: {
+          "kubeferry.dev/restored-manifest": '{"runId":"r1","namespace":"shop","pvc":"data"}',
+          "kubeferry.dev/restored-by-pair": "onprem-to-west",
+          "kubeferry.dev/activated-at": "2026-12-01T00:00:00Z",
+          "team.example/owner": "payments",
+        },
+      },
+    };
+    expect(clearVolumeCopyMarks(pvc).metadata).toEqual({
+      name: "data",
+      labels: { app: "db" },
+      annotations: { "team.example/owner": "payments" },
+    });
+    const configMap = { ...pvc, kind: "ConfigMap" };
+    expect(clearVolumeCopyMarks(configMap)).toBe(configMap);
   });
 });
 

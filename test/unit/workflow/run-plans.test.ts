@@ -23,7 +23,9 @@ const run = {
   startedAt: "2026-01-01T00:00:00Z",
   request: migrationRequestSchema.parse({ pair: "p", namespaces: ["shop"] }),
 };
-const deps = { repositoryObjectKey: (pair: string, key: string) => `repositories/${pair}/${key}` };
+const deps = {
+  repositoryObjectKey: (repository: string, key: string) => `repositories/${repository}/${key}`,
+};
 const range = (index: number) => ({ index, firstChunk: index, chunkCount: 1, offset: index * 4, length: 4 });
 
 describe("run plans", () => {
@@ -47,10 +49,17 @@ describe("run plans", () => {
       rangeCount: 2,
     };
     const items = [0, 1].map((index) => ({ volume: 0, range: range(index) }));
-    const summary = await writeStagePlan(deps, store, run, { version: 1, volumes: [volume] }, items);
+    // Keys follow the repository (a reversed pair shares its origin's), not the pair.
+    const summary = await writeStagePlan(
+      deps,
+      { name: "shared", store },
+      run,
+      { version: 1, volumes: [volume] },
+      items,
+    );
     expect(summary).toEqual({
       plan: "runs/run-7/plans/stage.json",
-      items: "repositories/p/runs/run-7/plans/ranges.json",
+      items: "repositories/shared/runs/run-7/plans/ranges.json",
       volumes: 1,
       ranges: 2,
       bytes: 8,

@@ -48,6 +48,16 @@ export const pairSpecSchema = z.strictObject({
   volumeTransport: z.enum(["auto", "block", "file"]).optional(),
   /** CSI drivers (of either cluster) that serve filesystems only, beyond the ones kubeferry knows. */
   fileDrivers: z.array(z.string().min(1)).optional(),
+  /**
+   * The repository (chunks, manifests, run records, key) this pair's runs use; default: one named
+   * after the pair. A reversed pair names its origin's, so replicating back reuses what is staged.
+   */
+  repository: dnsLabel.optional(),
+  /**
+   * The pair this one reverses (`kubeferry pair reverse`): its runs may write into the origin's own
+   * PVCs on its destination (the origin pair's source volumes), which no kubeferry restore made.
+   */
+  reverseOf: dnsLabel.optional(),
 });
 
 export const pairRecordSchema = pairSpecSchema.extend({
@@ -170,6 +180,64 @@ export async function checkPair(
   await pairs.put(record);
   throwIfFailed(record);
   return record;
+}
+
+/**
+ * The spec of the pair that replicates `pair`'s destination back to its source (failback): the
+ * clusters swapped, the namespace, class and zone mappings inverted, the same repository (the same
+ * key and key policy, the staged chunks reused) and everything else as the origin has it. A
+ * mapping that sends two names to one cannot be inverted: the error names them and what to pass.
+ */
+export function reversedPairSpec(
+  pair: PairRecord,
+  name: string,
+  storageClassMapping: Record<string, string> = {},
+): PairSpec {
+  if (pair.reverseOf !== undefined && pair.reverseOf === name) {
+    throw new ValidationError(
+      `pair ${pair.name} already reverses pair ${name}: replicate back with pair ${name} itself`,
+    );
+  }
+  const { version, checks, createdAt, checkedAt, reverseOf, ...spec } = pair;
+  const classes = invert(
+    pair.storageClassMapping,
+    `pair ${pair.name}: storage classes`,
+    storageClassMapping,
+    "--storage-class",
+  );
+  return {
+    ...spec,
+    name,
+    source: pair.destination,
+    destination: pair.source,
+    storageClassMapping: classes,
+    namespaceMapping: invert(pair.namespaceMapping, `pair ${pair.name}: namespaces`),
+    ...(pair.zoneMapping ? { zoneMapping: invert(pair.zoneMapping, `pair ${pair.name}: zones`) } : {}),
+    repository: pair.repository ?? pair.name,
+    reverseOf: pair.name,
+  };
+}
+
+/** to → from; a `to` that two names map to must be chosen (a key of `chosen`), or it is refused. */
+function invert(
+  mapping: Record<string, string>,
+  what: string,
+  chosen: Record<string, string> = {},
+  flag?: string,
+): Record<string, string> {
+  const inverted: Record<string, string> = {};
+  for (const [from, to] of Object.entries(mapping)) {
+    const other = inverted[to];
+    if (other !== undefined && chosen[to] === undefined) {
+      // Choosing one of them here would send the other's volumes into it unasked.
+      throw new ValidationError(
+        `${what} ${other} and ${from} both map to ${to}, so the reversed pair cannot tell which to map it back to` +
+          (flag ? `; choose with ${flag} ${to}=${other} (or =${from})` : ""),
+      );
+    }
+    inverted[to] = from;
+  }
+  return { ...inverted, ...chosen };
 }
 
 /** The pair's data-mover namespace, namespace mapping and helper image, as runs and checks use them. */

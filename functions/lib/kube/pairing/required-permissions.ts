@@ -98,6 +98,23 @@ export const SOURCE_PERMISSIONS: readonly Permission[] = [
     },
   ]),
   ...read("snapshot.storage.k8s.io", "volumesnapshotclasses", "snapshot classes"),
+  // Group snapshots select their PVCs by a label set for the cut (group-snapshots.ts).
+  ...["get", "create", "delete"].map(
+    (verb): Permission => ({
+      verb,
+      group: "groupsnapshot.storage.k8s.io",
+      resource: "volumegroupsnapshots",
+      why: "volume group snapshots",
+      where: "run",
+    }),
+  ),
+  {
+    verb: "patch",
+    group: "",
+    resource: "persistentvolumeclaims",
+    why: "group snapshot labels",
+    where: "run",
+  },
   // Hooks run their commands in the application's pods.
   { verb: "list", group: "", resource: "pods", why: "hooks", where: "run" },
   ...exec("hooks", "run"),

@@ -1,5 +1,4 @@
-import { ManifestMissing } from "../../repository/errors.ts";
-import type { ManifestStore, TreeManifest } from "../../repository/manifests.ts";
+import { isFinished, type ManifestStore, type TreeManifest } from "../../repository/manifests.ts";
 
 /**
  * The tree a volume's staging is incremental to: the tree manifest of the latest finished run
@@ -10,22 +9,14 @@ export async function previousTree(
   manifests: ManifestStore,
   volume: { runId: string; namespace: string; pvc: string },
 ): Promise<TreeManifest | undefined> {
-  const candidates = [];
-  for (const runId of await manifests.listRunIds()) {
-    if (runId === volume.runId) continue;
-    let record: Awaited<ReturnType<ManifestStore["readRunRecord"]>>;
-    try {
-      record = await manifests.readRunRecord(runId);
-    } catch (error) {
-      if (error instanceof ManifestMissing) continue;
-      throw error;
-    }
-    if (record.status !== "Succeeded" && record.status !== "PartialSuccess") continue;
-    const moved = record.volumes.some(
-      (v) => v.namespace === volume.namespace && v.name === volume.pvc && v.transport === "file",
-    );
-    if (moved) candidates.push(record);
-  }
+  const candidates = (await manifests.runRecords()).filter(
+    (record) =>
+      record.runId !== volume.runId &&
+      isFinished(record) &&
+      record.volumes.some(
+        (v) => v.namespace === volume.namespace && v.name === volume.pvc && v.transport === "file",
+      ),
+  );
   candidates.sort((a, b) => b.startedAt.localeCompare(a.startedAt));
   const latest = candidates[0];
   return latest && manifests.readTreeManifest(latest.runId, volume.namespace, volume.pvc);

@@ -54,6 +54,7 @@ export const commitRun = defineStep({
         transport: volume.transport,
         reason: volume.reason,
         ...(file ? { consistency: file.consistency } : {}),
+        ...(source.snapshotGroup ? { snapshotGroup: source.snapshotGroup } : {}),
       });
     }
     const record: RunRecord = {

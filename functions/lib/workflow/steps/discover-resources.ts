@@ -1,12 +1,14 @@
 import { z } from "zod";
 import { ValidationError } from "../../errors.ts";
 import { exportResources } from "../../kube/export/export-resources.ts";
+import { planSnapshotGroups } from "../../volumes/group-snapshots.ts";
 import { type VolumeTransport, volumeTransports } from "../../volumes/volume-transport.ts";
 import { loadPair, transportChoice, withClients } from "../pair-access.ts";
 import { migrationRunSchema } from "../run.ts";
 import { writeVolumeList } from "../run-plans.ts";
 import { defineStep } from "../step.ts";
 import type { SelectedVolume } from "../volume-state.ts";
+import { snapshotSets } from "./snapshot-volumes.ts";
 
 /**
  * Exports the selected objects from the source into the run's encrypted resource bundle, and
@@ -41,7 +43,23 @@ export const discoverResources = defineStep({
       const choice = await withClients([destination], () =>
         transportChoice(pair, destination, request.volumeTransport),
       );
-      return { exported, volumes: movable(await volumeTransports(source, volumes, choice)) };
+      const selected = movable(await volumeTransports(source, volumes, choice));
+      const groups = await planSnapshotGroups(
+        source,
+        snapshotSets(selected),
+        request.groupSnapshots,
+        selected.filter((volume) => volume.snapshotClass === undefined),
+      );
+      const groupClass = new Map(
+        groups.flatMap((set) => set.pvcs.map((pvc) => [`${set.namespace}/${pvc}`, set.groupSnapshotClass])),
+      );
+      return {
+        exported,
+        volumes: selected.map((volume) => {
+          const groupSnapshotClass = groupClass.get(`${volume.namespace}/${volume.pvc}`);
+          return groupSnapshotClass ? { ...volume, groupSnapshotClass } : volume;
+        }),
+      };
     });
     const repository = await deps.openRepository(request.pair);
     await repository.manifests.writeResourceBundle({

@@ -8,7 +8,7 @@ import { migrationRunSchema } from "../run.ts";
 import { readVolumeList } from "../run-plans.ts";
 import { defineStep } from "../step.ts";
 import { selectedVolumeSchema, volumesListedSchema } from "../volume-state.ts";
-import { snapshotGroups } from "./snapshot-volumes.ts";
+import { snapshotSets } from "./snapshot-volumes.ts";
 
 /**
  * The time all hooks of one phase may take together: below the function's 870 s timeout with room
@@ -43,8 +43,8 @@ function hookPhase(task: "PreHooks" | "PostHooks", phase: "pre" | "post") {
           const volumes = await readVolumeList(repository.store, resources.volumes, selectedVolumeSchema);
           if (phase === "pre") {
             // Whatever would stop the snapshots is found before the application is frozen.
-            for (const group of snapshotGroups(volumes)) {
-              await checkSnapshotSources(source, group.namespace, group.pvcs, group.snapshotClass);
+            for (const set of snapshotSets(volumes)) {
+              await checkSnapshotSources(source, set.namespace, set.pvcs, set.snapshotClass);
             }
           }
           const deadline = Date.now() + phaseBudgetMs;

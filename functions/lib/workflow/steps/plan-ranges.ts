@@ -44,7 +44,7 @@ export const planRanges = defineStep({
     const repository = await deps.openRepository(run.request.pair);
     const cuts = await readVolumeList(repository.store, snapshots.cuts, snapshotCutSchema);
     if (cuts.length === 0) {
-      return writeStagePlan(deps, repository.store, run, { version: 1, volumes: [] }, []);
+      return writeStagePlan(deps, repository, run, { version: 1, volumes: [] }, []);
     }
     const pair = await loadPair(deps, run.request.pair);
     const source = await deps.connectCluster(pair.source);
@@ -116,6 +116,6 @@ export const planRanges = defineStep({
     });
     const plan: StagePlan = { version: 1, volumes: planned.map((p) => p.volume) };
     const items: RangeItem[] = planned.flatMap((p, volume) => p.items.map((item) => ({ volume, ...item })));
-    return writeStagePlan(deps, repository.store, run, plan, items);
+    return writeStagePlan(deps, repository, run, plan, items);
   },
 });

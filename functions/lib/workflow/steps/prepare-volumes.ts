@@ -3,6 +3,7 @@ import { applyResources } from "../../kube/apply/apply-resources.ts";
 import type { ClusterClient } from "../../kube/client/cluster-client.ts";
 import { type KubeObject, withAnnotations } from "../../kube/objects.ts";
 import type { PairRecord } from "../../kube/pairing/pairs.ts";
+import { isFinished } from "../../repository/manifests.ts";
 import type { Repository } from "../../repository/repository.ts";
 import { planTreeRestoreVolume } from "../../volumes/files/tree-volume.ts";
 import { systemClock } from "../../volumes/kube-calls.ts";
@@ -73,17 +74,19 @@ export const prepareVolumes = defineStep({
     const repository = await deps.openRepository(run.request.pair);
     const staged = await readStagePlan(repository.store, plan.plan);
     if (staged.volumes.length === 0) {
-      return writeRestorePlan(deps, repository.store, run, { version: 1, volumes: [] }, plan);
+      return writeRestorePlan(deps, repository, run, { version: 1, volumes: [] }, plan);
     }
     const pair = await loadPair(deps, run.request.pair);
     const destination = await deps.connectCluster(pair.destination);
     const exec = new KubeExec(destination.kubeConfig);
     const helper = pair.helperImage ? { image: pair.helperImage } : {};
+    const origins = await originVolumes(repository, pair.reverseOf);
     const volumes = await withClients([destination], async () => {
       await createNamespaces(destination, run, pair, repository);
       return Promise.all(
         staged.volumes.map(async ({ source, transport, reason, file }) => {
           const storageClass = destinationStorageClass(pair, source.storageClass);
+          const namespace = destinationNamespace(pair, source.namespace);
           const restore = await prepareRestore(
             { client: destination, exec, clock: systemClock },
             {
@@ -92,7 +95,7 @@ export const prepareVolumes = defineStep({
               manifest: { runId: run.id, namespace: source.namespace, pvc: source.pvc },
               source,
               destination: {
-                namespace: destinationNamespace(pair, source.namespace),
+                namespace,
                 storageClass,
                 dataMoverNamespace: dataMoverNamespace(pair),
                 ...(pair.zoneMapping ? { zoneMapping: pair.zoneMapping } : {}),
@@ -101,6 +104,7 @@ export const prepareVolumes = defineStep({
               fullRestore: run.request.fullRestore,
               standbyInUse: run.request.standbyInUse,
               writeAs: file ? "Filesystem" : "Block",
+              originVolume: origins.has(`${namespace}/${source.pvc}`),
             },
           );
           if (!file) return { restore, source, storageClass, transport, reason };
@@ -112,6 +116,21 @@ export const prepareVolumes = defineStep({
         }),
       );
     });
-    return writeRestorePlan(deps, repository.store, run, { version: 1, volumes }, plan);
+    return writeRestorePlan(deps, repository, run, { version: 1, volumes }, plan);
   },
 });
+
+/**
+ * For a reversed pair, the volumes its origin pair read from in a finished run: on this pair's
+ * destination, each under its own name. Only those may be written without a kubeferry restore
+ * behind them (prepare-restore.ts).
+ */
+async function originVolumes(repository: Repository, originPair: string | undefined): Promise<Set<string>> {
+  if (originPair === undefined) return new Set();
+  const records = await repository.manifests.runRecords();
+  return new Set(
+    records
+      .filter((record) => record.pair === originPair && isFinished(record))
+      .flatMap((record) => record.volumes.map((volume) => `${volume.namespace}/${volume.name}`)),
+  );
+}

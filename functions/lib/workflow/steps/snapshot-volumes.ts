@@ -1,7 +1,8 @@
 import { z } from "zod";
+import { cutGroupSnapshot, type SnapshotSet } from "../../volumes/group-snapshots.ts";
 import { systemClock } from "../../volumes/kube-calls.ts";
 import { quiesceWorkloads } from "../../volumes/quiesce-workloads.ts";
-import { cutSnapshots } from "../../volumes/snapshots.ts";
+import { cutSnapshots, type SnapshotCut } from "../../volumes/snapshots.ts";
 import { loadPair, withClients } from "../pair-access.ts";
 import { migrationRunSchema } from "../run.ts";
 import { readVolumeList, writeVolumeList } from "../run-plans.ts";
@@ -30,25 +31,39 @@ export const snapshotVolumes = defineStep({
     const readyBy = new Date(deps.now().getTime() + run.request.snapshotTimeoutSeconds * 1000).toISOString();
     const repository = await deps.openRepository(run.request.pair);
     const volumes = await readVolumeList(repository.store, resources.volumes, selectedVolumeSchema);
-    const groups = snapshotGroups(volumes);
+    const sets = snapshotSets(volumes);
     const readLive = volumes.filter((volume) => volume.snapshotClass === undefined);
     const quiescing = run.request.quiesce && readLive.length > 0;
-    const snapshots = new Map<string, string>();
-    if (groups.length > 0 || quiescing) {
+    const snapshots = new Map<string, SnapshotCut>();
+    if (sets.length > 0 || quiescing) {
       const pair = await loadPair(deps, run.request.pair);
       const source = await deps.connectCluster(pair.source);
       const kube = { client: source, clock: systemClock };
       const cuts = await withClients([source], async () => {
-        const cut = await Promise.all(groups.map((group) => cutSnapshots(kube, { runId: run.id, ...group })));
+        const cut = await Promise.all(
+          sets.map(
+            (set): Promise<SnapshotCut[]> =>
+              set.groupSnapshotClass
+                ? cutGroupSnapshot(kube, { runId: run.id, set })
+                : cutSnapshots(kube, { runId: run.id, ...set }),
+          ),
+        );
         // After the cut, so the snapshots wait for no scale-down; PostHooks scales them back.
         if (quiescing) await quiesceWorkloads(kube, { runId: run.id, volumes: readLive });
         return cut;
       });
-      for (const cut of cuts.flat()) snapshots.set(`${cut.namespace}/${cut.pvc}`, cut.snapshot);
+      for (const cut of cuts.flat()) snapshots.set(`${cut.namespace}/${cut.pvc}`, cut);
     }
     const list = volumes.map(({ namespace, pvc, transport, reason }): VolumeCut => {
-      const snapshot = snapshots.get(`${namespace}/${pvc}`);
-      return { namespace, pvc, transport, reason, ...(snapshot ? { snapshot } : {}) };
+      const cut = snapshots.get(`${namespace}/${pvc}`);
+      return {
+        namespace,
+        pvc,
+        transport,
+        reason,
+        ...(cut ? { snapshot: cut.snapshot } : {}),
+        ...(cut?.group ? { group: cut.group } : {}),
+      };
     });
     return {
       cuts: await writeVolumeList(repository.store, run, "snapshots", list),
@@ -58,17 +73,23 @@ export const snapshotVolumes = defineStep({
   },
 });
 
-/** The PVCs to snapshot, grouped by namespace and by the snapshot class of their CSI driver. */
-export function snapshotGroups(
-  volumes: readonly SelectedVolume[],
-): Array<{ namespace: string; snapshotClass: string; pvcs: string[] }> {
-  const groups = new Map<string, { namespace: string; snapshotClass: string; pvcs: string[] }>();
-  for (const { namespace, pvc, snapshotClass } of volumes) {
+/**
+ * The PVCs to snapshot, by namespace and by the snapshot class of their CSI driver: each set is
+ * cut as one VolumeGroupSnapshot when the preflight gave it a group class, else one by one.
+ */
+export function snapshotSets(volumes: readonly SelectedVolume[]): SnapshotSet[] {
+  const sets = new Map<string, SnapshotSet>();
+  for (const { namespace, pvc, snapshotClass, groupSnapshotClass } of volumes) {
     if (snapshotClass === undefined) continue;
     const key = `${namespace}/${snapshotClass}`;
-    const group = groups.get(key) ?? { namespace, snapshotClass, pvcs: [] };
-    group.pvcs.push(pvc);
-    groups.set(key, group);
+    const set = sets.get(key) ?? {
+      namespace,
+      snapshotClass,
+      pvcs: [],
+      ...(groupSnapshotClass ? { groupSnapshotClass } : {}),
+    };
+    set.pvcs.push(pvc);
+    sets.set(key, set);
   }
-  return [...groups.values()];
+  return [...sets.values()];
 }

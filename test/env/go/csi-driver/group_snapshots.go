@@ -21,8 +21,8 @@ func (d *Driver) GroupControllerGetCapabilities(context.Context, *csi.GroupContr
 	}}}, nil
 }
 
-// CreateVolumeGroupSnapshot cuts every member at one instant: one sync, then a copy of each while
-// no other controller call runs.
+// CreateVolumeGroupSnapshot cuts every member at one instant: the members' mounted filesystems
+// frozen (freeze.go), one sync, then a copy of each while no other controller call runs.
 func (d *Driver) CreateVolumeGroupSnapshot(_ context.Context, req *csi.CreateVolumeGroupSnapshotRequest) (*csi.CreateVolumeGroupSnapshotResponse, error) {
 	if req.GetName() == "" {
 		return nil, status.Error(codes.InvalidArgument, "name is required")
@@ -53,6 +53,16 @@ func (d *Driver) CreateVolumeGroupSnapshot(_ context.Context, req *csi.CreateVol
 		}
 		volumes = append(volumes, volume)
 	}
+	thaw, err := d.freezeFilesystems(volumes)
+	if err != nil {
+		return nil, status.Errorf(codes.Internal, "freezing the group's filesystems: %v", err)
+	}
+	thawed := false
+	defer func() {
+		if !thawed {
+			thaw()
+		}
+	}()
 	syscall.Sync()
 	group := &GroupRecord{ID: id, Name: req.GetName(), CreatedAt: d.now().UTC()}
 	members := make([]*SnapshotRecord, 0, len(volumes))
@@ -64,6 +74,10 @@ func (d *Driver) CreateVolumeGroupSnapshot(_ context.Context, req *csi.CreateVol
 		}
 		members = append(members, member)
 		group.SnapshotIDs = append(group.SnapshotIDs, member.ID)
+	}
+	thawed = true
+	if err := thaw(); err != nil {
+		return nil, status.Errorf(codes.Internal, "thawing the group's filesystems: %v", err)
 	}
 	if err := d.store.saveGroup(group); err != nil {
 		return nil, status.Error(codes.Internal, err.Error())
