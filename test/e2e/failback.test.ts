@@ -1,12 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import type { KubeObject } from "../../functions/lib/kube/objects.ts";
 import { createPair, reversedPairSpec } from "../../functions/lib/kube/pairing/pairs.ts";
 import { ORIGINAL_REPLICAS_ANNOTATION } from "../../functions/lib/kube/transform/standby-mode.ts";
 import { getObject, listObjects, paths } from "../../functions/lib/volumes/kube-calls.ts";
 import { RESTORED_BY_PAIR_ANNOTATION } from "../../functions/lib/volumes/names.ts";
 import { waitFor } from "../env/clusters.ts";
 import { seed } from "../integration/kube/kube-test-env.ts";
-import { SHOP, shopObjects } from "../integration/kube/shop-app.ts";
+import { SHOP, shopWithBlockVolumes } from "../integration/kube/shop-app.ts";
 import {
   imageOfClaim,
   patternedImage,
@@ -28,17 +27,6 @@ const REVERSED = `${PAIR}-reverse`;
 const selection = { namespaces: [SHOP], excludeResourceTypes: ["*.kwok.x-k8s.io"] };
 
 let env: WorkflowEnv;
-
-/** The shop app with small raw Block claims, whose bytes the test writes and compares directly. */
-function shopWithSmallVolumes(): KubeObject[] {
-  return shopObjects("sim-fast").map((object) => {
-    if (object.kind !== "StatefulSet") return object;
-    const copy = structuredClone(object) as any;
-    copy.spec.volumeClaimTemplates[0].spec.resources.requests.storage = String(VOLUME_BYTES);
-    copy.spec.volumeClaimTemplates[0].spec.volumeMode = "Block";
-    return copy;
-  });
-}
 
 async function replicas(side: Side): Promise<number> {
   const db = await getObject<any>(side.client, `/apis/apps/v1/namespaces/${SHOP}/statefulsets/db`);
@@ -64,7 +52,7 @@ async function activation(
 
 beforeAll(async () => {
   env = await startWorkflowEnv();
-  await seed(env.volumes.source.client, shopWithSmallVolumes());
+  await seed(env.volumes.source.client, shopWithBlockVolumes("sim-fast", VOLUME_BYTES));
   for (const claim of CLAIMS) {
     await writeImage(
       await imageOfClaim(env.volumes.source, SHOP, claim),

@@ -3,7 +3,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished, vi } from "vitest";
-import type { KubeObject } from "../../functions/lib/kube/objects.ts";
 import { ORIGINAL_REPLICAS_ANNOTATION } from "../../functions/lib/kube/transform/standby-mode.ts";
 import { chunkKey } from "../../functions/lib/repository/content-store.ts";
 import { acquireLock, readLock } from "../../functions/lib/repository/locks.ts";
@@ -11,7 +10,7 @@ import { getObject, listObjects, paths } from "../../functions/lib/volumes/kube-
 import { ACTIVATED_ANNOTATION } from "../../functions/lib/volumes/names.ts";
 import { waitFor } from "../env/clusters.ts";
 import { seed } from "../integration/kube/kube-test-env.ts";
-import { SHOP, shopObjects } from "../integration/kube/shop-app.ts";
+import { SHOP, shopWithBlockVolumes } from "../integration/kube/shop-app.ts";
 import {
   createNamespace,
   createVolume,
@@ -36,29 +35,13 @@ vi.setConfig({ testTimeout: 900_000 });
 let env: WorkflowEnv;
 const sourceImages: Record<string, string> = {};
 
-/**
- * The shop app of the objects issue, its StatefulSet's two claims made small enough to move
- * quickly, and raw block devices: the test writes byte patterns into them, which a mounted
- * filesystem would overwrite with its own metadata (the node shim formats and mounts Filesystem
- * claims as kubelet does).
- */
-function shopWithSmallVolumes(): KubeObject[] {
-  return shopObjects("sim-fast").map((object) => {
-    if (object.kind !== "StatefulSet") return object;
-    const copy = structuredClone(object) as any;
-    copy.spec.volumeClaimTemplates[0].spec.resources.requests.storage = String(VOLUME_BYTES);
-    copy.spec.volumeClaimTemplates[0].spec.volumeMode = "Block";
-    return copy;
-  });
-}
-
 async function destinationObject(path: string): Promise<any> {
   return getObject(env.volumes.destination.client, path);
 }
 
 beforeAll(async () => {
   env = await startWorkflowEnv();
-  await seed(env.volumes.source.client, shopWithSmallVolumes());
+  await seed(env.volumes.source.client, shopWithBlockVolumes("sim-fast", VOLUME_BYTES));
   for (const claim of CLAIMS) {
     sourceImages[claim] = await imageOfClaim(env.volumes.source, SHOP, claim);
     await writeImage(sourceImages[claim] as string, patternedImage(VOLUME_BYTES, CHUNK));

@@ -235,3 +235,18 @@ export function shopObjects(storageClass: string): KubeObject[] {
     },
   ];
 }
+
+/**
+ * The shop app with its StatefulSet's claims made small raw Block devices: tests write byte
+ * patterns into them, which a mounted filesystem would overwrite with its own metadata (the node
+ * shim formats and mounts Filesystem claims as kubelet does).
+ */
+export function shopWithBlockVolumes(storageClass: string, bytes: number): KubeObject[] {
+  return shopObjects(storageClass).map((object) => {
+    if (object.kind !== "StatefulSet") return object;
+    const copy = structuredClone(object) as any;
+    copy.spec.volumeClaimTemplates[0].spec.resources.requests.storage = String(bytes);
+    copy.spec.volumeClaimTemplates[0].spec.volumeMode = "Block";
+    return copy;
+  });
+}
