@@ -15,7 +15,7 @@ export const migrate: Command = {
   summary: "migrate namespaces' objects and volume data over a pair (locally, or --remote in AWS)",
   usage:
     "--pair PAIR -n NAMESPACE [-n …] [-l SELECTOR] [--standby] [--full-restore] [--existing skip|update|fail] [--dry-run] " +
-    "[--volume-transport auto|block|file] [--quiesce] [--exclude-resource GLOB]... [--lock wait|skip] [--remote --state-machine ARN]",
+    "[--volume-transport auto|block|file] [--quiesce] [--group-snapshots auto|required|off] [--exclude-resource GLOB]... [--lock wait|skip] [--remote --state-machine ARN]",
   options: {
     ...selectionOptions,
     standby: { type: "boolean" },
@@ -24,6 +24,7 @@ export const migrate: Command = {
     "full-restore": { type: "boolean" },
     "volume-transport": { type: "string" },
     quiesce: { type: "boolean" },
+    "group-snapshots": { type: "string" },
     "exclude-resource": { type: "string", multiple: true },
     lock: { type: "string" },
     remote: { type: "boolean" },
@@ -35,6 +36,7 @@ export const migrate: Command = {
     "kubeferry migrate --pair onprem-to-west -n shop --dry-run -o json",
     "kubeferry migrate --pair onprem-to-west -n shop --standby --full-restore",
     "kubeferry migrate --pair k3s-to-eks -n ledger --volume-transport file --quiesce",
+    "kubeferry migrate --pair onprem-to-west -n ledger --standby --group-snapshots required",
     "kubeferry migrate --pair onprem-to-west -n shop --remote --state-machine arn:aws:states:eu-west-1:123456789012:stateMachine:kubeferry-migrate",
   ],
   async run(invocation, context) {
@@ -52,6 +54,8 @@ export const migrate: Command = {
           }),
       // Scale the writers of volumes read live (no snapshots) to 0 for the copy.
       quiesce: invocation.values.quiesce === true,
+      // A namespace's PVCs on one driver cut at one instant (a VolumeGroupSnapshot) where it can.
+      groupSnapshots: choiceOption(invocation, "group-snapshots", ["auto", "required", "off"], "auto"),
       excludeResourceTypes: listOption(invocation, "exclude-resource"),
       lockPolicy: choiceOption(invocation, "lock", ["wait", "skip"], "skip"),
     };
