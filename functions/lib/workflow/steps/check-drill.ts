@@ -19,6 +19,8 @@ import { defineStep } from "../step.ts";
 const lookIntervalSeconds = 5;
 /** The checks of one look together, below the function's 870 s (the request caps their timeouts at 840). */
 const checksBudgetMs = 845_000;
+/** Of each failing check's output, the state and the result keep this tail: 20 checks stay far below 256 KiB. */
+const outputTail = 1000;
 
 /**
  * One look at a drill's scratch copy, without waiting: are its workloads ready (readyReplicas), and
@@ -68,7 +70,7 @@ export const checkDrill = defineStep({
       waitingFor,
       problem:
         `drill of run ${drill.restoredRun} not ready within readyTimeoutSeconds ${request.readyTimeoutSeconds}: ` +
-        `${look.waitingFor.join("; ")}`,
+        `${waitingFor.join("; ")}`,
     };
   },
 });
@@ -91,11 +93,12 @@ async function lookAtCopy(
     outcomes.push(...ran.map((outcome) => ({ ...outcome, namespace })));
   }
   const failed = outcomes.filter((outcome) => !outcome.succeeded);
+  const tail = (output: string) => output.trim().slice(-outputTail);
   return {
     waitingFor: failed.map(
       (outcome) =>
         `health check ${JSON.stringify(outcome.command)} in ${outcome.namespace}/${outcome.pod || "(no pod)"}: ` +
-        `${outcome.problem ?? `exited ${outcome.exitCode}`}; output: ${outcome.output.trim() || "(none)"}`,
+        `${outcome.problem ?? `exited ${outcome.exitCode}`}; output: ${tail(outcome.output) || "(none)"}`,
     ),
     checks: outcomes.map((outcome) => ({
       namespace: outcome.namespace,
@@ -104,7 +107,7 @@ async function lookAtCopy(
       command: outcome.command,
       passed: outcome.succeeded,
       ...(outcome.exitCode === undefined ? {} : { exitCode: outcome.exitCode }),
-      ...(outcome.succeeded ? {} : { output: outcome.output }),
+      ...(outcome.succeeded ? {} : { output: tail(outcome.output) }),
     })),
   };
 }
