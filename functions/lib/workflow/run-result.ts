@@ -182,10 +182,15 @@ function causeMessage(cause: string | undefined): string {
   }
 }
 
-function requestFields(raw: unknown): { pair: string | null; namespaces: string[] } {
+/** What a refused request still says: its pair, namespaces, and whether it asked for a drill (a refused drill is a failed one). */
+function requestFields(raw: unknown): { pair: string | null; namespaces: string[]; drill?: unknown } {
   const fields = z
-    .object({ pair: z.string().catch(""), namespaces: z.array(z.string()).catch([]) })
-    .catch({ pair: "", namespaces: [] })
+    .object({ pair: z.string().catch(""), namespaces: z.array(z.string()).catch([]), drill: z.unknown() })
+    .catch({ pair: "", namespaces: [], drill: undefined })
     .parse(raw ?? {});
-  return { pair: fields.pair || null, namespaces: fields.namespaces };
+  return {
+    pair: fields.pair || null,
+    namespaces: fields.namespaces,
+    ...(fields.drill === undefined ? {} : { drill: fields.drill }),
+  };
 }

@@ -80,5 +80,16 @@ describe("a drill's result", () => {
     );
     expect(partial.drill?.passed).toBe(false);
     expect(runResult({ run: run() }, now)).not.toHaveProperty("drill");
+    // A refused drill request (ValidateRequest) is a failed drill, so a broken schedule raises the drill alarm.
+    const rejected = runResult(
+      {
+        outcome: "Rejected",
+        request: { pair: "p", namespaces: ["ledger"], drill: { readyTimeoutSeconds: 1 } },
+        error: { Error: "ValidationError", Cause: "drill.readyTimeoutSeconds: …" },
+      },
+      now,
+    );
+    expect(rejected.drill?.passed).toBe(false);
+    expect(runResult({ outcome: "Rejected", request: { pair: "p" } }, now)).not.toHaveProperty("drill");
   });
 });
