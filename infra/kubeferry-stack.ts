@@ -32,6 +32,8 @@ const migrationTasks = [
   "FinalizeVolumes",
   "ApplyResources",
   "Verify",
+  "PlanDrill",
+  "CheckDrill",
   "Cleanup",
   "ReleaseLock",
   "PublishResult",

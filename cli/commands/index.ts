@@ -2,6 +2,7 @@ import type { Command } from "../command.ts";
 import { activationCommands } from "./activation.ts";
 import { cancel } from "./cancel.ts";
 import { clusterCommands } from "./cluster.ts";
+import { drill } from "./drill.ts";
 import { gc } from "./gc.ts";
 import { migrate } from "./migrate.ts";
 import { pairCommands } from "./pair.ts";
@@ -13,6 +14,7 @@ export const commands: readonly Command[] = [
   ...clusterCommands,
   ...pairCommands,
   migrate,
+  drill,
   status,
   cancel,
   ...activationCommands,

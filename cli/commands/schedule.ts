@@ -16,6 +16,7 @@ import {
   UsageError,
 } from "../command.ts";
 import { table } from "../output.ts";
+import { drillOf, drillOptions } from "./drill.ts";
 
 /** Schedules the CLI manages are named with this prefix, as those the stack declares. */
 const prefix = "kubeferry-";
@@ -23,12 +24,15 @@ const prefix = "kubeferry-";
 const create: Command = {
   path: ["schedule", "create"],
   summary:
-    "replicate namespaces on a schedule (EventBridge Scheduler starts a standby migration, one per scheduled time)",
+    "replicate namespaces on a schedule (EventBridge Scheduler starts a standby migration, one per scheduled time), or with --drill run DR drills on it",
   usage:
     "NAME --pair PAIR -n NAMESPACE [-n …] --expression 'rate(15 minutes)'|'cron(…)' [--timezone TZ] " +
-    "--start-function ARN --role-arn ARN [--dead-letter-arn ARN] [-l SELECTOR]",
+    "--start-function ARN --role-arn ARN [--dead-letter-arn ARN] [-l SELECTOR] " +
+    "[--drill [--health-check SELECTOR:CONTAINER:COMMAND]... [--ready-timeout SECONDS]]",
   options: {
     ...selectionOptions,
+    drill: { type: "boolean" },
+    ...drillOptions,
     expression: { type: "string" },
     timezone: { type: "string" },
     "start-function": { type: "string" },
@@ -38,6 +42,8 @@ const create: Command = {
   examples: [
     "kubeferry schedule create shop-dr --pair onprem-to-west -n shop --expression 'rate(15 minutes)' \\\n" +
       "    --start-function $START_RUN_ARN --role-arn $SCHEDULER_ROLE_ARN --dead-letter-arn $DLQ_ARN",
+    "kubeferry schedule create ledger-drill --drill --pair onprem-to-west -n ledger --expression 'cron(0 4 ? * MON *)' \\\n" +
+      "    --health-check 'app=ledger:db:pg_isready -h 127.0.0.1' --start-function $START_RUN_ARN --role-arn $SCHEDULER_ROLE_ARN",
   ],
   async run(invocation, context) {
     const name = positional(invocation, 0, "schedule NAME");
@@ -45,10 +51,21 @@ const create: Command = {
     if (!/^(rate|cron|at)\(.+\)$/.test(expression)) {
       throw new UsageError(`--expression must be rate(...), cron(...) or at(...) (got "${expression}")`);
     }
-    // Scheduled runs are DR replication: the destination copy stays a standby.
+    const drilling = invocation.values.drill === true;
+    if (
+      !drilling &&
+      (invocation.values["health-check"] !== undefined || invocation.values["ready-timeout"] !== undefined)
+    ) {
+      throw new UsageError("--health-check and --ready-timeout belong to --drill schedules");
+    }
+    // Scheduled runs are DR replication (the destination copy stays a standby), or drills of it.
     const request = parseRequest(
       migrationRequestSchema,
-      { ...selection(invocation), startApplications: false },
+      {
+        ...selection(invocation),
+        startApplications: false,
+        ...(drilling ? { drill: drillOf(invocation) } : {}),
+      },
       "schedule request",
     );
     const deadLetter = stringOption(invocation, "dead-letter-arn");

@@ -24,6 +24,8 @@ export class ConflictError extends KubeferryError {}
 export class VerifyFailed extends KubeferryError {}
 /** A command run in a pod (hook, helper) failed. */
 export class ExecFailed extends KubeferryError {}
+/** A drill found no committed run of its namespaces to restore. */
+export class NoCommittedRun extends KubeferryError {}
 
 // The chunk repository defines its own errors (they carry the repository and chunk id).
 export * from "./repository/errors.ts";

@@ -4,10 +4,11 @@ import type * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import { Construct } from "constructs";
 import { metricNames, metricsNamespace } from "../../functions/lib/workflow/metrics.ts";
 
-/** Alarms on failed and timed-out migrations, and a dashboard of runs and bytes moved. */
+/** Alarms on failed and timed-out migrations and failed drills, and a dashboard of runs and bytes moved. */
 export class Observability extends Construct {
   readonly failedAlarm: cloudwatch.Alarm;
   readonly timedOutAlarm: cloudwatch.Alarm;
+  readonly drillFailedAlarm: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: { migration: sfn.StateMachine }) {
     super(scope, id);
@@ -31,6 +32,15 @@ export class Observability extends Construct {
 
     const runMetric = (name: string) =>
       new cloudwatch.Metric({ namespace: metricsNamespace, metricName: name, statistic: "Sum", period });
+    // A failed drill ends its execution Failed too, but only this says the DR copy did not come up.
+    this.drillFailedAlarm = runMetric(metricNames.drillsFailed).createAlarm(this, "DrillFailed", {
+      alarmDescription:
+        "A kubeferry DR drill failed: its copy did not become ready or a health check failed; read the Drill Failed event.",
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
     new cloudwatch.Dashboard(this, "Dashboard", {
       dashboardName: "kubeferry",
       widgets: [
@@ -56,7 +66,7 @@ export class Observability extends Construct {
         [
           new cloudwatch.AlarmStatusWidget({
             title: "Alarms",
-            alarms: [this.failedAlarm, this.timedOutAlarm],
+            alarms: [this.failedAlarm, this.timedOutAlarm, this.drillFailedAlarm],
           }),
         ],
       ],

@@ -90,7 +90,7 @@ export class Triggers extends Construct {
     for (const schedule of props.schedules) {
       new scheduler.CfnSchedule(this, `Schedule${schedule.name}`, {
         name: `kubeferry-${schedule.name}`,
-        description: `kubeferry DR replication of ${schedule.request.namespaces.join(", ")} over pair ${schedule.request.pair}`,
+        description: `kubeferry DR ${schedule.request.drill ? "drill" : "replication"} of ${schedule.request.namespaces.join(", ")} over pair ${schedule.request.pair}`,
         scheduleExpression: schedule.expression,
         scheduleExpressionTimezone: schedule.timezone,
         flexibleTimeWindow: { mode: "OFF" },

@@ -3,9 +3,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { drillOf, drillReport } from "../../cli/commands/drill.ts";
 import { commands } from "../../cli/commands/index.ts";
 import { createOutput } from "../../cli/output.ts";
 import { ProgressReporter } from "../../cli/progress.ts";
+import type { RunResult } from "../../functions/lib/workflow/run-result.ts";
 import { run } from "./run-cli.ts";
 
 let previousHome: string | undefined;
@@ -131,5 +133,112 @@ describe("progress", () => {
     reporter.handle(planned("PrepareVolumes", "restorePlan"));
     reporter.handle(event("RestoreRange", { writtenChunks: 1 }));
     expect(written.join("").startsWith("\r\u001b[2Krestore: 1.0 MiB of 4.0 MiB (1 of 4 ranges")).toBe(true);
+  });
+});
+
+const invocation = (values: Record<string, string | string[]>) => ({ values, positionals: [] });
+
+describe("kubeferry drill options", () => {
+  it("take each health check as SELECTOR:CONTAINER:COMMAND, the command run by sh -c, colons and all", () => {
+    expect(
+      drillOf(
+        invocation({
+          "health-check": ["app=ledger,tier in (db):db:curl -fs http://127.0.0.1:8080/health"],
+          "ready-timeout": "600",
+        }),
+      ),
+    ).toEqual({
+      healthChecks: [
+        {
+          podSelector: "app=ledger,tier in (db)",
+          container: "db",
+          command: ["sh", "-c", "curl -fs http://127.0.0.1:8080/health"],
+        },
+      ],
+      readyTimeoutSeconds: 600,
+    });
+    expect(drillOf(invocation({}))).toEqual({ healthChecks: [] });
+  });
+
+  it("refuse a check without its three parts, in one line, exit 2", async () => {
+    const { code, stderr } = await run([
+      "drill",
+      "--pair",
+      "p",
+      "-n",
+      "ledger",
+      "--health-check",
+      "app=ledger:pg_isready",
+    ]);
+    expect(code).toBe(2);
+    expect(stderr.trim()).toMatch(
+      /--health-check takes SELECTOR:CONTAINER:COMMAND.*got "app=ledger:pg_isready"/,
+    );
+  });
+
+  it("keep health checks to drill schedules", async () => {
+    const { code, stderr } = await run([
+      "schedule",
+      "create",
+      "ledger",
+      "--pair",
+      "p",
+      "-n",
+      "ledger",
+      "--expression",
+      "rate(1 day)",
+      "--health-check",
+      "app=ledger:db:true",
+    ]);
+    expect(code).toBe(2);
+    expect(stderr).toContain("--health-check and --ready-timeout belong to --drill schedules");
+  });
+});
+
+describe("the drill report", () => {
+  const result: RunResult = {
+    status: "Failed",
+    runId: "drill-2",
+    pair: "onprem-to-west",
+    namespaces: ["ledger"],
+    objects: {},
+    volumes: [],
+    volumeCount: 0,
+    bytesStaged: 0,
+    chunksUploaded: 0,
+    durationSeconds: 40,
+    error: "DrillFailed: not ready",
+    drill: {
+      passed: false,
+      restoredRun: "standby-1",
+      timeToReadySeconds: null,
+      checks: [
+        {
+          namespace: "ledger-drill-0123abcd",
+          pod: "ledger-0",
+          container: "db",
+          command: ["sh", "-c", "exit 3"],
+          passed: false,
+          exitCode: 3,
+          output: "replica lag too high\n",
+        },
+      ],
+    },
+  };
+
+  it("leads with the verdict, the restored run and each check, then the run's report", () => {
+    const lines = drillReport(result).split("\n");
+    expect(lines[0]).toBe("drill FAILED (restored run standby-1)");
+    expect(lines[1]).toBe('  FAIL ledger-drill-0123abcd/ledger-0 ["sh","-c","exit 3"]: replica lag too high');
+    expect(lines).toContain("error: DrillFailed: not ready");
+    const passed = drillReport({
+      ...result,
+      status: "Successful",
+      error: null,
+      drill: { ...result.drill, passed: true, timeToReadySeconds: 42, checks: [] } as RunResult["drill"] & {},
+    });
+    expect(passed.split("\n")[0]).toMatch(
+      /^drill PASSED: ready and healthy 42s after the restore started \(restored run standby-1\)$/,
+    );
   });
 });

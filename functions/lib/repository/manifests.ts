@@ -80,6 +80,11 @@ export const runRecordSchema = z.object({
     }),
   ),
   resources: z.object({ objects: z.number().int().nonnegative() }).optional(),
+  /**
+   * A DR drill's record: the committed run it restored into a scratch namespace. A drill stages
+   * nothing and writes no manifest, so no later run builds on it and retention counts it apart.
+   */
+  drillOf: name.optional(),
   /** What applying each object on the destination did, and why when it failed. */
   objects: z
     .array(

@@ -21,6 +21,20 @@ export function expiredRuns(records: readonly RunRecord[], keepRuns: number): st
   if (!Number.isInteger(keepRuns) || keepRuns < 1) {
     throw new RangeError(`keepRuns must be a whole number of at least 1, not ${keepRuns}`);
   }
+  // Drills are kept by the same rule among themselves: scheduled drills never push a run out.
+  return [
+    ...expiredAmong(
+      records.filter((record) => record.drillOf === undefined),
+      keepRuns,
+    ),
+    ...expiredAmong(
+      records.filter((record) => record.drillOf !== undefined),
+      keepRuns,
+    ),
+  ];
+}
+
+function expiredAmong(records: readonly RunRecord[], keepRuns: number): string[] {
   const finished = records
     .filter((record) => record.status !== "Running")
     .sort((a, b) => b.startedAt.localeCompare(a.startedAt));

@@ -20,8 +20,11 @@ export interface ExecHook {
   onError?: "fail" | "continue";
 }
 
+/** pre/post: around the snapshots; health: a drill's health checks (drill/check-drill). */
+export type HookPhase = "pre" | "post" | "health";
+
 export interface HookOutcome {
-  phase: "pre" | "post";
+  phase: HookPhase;
   pod: string;
   container: string;
   command: string[];
@@ -49,7 +52,7 @@ export async function runHooks(
   client: ClusterClient,
   exec: CommandExec,
   namespace: string,
-  phase: "pre" | "post",
+  phase: HookPhase,
   hooks: readonly ExecHook[],
   deadline = Number.POSITIVE_INFINITY,
 ): Promise<HookOutcome[]> {

@@ -6,3 +6,9 @@ export const resultDetailTypes = {
   Succeeded: "Migration Succeeded",
   Failed: "Migration Failed",
 } as const;
+/** A drill (request `drill`) publishes these instead of the migration's result events. */
+export const drillDetailTypes = {
+  Started: "Drill Started",
+  Passed: "Drill Passed",
+  Failed: "Drill Failed",
+} as const;

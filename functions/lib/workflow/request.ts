@@ -17,6 +17,45 @@ const execHookSchema = z.strictObject({
   onError: z.enum(["fail", "continue"]).default("fail"),
 });
 
+// A drill's health checks run one after another in one invocation (CheckDrill, 870 s).
+const healthCheckBudgetSeconds = 840;
+
+/** A command run in a pod of the drill's copy once its workloads are ready; exit 0 passes. */
+const healthCheckSchema = execHookSchema.omit({ onError: true });
+
+export const drillSchema = z
+  .strictObject({
+    healthChecks: z
+      .array(healthCheckSchema)
+      .max(20)
+      .default([])
+      .describe(
+        "commands run through exec in the drill's pods once its workloads are ready; all must exit 0",
+      ),
+    readyTimeoutSeconds: z
+      .number()
+      .int()
+      .min(10)
+      // At most an hour: the state machine's look-and-wait loop stays far inside an execution's history limit.
+      .max(3_600)
+      .default(900)
+      .describe(
+        "how long the drill's workloads may take, once applied, to be ready and pass their health checks",
+      ),
+  })
+  .superRefine((drill, context) => {
+    const total = drill.healthChecks.reduce((sum, check) => sum + check.timeoutSeconds, 0);
+    if (total > healthCheckBudgetSeconds) {
+      context.addIssue({
+        code: "custom",
+        path: ["healthChecks"],
+        message: `the checks' timeoutSeconds add up to ${total}; they run in one invocation, keep the sum at most ${healthCheckBudgetSeconds}`,
+      });
+    }
+  });
+
+export type DrillRequest = z.output<typeof drillSchema>;
+
 /**
  * A migration request: what a person types into "Start execution", what a schedule or
  * an EventBridge rule sends, and what the CLI builds. Unknown fields are refused so a
@@ -118,8 +157,20 @@ export const migrationRequestSchema = z
       .strictObject({ pre: z.array(execHookSchema).default([]), post: z.array(execHookSchema).default([]) })
       .default({ pre: [], post: [] })
       .describe("commands run in application pods around the snapshots, for application-consistent copies"),
+    drill: drillSchema
+      .optional()
+      .describe(
+        "makes the run a DR drill: the latest committed run of the namespaces is restored into a scratch namespace, started, health-checked and deleted; nothing is staged",
+      ),
   })
   .superRefine((request, context) => {
+    if (request.drill && request.dryRun) {
+      context.addIssue({
+        code: "custom",
+        path: ["dryRun"],
+        message: "a drill restores and starts a scratch copy; it has no dry run (drop dryRun or drill)",
+      });
+    }
     const seen = new Set<string>();
     for (const [index, namespace] of request.namespaces.entries()) {
       if (seen.has(namespace)) {

@@ -100,6 +100,17 @@ async function readPlan<Schema extends z.ZodType>(
 
 export const readStagePlan = (store: BlobStore, key: string) => readPlan(store, key, stagePlanSchema);
 
+/** A committed run's stage plan and range items, as a drill restores them. */
+export async function readStagedRun(
+  store: BlobStore,
+  runId: string,
+): Promise<{ plan: StagePlan; items: RangeItem[] }> {
+  return {
+    plan: await readStagePlan(store, planKey(runId, "stage")),
+    items: await readPlan(store, itemsKey(runId), z.array(rangeItemSchema)),
+  };
+}
+
 /**
  * A per-volume list of the run (the PVCs selected, the snapshots cut, the volumes restored),
  * beside the plans: the state carries its key and length only (`volumeListSchema`).

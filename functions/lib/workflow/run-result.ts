@@ -1,4 +1,10 @@
 import { z } from "zod";
+import {
+  type DrillCheck,
+  drillCheckSchema,
+  drillPlannedSchema,
+  type HealthCheckOutcome,
+} from "./drill/drill-state.ts";
 import { runSchema } from "./run.ts";
 import { volumeListSchema } from "./volume-state.ts";
 
@@ -63,6 +69,9 @@ export const publishInputSchema = z.object({
   commit: commitOutcomeSchema.optional(),
   volumes: finalizeOutcomeSchema.optional(),
   apply: applyOutcomeSchema.optional(),
+  /** A drill's plan (PlanDrill) and its last look at the scratch copy (CheckDrill). */
+  drill: drillPlannedSchema.optional(),
+  drillCheck: drillCheckSchema.optional(),
 });
 
 export const runStatusSchema = z.enum([
@@ -95,6 +104,18 @@ export interface RunResult {
   chunksUploaded: number;
   durationSeconds: number;
   error: string | null;
+  /** Only for a drill (request `drill`). */
+  drill?: DrillOutcome;
+}
+
+/** How a drill went: passed only when the run is Successful, which needs every health check passed. */
+export interface DrillOutcome {
+  passed: boolean;
+  /** The committed run restored (null: the drill failed before choosing one). */
+  restoredRun: string | null;
+  /** From the start of the restore until the workloads were ready and the checks passed. */
+  timeToReadySeconds: number | null;
+  checks: HealthCheckOutcome[];
 }
 
 /**
@@ -104,8 +125,10 @@ export interface RunResult {
 export function runResult(input: PublishInput, now: Date, volumes: readonly VolumeReport[] = []): RunResult {
   const request = input.run?.request ?? requestFields(input.request);
   const startedAt = input.run ? Date.parse(input.run.startedAt) : now.getTime();
+  const status = statusOf(input);
+  const isDrill = "drill" in request && request.drill !== undefined;
   return {
-    status: statusOf(input),
+    status,
     runId: input.run?.id ?? null,
     pair: request.pair,
     namespaces: request.namespaces,
@@ -116,6 +139,17 @@ export function runResult(input: PublishInput, now: Date, volumes: readonly Volu
     chunksUploaded: input.commit?.chunksUploaded ?? 0,
     durationSeconds: Math.max(0, Math.round((now.getTime() - startedAt) / 1000)),
     error: errorText(input),
+    ...(isDrill ? { drill: drillOutcome(input, status) } : {}),
+  };
+}
+
+function drillOutcome(input: PublishInput, status: RunStatus): DrillOutcome {
+  const check: DrillCheck | undefined = input.drillCheck;
+  return {
+    passed: status === "Successful",
+    restoredRun: input.drill?.restoredRun ?? null,
+    timeToReadySeconds: check?.passed ? (check.timeToReadySeconds ?? null) : null,
+    checks: check?.checks ?? [],
   };
 }
 
@@ -123,11 +157,13 @@ function statusOf(input: PublishInput): RunStatus {
   if (input.outcome === "Rejected") return "Failed";
   if (input.outcome !== undefined) return input.outcome;
   if (input.error) return "Failed";
+  if (input.drillCheck?.passed === false) return "Failed";
   return input.apply?.status ?? "Successful";
 }
 
 function errorText(input: PublishInput): string | null {
   if (input.error) return `${input.error.Error}: ${causeMessage(input.error.Cause)}`;
+  if (input.drillCheck?.passed === false) return `DrillFailed: ${input.drillCheck.problem ?? "(no detail)"}`;
   if (input.outcome === "Skipped" && input.lock?.heldBy) {
     return `skipped: ${input.lock.lock ?? "the lock"} is held by ${input.lock.heldBy}`;
   }
@@ -146,10 +182,15 @@ function causeMessage(cause: string | undefined): string {
   }
 }
 
-function requestFields(raw: unknown): { pair: string | null; namespaces: string[] } {
+/** What a refused request still says: its pair, namespaces, and whether it asked for a drill (a refused drill is a failed one). */
+function requestFields(raw: unknown): { pair: string | null; namespaces: string[]; drill?: unknown } {
   const fields = z
-    .object({ pair: z.string().catch(""), namespaces: z.array(z.string()).catch([]) })
-    .catch({ pair: "", namespaces: [] })
+    .object({ pair: z.string().catch(""), namespaces: z.array(z.string()).catch([]), drill: z.unknown() })
+    .catch({ pair: "", namespaces: [], drill: undefined })
     .parse(raw ?? {});
-  return { pair: fields.pair || null, namespaces: fields.namespaces };
+  return {
+    pair: fields.pair || null,
+    namespaces: fields.namespaces,
+    ...(fields.drill === undefined ? {} : { drill: fields.drill }),
+  };
 }

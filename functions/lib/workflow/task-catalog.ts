@@ -25,6 +25,10 @@ export const taskCatalog = {
   ApplyResources: { memoryMiB: 1024, timeoutSeconds: 870, environment: "step", clusters: true },
   Verify: { memoryMiB: 512, timeoutSeconds: 870, environment: "step", clusters: true },
   Cleanup: { memoryMiB: 256, timeoutSeconds: 870, environment: "step", clusters: true },
+  // A drill's restore input from its latest committed run, and its scratch namespaces.
+  PlanDrill: { memoryMiB: 512, timeoutSeconds: 870, environment: "step", clusters: true },
+  // One look at a drill's copy and its health checks (their timeouts add up to at most 840 s).
+  CheckDrill: { memoryMiB: 256, timeoutSeconds: 870, environment: "step", clusters: true },
   ReleaseLock: { memoryMiB: 256, timeoutSeconds: 60, environment: "step", clusters: false },
   PublishResult: { memoryMiB: 256, timeoutSeconds: 60, environment: "publish", clusters: false },
   ValidateActivation: { memoryMiB: 256, timeoutSeconds: 60, environment: "step", clusters: false },

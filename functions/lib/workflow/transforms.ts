@@ -9,7 +9,8 @@ export function transformsFor(pair: PairRecord, request: MigrationRequest): Tran
     namespaceMapping: pair.namespaceMapping,
     storageClassMapping: pair.storageClassMapping,
     imageRegistryMapping: request.imageRegistryMapping,
-    standby: !request.startApplications,
+    // A drill starts its scratch copy: starting it is what it proves.
+    standby: !request.startApplications && request.drill === undefined,
     modifiers: parseResourceModifiers(request.resourceModifiers),
   };
 }

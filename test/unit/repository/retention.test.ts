@@ -43,6 +43,21 @@ describe("retention", () => {
     expect(expiredRuns(records, 1).sort()).toEqual(["both-1", "shop-2"]);
   });
 
+  it("counts drills apart: scheduled drills never push a run out, and are kept by the same rule among themselves", () => {
+    const drill = (runId: string, minute: number): RunRecord => ({
+      ...record(runId, minute, ["shop"]),
+      drillOf: "shop-1",
+    });
+    const records = [
+      record("shop-1", 1, ["shop"]),
+      record("shop-2", 2, ["shop"]),
+      drill("drill-3", 3),
+      drill("drill-4", 4),
+      drill("drill-5", 5),
+    ];
+    expect(expiredRuns(records, 2).sort()).toEqual(["drill-3"]);
+  });
+
   it("keeps the newest successful run even after failures, and never drops or counts a running one", () => {
     const records = [
       record("ok-1", 1, ["shop"]),

@@ -5,7 +5,8 @@ import { describeObject, type KubeObject } from "../../kube/objects.ts";
 import { ManifestMissing } from "../../repository/errors.ts";
 import type { RunRecord } from "../../repository/manifests.ts";
 import type { Repository } from "../../repository/repository.ts";
-import { destinationNamespace, loadPair, namespacesCreatedByRun, withClients } from "../pair-access.ts";
+import { loadRestorePair } from "../drill/scratch-namespaces.ts";
+import { destinationNamespace, namespacesCreatedByRun, withClients } from "../pair-access.ts";
 import { type MigrationRun, migrationRunSchema } from "../run.ts";
 import { readVolumeList } from "../run-plans.ts";
 import { type ApplyOutcome, finalizeOutcomeSchema, volumeReportSchema } from "../run-result.ts";
@@ -25,7 +26,7 @@ export const applyResources = defineStep({
   async run({ run, volumes }, deps): Promise<ApplyOutcome> {
     const { request } = run;
     if (!request.includeResources) return { status: "Successful", objects: {}, failures: [] };
-    const pair = await loadPair(deps, request.pair);
+    const pair = await loadRestorePair(deps, run);
     const repository = await deps.openRepository(request.pair);
     const bundle = await repository.manifests.readResourceBundle(run.id);
     const reports = volumes

@@ -1,13 +1,15 @@
 import { z } from "zod";
 import { cleanupRun } from "../../volumes/cleanup.ts";
 import { systemClock } from "../../volumes/kube-calls.ts";
+import { deleteScratchNamespaces } from "../drill/scratch-cleanup.ts";
 import { connectPair, withClients } from "../pair-access.ts";
 import { runSchema } from "../run.ts";
 import { defineStep } from "../step.ts";
 
 /**
  * Removes every temporary object of the run (helper pods, temporary PVCs and PVs, snapshots) on
- * both clusters, found by the run label; runs on success and on failure, and is safe to repeat.
+ * both clusters, found by the run label, and a drill's scratch namespaces with their volumes; runs
+ * on success and on failure, and is safe to repeat.
  */
 export const cleanup = defineStep({
   task: "Cleanup",
@@ -20,7 +22,12 @@ export const cleanup = defineStep({
         const report = await cleanupRun({ client, clock: systemClock }, run.id);
         removed.push({ cluster: client.name, ...report });
       }
+      const drill = "drill" in run.request && run.request.drill !== undefined;
+      const scratch = drill
+        ? await deleteScratchNamespaces({ client: destination, clock: systemClock }, run.id)
+        : [];
       return {
+        ...(drill ? { scratchNamespaces: scratch } : {}),
         removed: removed.map((report) => ({
           cluster: report.cluster,
           pods: report.pods.length,

@@ -2,6 +2,7 @@ import type { Step } from "../step.ts";
 import type { TaskName } from "../task-catalog.ts";
 import { acquireLock } from "./acquire-lock.ts";
 import { applyResources } from "./apply-resources.ts";
+import { checkDrill } from "./check-drill.ts";
 import { checkSnapshots } from "./check-snapshots.ts";
 import { cleanup } from "./cleanup.ts";
 import { commitRun } from "./commit-run.ts";
@@ -10,6 +11,7 @@ import { discoverResources } from "./discover-resources.ts";
 import { finalizeVolumes } from "./finalize-volumes.ts";
 import { postHooks, preHooks } from "./hook-phase.ts";
 import { pairClusters } from "./pair-clusters.ts";
+import { planDrill } from "./plan-drill.ts";
 import { planRanges } from "./plan-ranges.ts";
 import { prepareVolumes } from "./prepare-volumes.ts";
 import { publishResult } from "./publish-result.ts";
@@ -39,6 +41,8 @@ export const steps: Record<TaskName, Step> = {
   FinalizeVolumes: finalizeVolumes,
   ApplyResources: applyResources,
   Verify: verify,
+  PlanDrill: planDrill,
+  CheckDrill: checkDrill,
   Cleanup: cleanup,
   ReleaseLock: releaseLock,
   PublishResult: publishResult,

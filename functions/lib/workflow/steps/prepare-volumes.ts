@@ -9,12 +9,13 @@ import { planTreeRestoreVolume } from "../../volumes/files/tree-volume.ts";
 import { systemClock } from "../../volumes/kube-calls.ts";
 import { KubeExec } from "../../volumes/pod-exec.ts";
 import { prepareRestore } from "../../volumes/prepare-restore.ts";
+import { drillPlannedSchema } from "../drill/drill-state.ts";
+import { loadRestorePair } from "../drill/scratch-namespaces.ts";
 import {
   CREATED_BY_RUN_ANNOTATION,
   dataMoverNamespace,
   destinationNamespace,
   destinationStorageClass,
-  loadPair,
   namespacesCreatedByRun,
   withClients,
 } from "../pair-access.ts";
@@ -69,14 +70,16 @@ async function createNamespaces(
  */
 export const prepareVolumes = defineStep({
   task: "PrepareVolumes",
-  input: z.object({ run: migrationRunSchema, plan: planSummarySchema }),
-  async run({ run, plan }, deps): Promise<PlanSummary> {
+  input: z.object({ run: migrationRunSchema, plan: planSummarySchema, drill: drillPlannedSchema.optional() }),
+  async run({ run, plan, drill }, deps): Promise<PlanSummary> {
     const repository = await deps.openRepository(run.request.pair);
     const staged = await readStagePlan(repository.store, plan.plan);
     if (staged.volumes.length === 0) {
       return writeRestorePlan(deps, repository, run, { version: 1, volumes: [] }, plan);
     }
-    const pair = await loadPair(deps, run.request.pair);
+    const pair = await loadRestorePair(deps, run);
+    // A drill restores the volume manifests of the committed run it chose.
+    const manifestRun = drill?.restoredRun ?? run.id;
     const destination = await deps.connectCluster(pair.destination);
     const exec = new KubeExec(destination.kubeConfig);
     const helper = pair.helperImage ? { image: pair.helperImage } : {};
@@ -92,7 +95,7 @@ export const prepareVolumes = defineStep({
             {
               runId: run.id,
               pair: pair.name,
-              manifest: { runId: run.id, namespace: source.namespace, pvc: source.pvc },
+              manifest: { runId: manifestRun, namespace: source.namespace, pvc: source.pvc },
               source,
               destination: {
                 namespace,

@@ -1,6 +1,6 @@
 import { ManifestMissing } from "../../repository/errors.ts";
 import type { RunRecord } from "../../repository/manifests.ts";
-import { resultDetailTypes } from "../events.ts";
+import { drillDetailTypes, resultDetailTypes } from "../events.ts";
 import { metricNames } from "../metrics.ts";
 import { mapRunFailedError, withRangeFailure } from "../range-failures.ts";
 import { readVolumeList } from "../run-plans.ts";
@@ -21,7 +21,8 @@ import type { StepDeps } from "../step-deps.ts";
  * Publishes Migration Started / Succeeded / Failed on the kubeferry bus (a partial success, a
  * timed-out and an aborted run are published as Failed, with their status in the detail: they
  * need a person), records the final
- * status in the run record, and emits the run's figures as CloudWatch metrics.
+ * status in the run record, and emits the run's figures as CloudWatch metrics. A drill publishes
+ * Drill Started / Passed / Failed instead, and DrillsFailed (0 or 1) for the drill alarm.
  */
 export const publishResult = defineStep({
   task: "PublishResult",
@@ -35,24 +36,28 @@ export const publishResult = defineStep({
       await recordFinalStatus(input, result, deps);
       return result;
     }
-    const detailType =
-      result.status === "Started"
-        ? resultDetailTypes.Started
-        : result.status === "Successful"
-          ? resultDetailTypes.Succeeded
-          : resultDetailTypes.Failed;
-    await deps.publish(detailType, { ...result });
+    await deps.publish(detailTypeOf(result), { ...result });
     if (result.status !== "Started") {
       await recordFinalStatus(input, result, deps);
       deps.recordMetrics({
         [metricNames.bytesStaged]: result.bytesStaged,
         [metricNames.chunksUploaded]: result.chunksUploaded,
         [metricNames.bytesWritten]: result.volumes.reduce((sum, volume) => sum + volume.bytesWritten, 0),
+        ...(result.drill ? { [metricNames.drillsFailed]: result.drill.passed ? 0 : 1 } : {}),
       });
     }
     return result;
   },
 });
+
+function detailTypeOf(result: RunResult): string {
+  if (result.drill) {
+    if (result.status === "Started") return drillDetailTypes.Started;
+    return result.drill.passed ? drillDetailTypes.Passed : drillDetailTypes.Failed;
+  }
+  if (result.status === "Started") return resultDetailTypes.Started;
+  return result.status === "Successful" ? resultDetailTypes.Succeeded : resultDetailTypes.Failed;
+}
 
 /** The run's volume reports, if it restored any (runResult keeps the first `reportedVolumes`). */
 async function volumeReports(input: PublishInput, deps: StepDeps): Promise<VolumeReport[]> {
