@@ -1,14 +1,15 @@
 import { NoCommittedRun } from "../../errors.ts";
-import { ManifestMissing } from "../../repository/errors.ts";
-import type { ManifestStore, RunRecord } from "../../repository/manifests.ts";
+import { isFinished, type ManifestStore, type RunRecord } from "../../repository/manifests.ts";
 
 /**
- * A run a drill can restore: finished Succeeded or PartialSuccess, its record written by CommitRun
- * (`resources` set; a dry run's record, written by ApplyResources, has none), and not a drill.
+ * A run of the pair a drill can restore: finished Succeeded or PartialSuccess, its record written
+ * by CommitRun (`resources` set; a dry run's record, written by ApplyResources, has none), and not
+ * a drill. The pair matters: a reversed pair's runs share the repository and go the other way.
  */
-function isCommitted(record: RunRecord): boolean {
+function isCommitted(record: RunRecord, pair: string): boolean {
   return (
-    (record.status === "Succeeded" || record.status === "PartialSuccess") &&
+    isFinished(record) &&
+    record.pair === pair &&
     record.resources !== undefined &&
     record.drillOf === undefined
   );
@@ -27,15 +28,7 @@ export async function latestCommittedRun(
   pair: string,
   namespaces: readonly string[],
 ): Promise<RunRecord> {
-  const committed: RunRecord[] = [];
-  for (const runId of await manifests.listRunIds()) {
-    try {
-      const record = await manifests.readRunRecord(runId);
-      if (isCommitted(record)) committed.push(record);
-    } catch (error) {
-      if (!(error instanceof ManifestMissing)) throw error;
-    }
-  }
+  const committed = (await manifests.runRecords()).filter((record) => isCommitted(record, pair));
   committed.sort((a, b) => b.startedAt.localeCompare(a.startedAt));
   const covering = committed.find((record) => {
     const covered = namespacesOf(record);

@@ -49,7 +49,7 @@ export const planDrill = defineStep({
       resources: { objects: objects.length },
       drillOf: committed.runId,
     });
-    const plan = await writeStagePlan(deps, repository.store, run, staged.plan, staged.items);
+    const plan = await writeStagePlan(deps, repository, run, staged.plan, staged.items);
 
     const pair = await loadPair(deps, request.pair);
     const scratch = scratchNamespaces(pair, run);

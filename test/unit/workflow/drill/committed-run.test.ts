@@ -39,7 +39,7 @@ describe("the run a drill restores", () => {
     expect((await latestCommittedRun(manifests, "onprem-to-west", ["shop", "crm"])).runId).toBe("both-1");
   });
 
-  it("is never a failed, running or dry run, nor a drill", async () => {
+  it("is never a failed, running or dry run, nor a drill, nor another pair's", async () => {
     const manifests = await repositoryWith([
       record("ok-1", 1, ["shop"]),
       record("failed-2", 2, ["shop"], { status: "Failed" }),
@@ -47,6 +47,8 @@ describe("the run a drill restores", () => {
       // ApplyResources writes a dry run's record, without CommitRun's resources.
       record("dry-4", 4, ["shop"], { resources: undefined }),
       record("drill-5", 5, ["shop"], { drillOf: "ok-1" }),
+      // A reversed pair shares the repository; its runs go the other way.
+      record("back-6", 6, ["shop"], { pair: "onprem-to-west-reverse" }),
     ]);
     expect((await latestCommittedRun(manifests, "onprem-to-west", ["shop"])).runId).toBe("ok-1");
   });
