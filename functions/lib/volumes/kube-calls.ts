@@ -94,6 +94,11 @@ export const paths = {
   allPvcs: () => "/api/v1/persistentvolumeclaims",
   allSnapshots: () => "/apis/snapshot.storage.k8s.io/v1/volumesnapshots",
   events: (namespace: string) => `/api/v1/namespaces/${namespace}/events`,
+  /** The apps/v1 workloads whose pods kubeferry looks at: their placement, quiescing them. */
+  workloads: (kind: "StatefulSet" | "Deployment", namespace: string) =>
+    `/apis/apps/v1/namespaces/${namespace}/${kind.toLowerCase()}s`,
+  workload: (kind: "StatefulSet" | "Deployment", namespace: string, name: string) =>
+    `/apis/apps/v1/namespaces/${namespace}/${kind.toLowerCase()}s/${name}`,
 };
 
 /** Time, injectable so tests and the local runner can control waiting. */

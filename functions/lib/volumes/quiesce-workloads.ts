@@ -16,9 +16,6 @@ interface Quiesced {
   replicas: number;
 }
 
-const workloadPath = (kind: Workload["kind"], namespace: string, name: string) =>
-  `/apis/apps/v1/namespaces/${namespace}/${kind.toLowerCase()}s/${name}`;
-
 /**
  * Scales every StatefulSet or Deployment whose pods mount one of the volumes to 0, and waits
  * until no pod mounts them: a volume read live then holds what the application last wrote
@@ -45,7 +42,7 @@ export async function quiesceWorkloads(
       // A retry: the replicas recorded by the first attempt are the ones to put back.
       if (marked === undefined || (JSON.parse(marked) as Quiesced).runId !== input.runId) {
         const quiesced: Quiesced = { runId: input.runId, replicas: workload.spec?.replicas ?? 1 };
-        await mergePatch(client, workloadPath(workload.kind, namespace, name), {
+        await mergePatch(client, paths.workload(workload.kind, namespace, name), {
           metadata: { annotations: { [QUIESCED_ANNOTATION]: JSON.stringify(quiesced) } },
           spec: { replicas: 0 },
         });
@@ -76,17 +73,14 @@ export async function resumeWorkloads(
   const resumed: string[] = [];
   for (const namespace of input.namespaces) {
     for (const kind of ["StatefulSet", "Deployment"] as const) {
-      const listed = await listObjects<Workload>(
-        client,
-        `/apis/apps/v1/namespaces/${namespace}/${kind.toLowerCase()}s`,
-      );
+      const listed = await listObjects<Workload>(client, paths.workloads(kind, namespace));
       for (const workload of listed) {
         const marked = workload.metadata?.annotations?.[QUIESCED_ANNOTATION];
         const name = workload.metadata?.name;
         if (marked === undefined || name === undefined) continue;
         const quiesced = JSON.parse(marked) as Quiesced;
         if (quiesced.runId !== input.runId) continue;
-        await mergePatch(client, workloadPath(kind, namespace, name), {
+        await mergePatch(client, paths.workload(kind, namespace, name), {
           metadata: { annotations: { [QUIESCED_ANNOTATION]: null } },
           spec: { replicas: quiesced.replicas },
         });

@@ -1,6 +1,6 @@
 import type { V1PodTemplateSpec } from "@kubernetes/client-node";
 import type { ClusterClient } from "../kube/client/cluster-client.ts";
-import { listObjects } from "./kube-calls.ts";
+import { listObjects, paths } from "./kube-calls.ts";
 import { ZONE_LABEL } from "./volume-placement.ts";
 
 /**
@@ -65,12 +65,10 @@ export class NamespaceWorkloads {
     if (listed === undefined) {
       listed = Promise.all(
         (["StatefulSet", "Deployment"] as const).map(async (kind) =>
-          (
-            await listObjects<Workload>(
-              this.client,
-              `/apis/apps/v1/namespaces/${namespace}/${kind.toLowerCase()}s`,
-            )
-          ).map((workload) => ({ ...workload, kind })),
+          (await listObjects<Workload>(this.client, paths.workloads(kind, namespace))).map((workload) => ({
+            ...workload,
+            kind,
+          })),
         ),
       ).then((lists) => lists.flat());
       this.lists.set(namespace, listed);

@@ -54,7 +54,13 @@ function hookPhase(task: "PreHooks" | "PostHooks", phase: "pre" | "post") {
           return all;
         } finally {
           // Also when a post hook fails: an application is never left at 0 by kubeferry.
-          if (resuming) await resumeWorkloads(source, { runId: run.id, namespaces: run.request.namespaces });
+          if (resuming) {
+            const resumed = await resumeWorkloads(source, {
+              runId: run.id,
+              namespaces: run.request.namespaces,
+            });
+            deps.log.info("scaled back after their volumes were staged", { workloads: resumed });
+          }
         }
       });
       for (const outcome of outcomes.filter((o) => !o.succeeded)) {

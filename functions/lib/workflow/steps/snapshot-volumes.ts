@@ -49,7 +49,10 @@ export const snapshotVolumes = defineStep({
           ),
         );
         // After the cut, so the snapshots wait for no scale-down; PostHooks scales them back.
-        if (quiescing) await quiesceWorkloads(kube, { runId: run.id, volumes: readLive });
+        if (quiescing) {
+          const scaled = await quiesceWorkloads(kube, { runId: run.id, volumes: readLive });
+          deps.log.info("scaled to 0 while their volumes are read live", { workloads: scaled });
+        }
         return cut;
       });
       for (const cut of cuts.flat()) snapshots.set(`${cut.namespace}/${cut.pvc}`, cut);
