@@ -44,6 +44,15 @@ const activationTasks = [
   "PublishResult",
 ] as const;
 
+const cutoverTasks = [
+  "ValidateCutover",
+  "PublishCutover",
+  "QuiesceSource",
+  "RequestApproval",
+  "ActivateDestination",
+  "ResumeSource",
+] as const;
+
 /** Everything kubeferry deploys into one account and region. */
 export class KubeferryStack extends Stack {
   readonly staging: StagingStore;
@@ -51,6 +60,7 @@ export class KubeferryStack extends Stack {
   readonly functions: WorkflowFunctions;
   readonly migration: StateMachineFromAsl;
   readonly activation: StateMachineFromAsl;
+  readonly cutover: StateMachineFromAsl;
   readonly triggers: Triggers;
   readonly endings: EndingCompensation;
 
@@ -91,6 +101,14 @@ export class KubeferryStack extends Stack {
       tasks: activationTasks,
       distributedMap: false,
     });
+    this.cutover = new StateMachineFromAsl(this, "Cutover", {
+      stateMachineName: "kubeferry-cutover",
+      definitionFile: "cutover.asl.json",
+      functions: this.functions.byTask,
+      tasks: cutoverTasks,
+      distributedMap: false,
+      nestedMachines: { MigrationStateMachineArn: this.migration },
+    });
     this.triggers = new Triggers(this, "Triggers", {
       eventBus: this.eventBus,
       migration: this.migration.stateMachine,
@@ -116,6 +134,7 @@ export class KubeferryStack extends Stack {
     const outputs: Record<string, string> = {
       MigrationStateMachineArn: this.migration.stateMachine.stateMachineArn,
       ActivationStateMachineArn: this.activation.stateMachine.stateMachineArn,
+      CutoverStateMachineArn: this.cutover.stateMachine.stateMachineArn,
       StagingBucketName: this.staging.bucket.bucketName,
       KmsKeyArn: this.staging.key.keyArn,
       // Map this role into each EKS cluster's access entries (README: deploying).

@@ -6,3 +6,10 @@ export const resultDetailTypes = {
   Succeeded: "Migration Succeeded",
   Failed: "Migration Failed",
 } as const;
+export const cutoverDetailTypes = {
+  Started: "Cutover Started",
+  ApprovalNeeded: "Cutover Approval Needed",
+  Succeeded: "Cutover Succeeded",
+  Rejected: "Cutover Rejected",
+  Failed: "Cutover Failed",
+} as const;

@@ -146,7 +146,7 @@ function causeMessage(cause: string | undefined): string {
   }
 }
 
-function requestFields(raw: unknown): { pair: string | null; namespaces: string[] } {
+export function requestFields(raw: unknown): { pair: string | null; namespaces: string[] } {
   const fields = z
     .object({ pair: z.string().catch(""), namespaces: z.array(z.string()).catch([]) })
     .catch({ pair: "", namespaces: [] })

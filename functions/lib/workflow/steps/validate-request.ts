@@ -19,7 +19,7 @@ const executionInput = z.object({
  * mistyped fields, bad selectors and modifiers, an unknown pair; it only reads the pair record)
  * and gives the run its identity.
  */
-function validationStep<Schema extends z.ZodType<{ pair: string }>>(
+export function validationStep<Schema extends z.ZodType<{ pair: string }>>(
   task: TaskName,
   schema: Schema,
   what: string,
@@ -55,7 +55,7 @@ export const validateRequest = validationStep(
  * The pair refuses mappings of two namespaces to one, but an unmapped namespace keeps its name, so
  * a request for `a` (mapped to `b`) and `b` would still send both to `b`.
  */
-function checkDistinctDestinations(namespaces: readonly string[], pair: PairRecord): void {
+export function checkDistinctDestinations(namespaces: readonly string[], pair: PairRecord): void {
   const sources = new Map<string, string>();
   for (const namespace of namespaces) {
     const destination = destinationNamespace(pair, namespace);
