@@ -209,7 +209,7 @@ export const cutoverRequestSchema = z
     approvalTimeoutSeconds: z
       .number()
       .int()
-      .min(60)
+      .min(120)
       // At most a week: the machine's 22 days hold two syncs of at most a week each besides.
       .max(604_800)
       .default(86_400)

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { ValidationError } from "../../errors.ts";
 import type { BlobStore } from "../../repository/blob-store.ts";
+import type { StepDeps } from "../step-deps.ts";
 import { isLocalTaskToken, type TaskAnswer, type TaskAnswerSender } from "../task-answers.ts";
 
 /**
@@ -79,4 +80,15 @@ export async function answerApproval(
   const channel = isLocalTaskToken(request.token) ? channels.local : channels.stepFunctions();
   await channel.send(request.token, answer);
   return request;
+}
+
+/** The repositories a run is looked up in: the named pair's, else every pair's. */
+export async function approvalStores(
+  deps: Pick<StepDeps, "pairs" | "openRepository">,
+  pair?: string,
+): Promise<Array<{ pair: string; store: BlobStore }>> {
+  const names = pair !== undefined ? [pair] : (await deps.pairs.list()).map((record) => record.name);
+  return Promise.all(
+    names.map(async (name) => ({ pair: name, store: (await deps.openRepository(name)).store })),
+  );
 }
