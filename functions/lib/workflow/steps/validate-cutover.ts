@@ -1,17 +1,8 @@
-import { parseResourceModifiers } from "../../kube/transform/resource-modifiers.ts";
 import { cutoverRequestSchema, cutoverSyncRequest } from "../request.ts";
 import { defineStep } from "../step.ts";
-import { checkDistinctDestinations, validationStep } from "./validate-request.ts";
+import { checkSelection, validationStep } from "./validate-request.ts";
 
-const validated = validationStep(
-  "ValidateCutover",
-  cutoverRequestSchema,
-  "cutover request",
-  (request, pair) => {
-    parseResourceModifiers(request.resourceModifiers);
-    checkDistinctDestinations(request.namespaces, pair);
-  },
-);
+const validated = validationStep("ValidateCutover", cutoverRequestSchema, "cutover request", checkSelection);
 
 /**
  * The cutover's first state: refuses a bad request before anything is touched, and builds the

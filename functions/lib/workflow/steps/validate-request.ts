@@ -45,17 +45,23 @@ export const validateRequest = validationStep(
   "ValidateRequest",
   migrationRequestSchema,
   "migration request",
-  (request, pair) => {
-    parseResourceModifiers(request.resourceModifiers);
-    checkDistinctDestinations(request.namespaces, pair);
-  },
+  checkSelection,
 );
+
+/** What a migration's (and a cutover's) selection must satisfy beyond its schema. */
+export function checkSelection(
+  request: { resourceModifiers: unknown; namespaces: readonly string[] },
+  pair: PairRecord,
+): void {
+  parseResourceModifiers(request.resourceModifiers);
+  checkDistinctDestinations(request.namespaces, pair);
+}
 
 /**
  * The pair refuses mappings of two namespaces to one, but an unmapped namespace keeps its name, so
  * a request for `a` (mapped to `b`) and `b` would still send both to `b`.
  */
-export function checkDistinctDestinations(namespaces: readonly string[], pair: PairRecord): void {
+function checkDistinctDestinations(namespaces: readonly string[], pair: PairRecord): void {
   const sources = new Map<string, string>();
   for (const namespace of namespaces) {
     const destination = destinationNamespace(pair, namespace);
