@@ -121,7 +121,7 @@ export class KubeferryStack extends Stack {
       deadLetters: this.triggers.deadLetters,
     });
     this.endings = new EndingCompensation(this, "Endings", {
-      stateMachines: [this.migration, this.activation].map((workflow) => ({
+      stateMachines: [this.migration, this.activation, this.cutover].map((workflow) => ({
         stateMachine: workflow.stateMachine,
         stateMachineName: workflow.stateMachineName,
       })),

@@ -9,7 +9,7 @@ import {
   approvalStores,
   readApprovalRequest,
 } from "../../functions/lib/workflow/cutover/approvals.ts";
-import type { ExecutionEvent } from "../../functions/lib/workflow/local-runner.ts";
+import type { ExecutionEvent, LocalExecution } from "../../functions/lib/workflow/local-runner.ts";
 import { rootStore } from "../../functions/lib/workflow/repository-location.ts";
 import { StoreTaskAnswers } from "../../functions/lib/workflow/task-answers.ts";
 import { waitFor } from "../env/clusters.ts";
@@ -195,6 +195,43 @@ describe("kubeferry cutover, run locally on the synthesized machines", () => {
       "Cutover Started",
       "Cutover Approval Needed",
       "Cutover Rejected",
+    ]);
+  });
+
+  it("(3) cancelled at the gate: the compensation of the ending starts the source again", async () => {
+    let execution: LocalExecution | undefined;
+    const running = env.run("cutover", request(REJECTED), "cutover-3", {
+      onEvent: (_event, started) => {
+        execution = started;
+      },
+    });
+    const repository = await env.deps.openRepository(PAIR);
+    await waitFor(
+      "the cutover to reach its approval gate",
+      async () => Boolean(await readApprovalRequest(repository.store, "cutover-3")),
+      600_000,
+    );
+    expect((await getObject<any>(env.volumes.source.client, statefulSet(REJECTED))).spec.replicas).toBe(0);
+    execution?.abort();
+    const run = await running;
+    expect(run.outcome).toMatchObject({
+      status: "ABORTED",
+      compensation: {
+        output: {
+          ran: ["ResumeSource", "PublishCutover"],
+          result: { status: "Failed", sourceResumed: true, error: expect.stringMatching(/^States.Aborted/) },
+        },
+      },
+    });
+    const source = await getObject<any>(env.volumes.source.client, statefulSet(REJECTED));
+    expect(source.spec.replicas).toBe(1);
+    const destination = await getObject<any>(env.volumes.destination.client, statefulSet(REJECTED));
+    expect(destination.spec.replicas).toBe(0);
+    const events = (await env.publishedEvents()).filter((e) => e["detail-type"].startsWith("Cutover"));
+    expect(events.map((e) => e["detail-type"])).toEqual([
+      "Cutover Started",
+      "Cutover Approval Needed",
+      "Cutover Failed",
     ]);
   });
 });
