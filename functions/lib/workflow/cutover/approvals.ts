@@ -87,6 +87,9 @@ export async function approvalStores(
   deps: Pick<StepDeps, "pairs" | "openRepository">,
   pair?: string,
 ): Promise<Array<{ pair: string; store: BlobStore }>> {
+  if (pair !== undefined && (await deps.pairs.get(pair)) === undefined) {
+    throw new ValidationError(`pair: "${pair}" does not exist (kubeferry pair list shows the pairs)`);
+  }
   const names = pair !== undefined ? [pair] : (await deps.pairs.list()).map((record) => record.name);
   return Promise.all(
     names.map(async (name) => ({ pair: name, store: (await deps.openRepository(name)).store })),
