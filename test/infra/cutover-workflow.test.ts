@@ -3,6 +3,8 @@ import { join } from "node:path";
 import { Match } from "aws-cdk-lib/assertions";
 import { describe, expect, it } from "vitest";
 import { cutoverRejectedError } from "../../functions/lib/workflow/cutover/approvals.ts";
+import { approvalTimedOutError } from "../../functions/lib/workflow/cutover/result.ts";
+import { workflowFailErrors } from "../../functions/lib/workflow/execution-ending.ts";
 import { cutoverRequestSchema } from "../../functions/lib/workflow/request.ts";
 import { type TaskName, taskCatalog } from "../../functions/lib/workflow/task-catalog.ts";
 import { synthesize } from "./synthesize.ts";
@@ -61,6 +63,7 @@ describe("cutover.asl.json", () => {
       Next: "ApprovalTimedOut",
     });
     expect(states.ApprovalTimedOut?.Next).toBe("ResumeSource");
+    expect(states.ApprovalTimedOut?.Parameters.Error).toBe(approvalTimedOutError);
     expect(states.FinalSyncNotSuccessful?.Next).toBe("ResumeSource");
     // A failure before the quiesce touches nothing.
     for (const name of ["PublishStarted", "FirstSync"])
@@ -71,6 +74,12 @@ describe("cutover.asl.json", () => {
       { ErrorEquals: ["States.ALL"], ResultPath: "$.resumeError", Next: "RolledBack" },
     ]);
     expect(cutoverRejectedError).toBe("CutoverRejected");
+  });
+
+  it("ends in a Fail the ending compensation knows was rolled back already", () => {
+    const fails = Object.values(states).filter((state) => state.Type === "Fail");
+    expect(fails.map((fail) => fail.Error)).toEqual(["CutoverNotCompleted"]);
+    expect(workflowFailErrors).toContain("CutoverNotCompleted");
   });
 
   it("gives every Lambda Task a timeout longer than its function's; the quiesce hooks are not retried after a timeout", () => {
