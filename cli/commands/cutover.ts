@@ -47,6 +47,7 @@ export const cutover: Command = {
     const approvalTimeoutSeconds = countOption(invocation, "approval-timeout");
     const readyTimeoutSeconds = countOption(invocation, "ready-timeout");
     const request = {
+      mode: "cutover",
       ...selection(invocation),
       ...(approvalTimeoutSeconds === undefined ? {} : { approvalTimeoutSeconds }),
       ...(readyTimeoutSeconds === undefined ? {} : { readyTimeoutSeconds }),

@@ -33,6 +33,7 @@ const REJECTED = "ledger-b";
 const statefulSet = (namespace: string) => `/apis/apps/v1/namespaces/${namespace}/statefulsets/ledger`;
 // kwok's own objects (Exec rules the node shim writes) are test-environment plumbing.
 const request = (namespace: string) => ({
+  mode: "cutover",
   pair: PAIR,
   namespaces: [namespace],
   excludeResourceTypes: ["*.kwok.x-k8s.io"],

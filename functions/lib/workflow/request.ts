@@ -180,6 +180,9 @@ const migrationFields = migrationRequestSchema.shape;
  */
 export const cutoverRequestSchema = z
   .strictObject({
+    // Required: a request of only a pair and namespaces would otherwise read as a migration's too,
+    // and the compensation of an ending tells the workflows' requests apart by their fields.
+    mode: z.literal("cutover", { error: 'must be "cutover" (the cutover state machine\'s request)' }),
     pair: migrationFields.pair,
     namespaces: migrationFields.namespaces,
     selector: migrationFields.selector,
@@ -231,6 +234,7 @@ export type CutoverRequest = z.output<typeof cutoverRequestSchema>;
 /** The standby migration each sync of a cutover runs: its selection, objects and volumes, applications at 0. */
 export function cutoverSyncRequest(request: CutoverRequest): MigrationRequest {
   const {
+    mode: _mode,
     quiesceHooks: _hooks,
     quiesceTimeoutSeconds: _quiesce,
     approvalTimeoutSeconds: _approval,

@@ -14,11 +14,17 @@ import { approvalTimedOutError, cutoverResult } from "../../../functions/lib/wor
 import {
   cutoverRequestSchema,
   cutoverSyncRequest,
+  migrationRequestSchema,
   parseRequest,
 } from "../../../functions/lib/workflow/request.ts";
 import { newLocalTaskToken, type TaskAnswer } from "../../../functions/lib/workflow/task-answers.ts";
 
-const request = cutoverRequestSchema.parse({ pair: "p", namespaces: ["ledger"], selector: "app=ledger" });
+const request = cutoverRequestSchema.parse({
+  mode: "cutover",
+  pair: "p",
+  namespaces: ["ledger"],
+  selector: "app=ledger",
+});
 const run = {
   id: "c-1",
   execution: "arn:x:c-1",
@@ -194,5 +200,16 @@ describe("answering the approval gate", () => {
     const answering = answerApproval([{ pair: "p", store }], "c-9", { approve: true, by: "ana" }, channels);
     await expect(answering).rejects.toThrow(ValidationError);
     await expect(answering).rejects.toThrow(/run c-9: no cutover of p is waiting for approval/);
+  });
+});
+
+describe("telling the workflows' requests apart", () => {
+  it("needs the mode: a request of a pair and namespaces alone is a migration's, not a cutover's", () => {
+    const selectionOnly = { pair: "p", namespaces: ["ledger"] };
+    expect(cutoverRequestSchema.safeParse(selectionOnly).success).toBe(false);
+    expect(() => parseRequest(cutoverRequestSchema, selectionOnly, "cutover request")).toThrow(
+      /mode: must be "cutover"/,
+    );
+    expect(migrationRequestSchema.safeParse({ ...selectionOnly, mode: "cutover" }).success).toBe(false);
   });
 });
