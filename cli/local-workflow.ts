@@ -1,5 +1,6 @@
 import type { Writable } from "node:stream";
 import {
+  localStateMachineArnOf,
   readCloudAssembly,
   resolveEnvironment,
 } from "../functions/lib/workflow/local-runner/cloud-assembly.ts";
@@ -11,12 +12,21 @@ import {
   type LocalTaskInvoker,
   startLocalExecution,
 } from "../functions/lib/workflow/local-runner.ts";
-import { bucketStore, type RepositoryLocation } from "../functions/lib/workflow/repository-location.ts";
+import {
+  bucketStore,
+  type RepositoryLocation,
+  rootStore,
+} from "../functions/lib/workflow/repository-location.ts";
+import { StoreTaskAnswers } from "../functions/lib/workflow/task-answers.ts";
 import { synthesizedAssembly } from "./cloud-assembly-cache.ts";
 
-export type WorkflowName = "migrate" | "activate";
+export type WorkflowName = "migrate" | "activate" | "cutover";
 
-const machinePrefixes: Record<WorkflowName, string> = { migrate: "Migration", activate: "Activation" };
+const machinePrefixes: Record<WorkflowName, string> = {
+  migrate: "Migration",
+  activate: "Activation",
+  cutover: "Cutover",
+};
 
 export interface WorkflowOptions {
   /**
@@ -67,7 +77,16 @@ export async function loadWorkflow(workflow: WorkflowName, options: WorkflowOpti
     definition: machine.definition,
     invoke: (name, payload) => sandboxes.invoke(name, payload),
     // The deployed compensation function, as the rule on the execution's ending invokes it in AWS.
-    options: { timeScale, items, compensate: (event) => sandboxes.invoke("Compensate", event) },
+    options: {
+      timeScale,
+      items,
+      compensate: (event) => sandboxes.invoke("Compensate", event),
+      // A cutover's syncs run the synthesized migration machine; `kubeferry approve` answers its gate in the store.
+      stateMachines: Object.fromEntries(
+        stateMachines.map((m) => [localStateMachineArnOf(m.logicalId), m.definition]),
+      ),
+      taskAnswers: new StoreTaskAnswers(rootStore(options.location)),
+    },
     close: () => sandboxes.close(),
   };
 }

@@ -48,13 +48,15 @@ export class ProgressReporter {
   constructor(private readonly output: Output) {}
 
   handle(event: ExecutionEvent): void {
-    const phase = event.state ? rangeStates[event.state] : undefined;
-    if (event.type === "StateEntered" && event.state && !phase) {
-      const starting = phaseStates[event.state];
+    // A nested execution's states come as "<Task>/<state>" (a cutover's syncs): their phases count too.
+    const state = event.state?.slice(event.state.lastIndexOf("/") + 1);
+    const phase = state ? rangeStates[state] : undefined;
+    if (event.type === "StateEntered" && state && !phase) {
+      const starting = phaseStates[state];
       if (starting) this.phaseStartedAt[starting] = event.timestamp;
       this.output.line(`▸ ${event.state}`);
-    } else if (event.type === "StateExited" && event.state && planStates[event.state]) {
-      const [planned, field] = planStates[event.state] as [Phase, "plan" | "restorePlan"];
+    } else if (event.type === "StateExited" && state && planStates[state]) {
+      const [planned, field] = planStates[state] as [Phase, "plan" | "restorePlan"];
       const sums = (event.output as Record<string, PlanSums | undefined> | undefined)?.[field];
       if (sums) this.phases[planned] = { ...sums, done: 0, rangesDone: 0, chunks: 0 };
     } else if (event.type === "StateExited" && phase) {

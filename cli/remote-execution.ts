@@ -13,19 +13,19 @@ import type { Output } from "./output.ts";
  * Starts the deployed workflow in AWS and follows it: each state as it is entered, until the
  * execution ends; the result is what its PublishResult state published.
  */
-export async function runRemotely(
+export async function runRemotely<Result = RunResult>(
   output: Output,
   stateMachineArn: string,
   request: unknown,
   name: string,
   pollMs = 5_000,
-): Promise<RunResult> {
+): Promise<Result> {
   const sfn = new SFNClient({});
   const { executionArn } = await sfn.send(
     new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(request) }),
   );
   output.line(`started ${executionArn}`);
-  let published: RunResult | undefined;
+  let published: Result | undefined;
   // Long runs have far more than one page of history (each range is several events).
   let pageToken: string | undefined;
   let lastEventId = 0;
@@ -38,7 +38,7 @@ export async function runRemotely(
       for (const event of page.events ?? []) {
         if ((event.id ?? 0) <= lastEventId) continue;
         lastEventId = event.id ?? lastEventId;
-        published = follow(output, event) ?? published;
+        published = follow<Result>(output, event) ?? published;
       }
       if (!page.nextToken) {
         pageToken = token;
@@ -61,12 +61,12 @@ export async function runRemotely(
   }
 }
 
-function follow(output: Output, event: HistoryEvent): RunResult | undefined {
+function follow<Result>(output: Output, event: HistoryEvent): Result | undefined {
   const entered = event.stateEnteredEventDetails;
   if (entered?.name) output.line(`▸ ${entered.name}`);
   const exited = event.stateExitedEventDetails;
   if (exited?.name?.startsWith("Publish") && exited.name !== "PublishStarted" && exited.output) {
-    return (JSON.parse(exited.output) as { result?: RunResult }).result;
+    return (JSON.parse(exited.output) as { result?: Result }).result;
   }
   return undefined;
 }

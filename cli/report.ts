@@ -1,4 +1,5 @@
-import type { RunResult } from "../functions/lib/workflow/run-result.ts";
+import type { CutoverResult } from "../functions/lib/workflow/cutover/result.ts";
+import type { RunResult, VolumeReport } from "../functions/lib/workflow/run-result.ts";
 import { formatBytes, formatDuration } from "./format.ts";
 import { table } from "./output.ts";
 
@@ -18,19 +19,7 @@ export function runReport(result: RunResult): string {
     );
   }
   if (result.volumes.length > 0) {
-    lines.push(
-      "",
-      table(
-        ["VOLUME", "SIZE", "STAGED", "WRITTEN", "VERIFIED"],
-        result.volumes.map((volume) => [
-          `${volume.namespace}/${volume.name}`,
-          formatBytes(volume.bytes),
-          formatBytes(volume.bytesStaged),
-          formatBytes(volume.bytesWritten),
-          volume.verified ? "yes" : "NO",
-        ]),
-      ),
-    );
+    lines.push("", volumeTable(result.volumes));
     const more = result.volumeCount - result.volumes.length;
     if (more > 0)
       lines.push(`… and ${more} more verified volumes (\`kubeferry status ${result.runId}\` lists each)`);
@@ -39,7 +28,37 @@ export function runReport(result: RunResult): string {
   return lines.join("\n");
 }
 
+function volumeTable(volumes: readonly VolumeReport[]): string {
+  return table(
+    ["VOLUME", "SIZE", "STAGED", "WRITTEN", "VERIFIED"],
+    volumes.map((volume) => [
+      `${volume.namespace}/${volume.name}`,
+      formatBytes(volume.bytes),
+      formatBytes(volume.bytesStaged),
+      formatBytes(volume.bytesWritten),
+      volume.verified ? "yes" : "NO",
+    ]),
+  );
+}
+
+/** A cutover's report: how it ended, the measured downtime, the final sync's verified volumes, the source's state. */
+export function cutoverReport(result: CutoverResult): string {
+  const lines = [
+    `cutover ${result.runId ?? "(rejected)"} on pair ${result.pair ?? "?"}: ${result.status} in ${formatDuration(result.durationSeconds)}`,
+  ];
+  if (result.downtimeSeconds !== null) {
+    lines.push(
+      `downtime ${result.downtimeSeconds.toFixed(1)}s: source quiesced at ${result.quiescedAt}, destination ready at ${result.readyAt}`,
+    );
+  }
+  if (result.volumes.length > 0)
+    lines.push("", `final sync ${result.finalSyncRunId}:`, volumeTable(result.volumes));
+  if (result.sourceResumed) lines.push("", "the source was started again; the destination is in standby");
+  if (result.error) lines.push("", `error: ${result.error}`);
+  return lines.join("\n");
+}
+
 /** The CLI's promise: exit 0 only for a Successful run. */
-export function exitCodeOf(result: RunResult): number {
+export function exitCodeOf(result: Pick<RunResult | CutoverResult, "status">): number {
   return result.status === "Successful" ? 0 : 1;
 }

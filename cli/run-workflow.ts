@@ -16,11 +16,11 @@ export function newRunName(now = new Date()): string {
   return `kf-${stamp}-${randomBytes(3).toString("hex")}`;
 }
 
-/** The result a Publish state published, when `event` is such a state's exit. */
-export function publishedResult(event: ExecutionEvent): RunResult | undefined {
+/** The result a Publish state published, when `event` is such a state's exit (a cutover's: a CutoverResult). */
+export function publishedResult<Result = RunResult>(event: ExecutionEvent): Result | undefined {
   if (event.type !== "StateExited" || !event.state?.startsWith("Publish") || event.state === "PublishStarted")
     return undefined;
-  return (event.output as { result?: RunResult }).result;
+  return (event.output as { result?: Result }).result;
 }
 
 /**
@@ -29,12 +29,12 @@ export function publishedResult(event: ExecutionEvent): RunResult | undefined {
  * failed, or ended where no Catch saw it (then the compensation published it). `kubeferry
  * cancel` aborts it (local-cancel.ts). The functions' JSON logs go to `<home>/logs/<run>.log`.
  */
-export async function runLocally(
+export async function runLocally<Result = RunResult>(
   context: CliContext,
   workflow: WorkflowName,
   request: unknown,
   name = newRunName(),
-): Promise<RunResult> {
+): Promise<Result> {
   const logs = join(context.home, "logs");
   await mkdir(logs, { recursive: true, mode: 0o700 });
   const log = createWriteStream(join(logs, `${name}.log`), { mode: 0o600 });
@@ -45,11 +45,11 @@ export async function runLocally(
   });
   const stopWatching = await watchForCancel(context.home, name, () => execution.abort());
   const progress = new ProgressReporter(context.output);
-  let published: RunResult | undefined;
+  let published: Result | undefined;
   const watching = (async () => {
     for await (const event of execution.events) {
       progress.handle(event);
-      published = publishedResult(event) ?? published;
+      published = publishedResult<Result>(event) ?? published;
     }
   })();
   const outcome = await execution.result.finally(stopWatching);
@@ -60,7 +60,7 @@ export async function runLocally(
   const compensated = outcome.status !== "SUCCEEDED" ? outcome.compensation : undefined;
   if (compensated && "output" in compensated) {
     const result = (compensated.output as Compensation).result;
-    if (result) return result;
+    if (result) return result as Result;
   }
   const reason = outcome.status === "SUCCEEDED" ? "" : `: ${outcome.error} ${outcome.cause}`;
   throw new Error(`run ${name} ended ${outcome.status} without publishing a result${reason}`);

@@ -46,6 +46,15 @@ const activationTasks = [
   "PublishResult",
 ] as const;
 
+const cutoverTasks = [
+  "ValidateCutover",
+  "PublishCutover",
+  "QuiesceSource",
+  "RequestApproval",
+  "ActivateDestination",
+  "ResumeSource",
+] as const;
+
 /** Everything kubeferry deploys into one account and region. */
 export class KubeferryStack extends Stack {
   readonly staging: StagingStore;
@@ -53,6 +62,7 @@ export class KubeferryStack extends Stack {
   readonly functions: WorkflowFunctions;
   readonly migration: StateMachineFromAsl;
   readonly activation: StateMachineFromAsl;
+  readonly cutover: StateMachineFromAsl;
   readonly triggers: Triggers;
   readonly endings: EndingCompensation;
 
@@ -93,6 +103,14 @@ export class KubeferryStack extends Stack {
       tasks: activationTasks,
       distributedMap: false,
     });
+    this.cutover = new StateMachineFromAsl(this, "Cutover", {
+      stateMachineName: "kubeferry-cutover",
+      definitionFile: "cutover.asl.json",
+      functions: this.functions.byTask,
+      tasks: cutoverTasks,
+      distributedMap: false,
+      nestedMachines: { MigrationStateMachineArn: this.migration },
+    });
     this.triggers = new Triggers(this, "Triggers", {
       eventBus: this.eventBus,
       migration: this.migration.stateMachine,
@@ -105,7 +123,7 @@ export class KubeferryStack extends Stack {
       deadLetters: this.triggers.deadLetters,
     });
     this.endings = new EndingCompensation(this, "Endings", {
-      stateMachines: [this.migration, this.activation].map((workflow) => ({
+      stateMachines: [this.migration, this.activation, this.cutover].map((workflow) => ({
         stateMachine: workflow.stateMachine,
         stateMachineName: workflow.stateMachineName,
       })),
@@ -118,6 +136,7 @@ export class KubeferryStack extends Stack {
     const outputs: Record<string, string> = {
       MigrationStateMachineArn: this.migration.stateMachine.stateMachineArn,
       ActivationStateMachineArn: this.activation.stateMachine.stateMachineArn,
+      CutoverStateMachineArn: this.cutover.stateMachine.stateMachineArn,
       StagingBucketName: this.staging.bucket.bucketName,
       KmsKeyArn: this.staging.key.keyArn,
       // Map this role into each EKS cluster's access entries (README: deploying).

@@ -2,6 +2,7 @@ import type { Command } from "../command.ts";
 import { activationCommands } from "./activation.ts";
 import { cancel } from "./cancel.ts";
 import { clusterCommands } from "./cluster.ts";
+import { approve, cutover } from "./cutover.ts";
 import { drill } from "./drill.ts";
 import { gc } from "./gc.ts";
 import { migrate } from "./migrate.ts";
@@ -18,6 +19,8 @@ export const commands: readonly Command[] = [
   status,
   cancel,
   ...activationCommands,
+  cutover,
+  approve,
   ...scheduleCommands,
   verify,
   gc,

@@ -1,3 +1,4 @@
+import type { RunResult } from "../../functions/lib/workflow/run-result.ts";
 import {
   type Command,
   choiceOption,
@@ -6,6 +7,7 @@ import {
   selectionOptions,
   UsageError,
 } from "../command.ts";
+import type { WorkflowName } from "../local-workflow.ts";
 import { runRemotely } from "../remote-execution.ts";
 import { exitCodeOf, runReport } from "../report.ts";
 import { newRunName, runLocally } from "../run-workflow.ts";
@@ -65,24 +67,25 @@ export const migrate: Command = {
   },
 };
 
-export async function runWorkflow(
+export async function runWorkflow<Result = RunResult>(
   values: Record<string, unknown>,
   context: Parameters<Command["run"]>[1],
-  workflow: "migrate" | "activate",
+  workflow: WorkflowName,
   request: unknown,
-) {
+  name = newRunName(),
+): Promise<Result> {
   if (values.remote !== true) {
     // The workflow would refuse it too (ValidateRequest); a typo deserves a one-line usage error.
     const pair = (request as { pair: string }).pair;
     if (!(await context.deps.pairs.get(pair))) {
       throw new UsageError(`unknown pair "${pair}" (kubeferry pair list shows the pairs)`);
     }
-    return runLocally(context, workflow, request);
+    return runLocally<Result>(context, workflow, request, name);
   }
   const arn = (values["state-machine"] as string | undefined) ?? process.env.KUBEFERRY_STATE_MACHINE_ARN;
   if (!arn)
     throw new UsageError(
       "--remote needs --state-machine ARN (the stack's output) or KUBEFERRY_STATE_MACHINE_ARN",
     );
-  return runRemotely(context.output, arn, request, newRunName());
+  return runRemotely<Result>(context.output, arn, request, name);
 }

@@ -31,3 +31,5 @@ export class NoCommittedRun extends KubeferryError {}
 export * from "./repository/errors.ts";
 /** The VolumeSnapshotClass a pair names does not exist on the source cluster. */
 export class SnapshotClassMissing extends KubeferryError {}
+/** A cutover's source did not stop, or its destination did not become ready, in the time the request allows. */
+export class CutoverTimeout extends KubeferryError {}

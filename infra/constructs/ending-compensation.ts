@@ -68,7 +68,7 @@ export class EndingCompensation extends Construct {
       Validations.of(policy as Construct).acknowledge({
         id: `AwsSolutions-IAM5[Resource::${nagArn(stack, "states", `execution:${stateMachineName}:*`)}]`,
         reason:
-          "Executions are named per run at start time; read access is limited to the two kubeferry workflows.",
+          "Executions are named per run at start time; read access is limited to the kubeferry workflows.",
       });
     }
   }

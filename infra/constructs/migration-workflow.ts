@@ -24,6 +24,11 @@ export interface StateMachineFromAslProps {
    * and the run plans under the repository prefix the machine may read (s3:GetObject, SSE-KMS).
    */
   itemSource?: { staging: StagingStore; repositoryPrefix: string };
+  /**
+   * Machines the definition runs as nested executions (`states:startExecution.sync:2`), by the
+   * substitution that names each one's ARN, e.g. `{ MigrationStateMachineArn: migration }`.
+   */
+  nestedMachines?: Record<string, StateMachineFromAsl>;
 }
 
 const statemachinesDir = join(import.meta.dirname, "..", "..", "statemachines");
@@ -53,6 +58,12 @@ export class StateMachineFromAsl extends Construct {
           props.tasks.map((task) => [`${task}FunctionArn`, props.functions[task].functionArn]),
         ),
         ...(props.itemSource && { StagingBucketName: props.itemSource.staging.bucket.bucketName }),
+        ...Object.fromEntries(
+          Object.entries(props.nestedMachines ?? {}).map(([name, nested]) => [
+            name,
+            nested.stateMachine.stateMachineArn,
+          ]),
+        ),
       },
       stateMachineName: props.stateMachineName,
       role,
@@ -69,6 +80,7 @@ export class StateMachineFromAsl extends Construct {
         "ALL would log every event of every Map Run child execution (thousands per large run); each execution's full history stays in Step Functions.",
     });
     if (props.itemSource) grantPlanReads(role, props.itemSource);
+    for (const nested of Object.values(props.nestedMachines ?? {})) grantNestedRuns(role, nested);
     const policy = role.node.findChild("DefaultPolicy");
     if (props.distributedMap) {
       // A Distributed Map runs each batch as a child execution of this same machine.
@@ -133,5 +145,45 @@ function grantPlanReads(
     id: `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(staging.bucket.node.defaultChild as never)}.Arn>/${planObjectsPattern(repositoryPrefix)}]`,
     reason:
       "Run plans are written at run time under each pair's and run's prefix; only plan objects are readable.",
+  });
+}
+
+/**
+ * What `startExecution.sync:2` needs (https://docs.aws.amazon.com/step-functions/latest/dg/stepfunctions-iam.html):
+ * start the child machine, describe and stop its executions, and the managed rule through which
+ * Step Functions learns that a child ended.
+ */
+function grantNestedRuns(role: iam.Role, nested: StateMachineFromAsl) {
+  const stack = Stack.of(role);
+  const executions = `execution:${nested.stateMachineName}:*`;
+  const managedRule = "rule/StepFunctionsGetEventsForStepFunctionsExecutionRule";
+  role.addToPolicy(
+    new iam.PolicyStatement({
+      actions: ["states:StartExecution"],
+      resources: [nested.stateMachine.stateMachineArn],
+    }),
+  );
+  role.addToPolicy(
+    new iam.PolicyStatement({
+      actions: ["states:DescribeExecution", "states:StopExecution"],
+      resources: [
+        stack.formatArn({
+          service: "states",
+          resource: "execution",
+          resourceName: `${nested.stateMachineName}:*`,
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        }),
+      ],
+    }),
+  );
+  role.addToPolicy(
+    new iam.PolicyStatement({
+      actions: ["events:PutTargets", "events:PutRule", "events:DescribeRule"],
+      resources: [stack.formatArn({ service: "events", resource: managedRule })],
+    }),
+  );
+  Validations.of(role.node.findChild("DefaultPolicy")).acknowledge({
+    id: `AwsSolutions-IAM5[Resource::${nagArn(stack, "states", executions)}]`,
+    reason: "Nested migrations are named per cutover run at start time, under the migration machine.",
   });
 }

@@ -248,10 +248,14 @@ describe("synthesized workflow", () => {
   );
 
   it("substitutes every ${…} of each definition with a function ARN or the staging bucket's name", () => {
-    expect(stateMachines).toHaveLength(2);
+    expect(stateMachines).toHaveLength(3);
     for (const [, machine] of stateMachines) {
       const substitutions = Object.keys(machine.Properties.DefinitionSubstitutions);
-      const file = substitutions.includes("PlanRangesFunctionArn") ? "migrate.asl.json" : "activate.asl.json";
+      const file = substitutions.includes("PlanRangesFunctionArn")
+        ? "migrate.asl.json"
+        : substitutions.includes("QuiesceSourceFunctionArn")
+          ? "cutover.asl.json"
+          : "activate.asl.json";
       const placeholders = new Set(
         [...readFileSync(join(root, "statemachines", file), "utf8").matchAll(/\$\{(\w+)\}/g)].map(
           (m) => m[1],
@@ -260,6 +264,8 @@ describe("synthesized workflow", () => {
       expect(new Set(substitutions)).toEqual(placeholders);
       for (const [name, value] of Object.entries<any>(machine.Properties.DefinitionSubstitutions)) {
         if (name === "StagingBucketName") expect(value.Ref).toMatch(/^StagingBucket/);
+        // The cutover's nested migrations name the migration machine.
+        else if (name === "MigrationStateMachineArn") expect(value.Ref).toMatch(/^MigrationStateMachine/);
         else expect(value["Fn::GetAtt"]?.[1]).toBe("Arn");
       }
       expect(machine.Properties.LoggingConfiguration).toMatchObject({
@@ -372,7 +378,7 @@ describe("synthesized workflow", () => {
     expect(statements.flatMap((s: any) => [s.Action].flat())).toContain("states:RedriveExecution");
   });
 
-  it("sends every FAILED, TIMED_OUT and ABORTED ending of both workflows to the Compensate function", () => {
+  it("sends every FAILED, TIMED_OUT and ABORTED ending of the workflows to the Compensate function", () => {
     const rules = Object.values(resources).filter(
       (r) => r.Type === "AWS::Events::Rule" && r.Properties.EventPattern?.source?.includes("aws.states"),
     );
@@ -420,6 +426,7 @@ describe("synthesized workflow", () => {
     const resourcesText = JSON.stringify(describe[0].Resource);
     expect(resourcesText).toContain("execution:kubeferry-migrate:*");
     expect(resourcesText).toContain("execution:kubeferry-activate:*");
+    expect(resourcesText).toContain("execution:kubeferry-cutover:*");
   });
 
   it("grants no service-wide wildcard actions", () => {

@@ -12,3 +12,11 @@ export const drillDetailTypes = {
   Passed: "Drill Passed",
   Failed: "Drill Failed",
 } as const;
+/** A cutover's own events (the syncs it nests publish theirs as migrations do). */
+export const cutoverDetailTypes = {
+  Started: "Cutover Started",
+  ApprovalNeeded: "Cutover Approval Needed",
+  Succeeded: "Cutover Succeeded",
+  Rejected: "Cutover Rejected",
+  Failed: "Cutover Failed",
+} as const;

@@ -30,7 +30,7 @@ export type ExecutionEnding = z.output<typeof executionEndingSchema>;
  * The Error of each workflow's own Fail state: an execution that failed with it went through
  * its Catch path, which already cleaned up and published the run's result.
  */
-export const workflowFailErrors = ["MigrationFailed", "ActivationFailed"] as const;
+export const workflowFailErrors = ["MigrationFailed", "ActivationFailed", "CutoverNotCompleted"] as const;
 
 /** The event as EventBridge delivers it, for an execution that ended locally. */
 export function executionEndingEvent(fields: {

@@ -17,6 +17,14 @@ import {
 import { EventChannel } from "./local-runner/event-channel.ts";
 import { guardOption, installGuardHook, LimitsGuard } from "./local-runner/limits-guard.ts";
 import { checkPayload } from "./local-runner/payload-limit.ts";
+import {
+  integrationStates,
+  nestedExecution,
+  startExecutionSync,
+  type TaskTokenAnswers,
+  taskTokenPlaceholder,
+  waitForTaskToken,
+} from "./local-runner/service-integrations.ts";
 import { type AslDefinition, longestTimerSeconds, scaleDefinition } from "./local-runner/time-scale.ts";
 
 /**
@@ -30,6 +38,7 @@ import { type AslDefinition, longestTimerSeconds, scaleDefinition } from "./loca
  * stopped one ABORTED (https://docs.aws.amazon.com/step-functions/latest/apireference/API_StopExecution.html);
  * in both, a running Task's function is not stopped and no further state runs. The endings
  * no Catch sees are handed to the compensation, as the rule on their status change does in AWS.
+ * Nested executions and task tokens are service-integrations.ts.
  */
 
 /** Every Task state (Map item processors included) mapped to the name of the local function it invokes. */
@@ -90,6 +99,12 @@ export interface LocalExecutionOptions {
    * event when the execution ends FAILED, TIMED_OUT or ABORTED; the execution's result waits for it.
    */
   compensate?: (event: ExecutionEnding) => Promise<unknown>;
+  /** The machines a `startExecution.sync:2` Task may start, by local ARN; each child runs with these same options. */
+  stateMachines?: Record<string, AslDefinition>;
+  /** Where the tokens of `.waitForTaskToken` Tasks are answered. */
+  taskAnswers?: TaskTokenAnswers;
+  /** The ARN of the execution's machine (a nested child's); default `localStateMachineArn`. */
+  stateMachineArn?: string;
 }
 
 /** The state machine ARN of every local execution. */
@@ -127,7 +142,40 @@ export function startLocalExecution(
       },
     ]),
   );
-  const executionArn = `${localStateMachineArn.replace(":stateMachine:", ":execution:")}:${executionName}`;
+  const track = (abort: () => void) => {
+    children.add(abort);
+    return () => children.delete(abort);
+  };
+  for (const [name, state] of integrationStates(definition)) {
+    handlers[name] =
+      state.Resource === startExecutionSync
+        ? nestedExecution(name, {
+            machines: options.stateMachines ?? {},
+            start: (child, childInput, childName, arn) => {
+              const execution = startLocalExecution(child, childInput, invoke, childName, {
+                ...options,
+                stateMachineArn: arn,
+              });
+              // The child's states in the parent's log, under the Task that started it.
+              void (async () => {
+                for await (const event of execution.events) {
+                  events.push({ ...event, ...(event.state && { state: `${name}/${event.state}` }) });
+                }
+              })();
+              return execution;
+            },
+            track,
+          })
+        : waitForTaskToken(name, state, {
+            invoke,
+            answers: options.taskAnswers,
+            enteredInput: () => guard.enteredInputs.get(name),
+            timeScale: scale,
+            track,
+          });
+  }
+  const stateMachineArn = options.stateMachineArn ?? localStateMachineArn;
+  const executionArn = `${stateMachineArn.replace(":stateMachine:", ":execution:")}:${executionName}`;
   const startDate = new Date();
   const runOptions = {
     overrides: {
@@ -141,6 +189,7 @@ export function startLocalExecution(
         Input: input,
         StartTime: startDate.toISOString(),
       },
+      Task: { Token: taskTokenPlaceholder },
     },
     [guardOption]: { guard, root: machine },
   };
@@ -154,10 +203,7 @@ export function startLocalExecution(
           source: options.items,
           runOptions,
           onEvent: (event) => events.push(simplified(event)),
-          track: (abort) => {
-            children.add(abort);
-            return () => children.delete(abort);
-          },
+          track,
         },
         payload,
       );
@@ -183,7 +229,7 @@ export function startLocalExecution(
       if (outcome.status === "SUCCEEDED" || !options.compensate) return outcome;
       const event = executionEndingEvent({
         executionArn,
-        stateMachineArn: localStateMachineArn,
+        stateMachineArn,
         status: outcome.status,
         startDate,
         input,

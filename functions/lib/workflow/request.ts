@@ -171,18 +171,22 @@ export const migrationRequestSchema = z
         message: "a drill restores and starts a scratch copy; it has no dry run (drop dryRun or drill)",
       });
     }
-    const seen = new Set<string>();
-    for (const [index, namespace] of request.namespaces.entries()) {
-      if (seen.has(namespace)) {
-        context.addIssue({
-          code: "custom",
-          path: ["namespaces", index],
-          message: `"${namespace}" is listed twice`,
-        });
-      }
-      seen.add(namespace);
-    }
+    refuseRepeatedNamespaces(request, context);
   });
+
+function refuseRepeatedNamespaces(request: { namespaces: string[] }, context: z.RefinementCtx): void {
+  const seen = new Set<string>();
+  for (const [index, namespace] of request.namespaces.entries()) {
+    if (seen.has(namespace)) {
+      context.addIssue({
+        code: "custom",
+        path: ["namespaces", index],
+        message: `"${namespace}" is listed twice`,
+      });
+    }
+    seen.add(namespace);
+  }
+}
 
 export type MigrationRequest = z.output<typeof migrationRequestSchema>;
 
@@ -223,4 +227,85 @@ export function describeIssues(error: z.ZodError): string {
       return `${field}: ${issue.message}`;
     })
     .join("; ");
+}
+
+const migrationFields = migrationRequestSchema.shape;
+
+/**
+ * A guarded cutover: two standby migrations (one while the source runs, one after it is
+ * quiesced), an approval, then the destination started. The migration fields it takes are the
+ * ones that choose and shape what moves; the syncs are always standby migrations of objects and
+ * volumes (their requests are built from this one, see `cutoverSyncRequest`).
+ */
+export const cutoverRequestSchema = z
+  .strictObject({
+    // Required: a request of only a pair and namespaces would otherwise read as a migration's too,
+    // and the compensation of an ending tells the workflows' requests apart by their fields.
+    mode: z.literal("cutover", { error: 'must be "cutover" (the cutover state machine\'s request)' }),
+    pair: migrationFields.pair,
+    namespaces: migrationFields.namespaces,
+    selector: migrationFields.selector,
+    existingResources: migrationFields.existingResources,
+    lockPolicy: migrationFields.lockPolicy,
+    resourceModifiers: migrationFields.resourceModifiers,
+    includeResourceTypes: migrationFields.includeResourceTypes,
+    excludeResourceTypes: migrationFields.excludeResourceTypes,
+    imageRegistryMapping: migrationFields.imageRegistryMapping,
+    rangeBytes: migrationFields.rangeBytes,
+    volumeTransport: migrationFields.volumeTransport,
+    groupSnapshots: migrationFields.groupSnapshots,
+    snapshotTimeoutSeconds: migrationFields.snapshotTimeoutSeconds,
+    hooks: migrationFields.hooks,
+    quiesceHooks: z
+      .array(execHookSchema)
+      .default([])
+      .describe(
+        "commands run in the source's application pods before it is scaled to 0 (flush, drain connections)",
+      ),
+    quiesceTimeoutSeconds: z
+      .number()
+      .int()
+      .min(30)
+      .max(600)
+      .default(300)
+      .describe("how long the source's pods may take to terminate once scaled to 0"),
+    approvalTimeoutSeconds: z
+      .number()
+      .int()
+      .min(120)
+      // At most a week: the machine's 22 days hold two syncs of at most a week each besides.
+      .max(604_800)
+      .default(86_400)
+      .describe("how long the approval gate waits for `kubeferry approve`; then the source is started again"),
+    readyTimeoutSeconds: z
+      .number()
+      .int()
+      .min(60)
+      .max(86_400)
+      .default(900)
+      .describe(
+        "how long the activated destination's workloads may take to become ready; then the cutover is rolled back",
+      ),
+  })
+  .superRefine(refuseRepeatedNamespaces);
+
+export type CutoverRequest = z.output<typeof cutoverRequestSchema>;
+
+/** The standby migration each sync of a cutover runs: its selection, objects and volumes, applications at 0. */
+export function cutoverSyncRequest(request: CutoverRequest): MigrationRequest {
+  const {
+    mode: _mode,
+    quiesceHooks: _hooks,
+    quiesceTimeoutSeconds: _quiesce,
+    approvalTimeoutSeconds: _approval,
+    readyTimeoutSeconds: _ready,
+    ...fields
+  } = request;
+  return migrationRequestSchema.parse({
+    ...fields,
+    includeResources: true,
+    includeVolumes: true,
+    startApplications: false,
+    dryRun: false,
+  });
 }

@@ -183,7 +183,7 @@ function causeMessage(cause: string | undefined): string {
 }
 
 /** What a refused request still says: its pair, namespaces, and whether it asked for a drill (a refused drill is a failed one). */
-function requestFields(raw: unknown): { pair: string | null; namespaces: string[]; drill?: unknown } {
+export function requestFields(raw: unknown): { pair: string | null; namespaces: string[]; drill?: unknown } {
   const fields = z
     .object({ pair: z.string().catch(""), namespaces: z.array(z.string()).catch([]), drill: z.unknown() })
     .catch({ pair: "", namespaces: [], drill: undefined })

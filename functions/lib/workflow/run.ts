@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { activationRequestSchema, migrationRequestSchema } from "./request.ts";
+import { activationRequestSchema, cutoverRequestSchema, migrationRequestSchema } from "./request.ts";
 
 const runIdentity = {
   /** From the execution name: labels temporary objects, names manifests. */
@@ -30,3 +30,11 @@ export function runIdFromExecution(execution: string): string {
   if (id === "") throw new Error(`execution ${JSON.stringify(execution)} gives no usable run id`);
   return id;
 }
+
+/** `$.run` of the cutover workflow: the validated request, and the standby migration its two syncs run. */
+export const cutoverRunSchema = z.object({
+  ...runIdentity,
+  request: cutoverRequestSchema,
+  sync: migrationRequestSchema,
+});
+export type CutoverRun = z.output<typeof cutoverRunSchema>;

@@ -33,6 +33,15 @@ export const taskCatalog = {
   PublishResult: { memoryMiB: 256, timeoutSeconds: 60, environment: "publish", clusters: false },
   ValidateActivation: { memoryMiB: 256, timeoutSeconds: 60, environment: "step", clusters: false },
   SetActivation: { memoryMiB: 512, timeoutSeconds: 870, environment: "step", clusters: true },
+  ValidateCutover: { memoryMiB: 256, timeoutSeconds: 60, environment: "step", clusters: false },
+  // Hooks, the scale-down and the wait for the source's pods (quiesceTimeoutSeconds ≤ 600) in one call.
+  QuiesceSource: { memoryMiB: 256, timeoutSeconds: 870, environment: "step", clusters: true },
+  // Records the gate's task token and publishes it; the waiting happens in Step Functions.
+  RequestApproval: { memoryMiB: 256, timeoutSeconds: 60, environment: "publish", clusters: false },
+  // One activation and one look at readiness; the state machine's Wait loop does the waiting.
+  ActivateDestination: { memoryMiB: 256, timeoutSeconds: 120, environment: "step", clusters: true },
+  ResumeSource: { memoryMiB: 256, timeoutSeconds: 300, environment: "step", clusters: true },
+  PublishCutover: { memoryMiB: 256, timeoutSeconds: 60, environment: "publish", clusters: false },
   // Not a Task: the target of the rule on executions that end FAILED, TIMED_OUT or ABORTED
   // (Cleanup, ReleaseLock and PublishResult of the run), invoked by EventBridge.
   Compensate: { memoryMiB: 256, timeoutSeconds: 870, environment: "publish", clusters: true },

@@ -17,7 +17,7 @@ export interface ActivationStatus extends ObjectRef {
 }
 
 /** The workload types standby mode touches (see transform/standby-mode.ts). */
-const WORKLOAD_TYPES: KubeResource[] = [
+export const WORKLOAD_TYPES: KubeResource[] = [
   { group: "apps", version: "v1", resource: "deployments", kind: "Deployment", namespaced: true },
   { group: "apps", version: "v1", resource: "statefulsets", kind: "StatefulSet", namespaced: true },
   { group: "apps", version: "v1", resource: "replicasets", kind: "ReplicaSet", namespaced: true },

@@ -30,7 +30,7 @@ interface TemplateResource {
     // AWS::StepFunctions::StateMachine
     DefinitionString?: unknown;
     DefinitionS3Location?: { Key?: string };
-    DefinitionSubstitutions?: Record<string, { "Fn::GetAtt"?: [string, string] } | string>;
+    DefinitionSubstitutions?: Record<string, { "Fn::GetAtt"?: [string, string]; Ref?: string } | string>;
     // AWS::Lambda::Function
     Handler?: string;
     Code?: { S3Key?: string };
@@ -50,6 +50,11 @@ export const localArnPrefix = "arn:aws:lambda:local:000000000000:function:";
 
 export function localFunctionArn(name: string): string {
   return `${localArnPrefix}${name}`;
+}
+
+/** A synthesized state machine's ARN in a local run (what a nested execution's Task names). */
+export function localStateMachineArnOf(logicalId: string): string {
+  return `arn:aws:states:local:000000000000:stateMachine:${logicalId}`;
 }
 
 /**
@@ -78,6 +83,11 @@ export function readCloudAssembly(
     const substituted = text.replace(/\$\{(\w+)\}/g, (whole, name: string) => {
       const value = props.DefinitionSubstitutions?.[name];
       if (value === undefined) throw new Error(`${logicalId}: no substitution for ${whole}`);
+      // Another machine of the stack (a nested execution's): its ARN in the local run.
+      const machine = typeof value === "object" ? value.Ref : undefined;
+      if (machine && template.Resources[machine]?.Type === "AWS::StepFunctions::StateMachine") {
+        return localStateMachineArnOf(machine);
+      }
       if (!name.endsWith("FunctionArn")) return values[name] ?? whole;
       const task = taskOfSubstitution(name);
       const functionId = typeof value === "object" ? value["Fn::GetAtt"]?.[0] : undefined;

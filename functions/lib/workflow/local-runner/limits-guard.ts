@@ -17,6 +17,8 @@ export class LimitsGuard {
   /** The library reads a Wait duration override by state name right after the state is entered. */
   readonly waitTimeOverrides: Record<string, number>;
   private readonly pendingWaits = new Map<string, number>();
+  /** Each state's input as it was last entered (what a waiting Task's TimeoutSecondsPath reads). */
+  readonly enteredInputs = new Map<string, unknown>();
   private readonly mapResults = new Map<AslDefinition, { state: string; bytes: number }>();
 
   constructor(private readonly scale: number) {
@@ -36,7 +38,7 @@ export class LimitsGuard {
   ): Promise<unknown> {
     const aggregate = isRoot ? undefined : this.mapResults.get(machine);
     if (aggregate) checkPayload(input, `The input of an iteration of Map state '${aggregate.state}'`);
-    this.watch(machine, logger);
+    this.watch(machine, isRoot, logger);
     const output = await run();
     if (aggregate) {
       // The Map's result is the JSON array of its iterations' outputs.
@@ -50,12 +52,13 @@ export class LimitsGuard {
     return output;
   }
 
-  private watch(machine: AslDefinition, logger: LibraryEventLogger): void {
+  private watch(machine: AslDefinition, isRoot: boolean, logger: LibraryEventLogger): void {
     const entered = logger.dispatchStateEnteredEvent.bind(logger);
     const exited = logger.dispatchStateExitedEvent.bind(logger);
     logger.dispatchStateEnteredEvent = (name, type, input) => {
       entered(name, type, input);
       checkPayload(input, `The input of state '${name}'`);
+      if (isRoot) this.enteredInputs.set(name, input);
       const state = machine.States[name];
       if (state?.Type === "Wait") this.pendingWaits.set(name, waitMilliseconds(state, input, this.scale));
       const processor = state?.ItemProcessor ?? state?.Iterator;

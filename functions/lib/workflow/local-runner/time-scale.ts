@@ -1,4 +1,5 @@
 import { resolveReferencePath } from "./reference-path.ts";
+import { lambdaWaitForTaskToken } from "./service-integrations.ts";
 
 /**
  * A time scale shrinks every duration the workflow waits for — Task and execution timeouts,
@@ -54,15 +55,20 @@ export function scaleDefinition(definition: AslDefinition, scale: number): AslDe
 }
 
 function scaleState(name: string, state: AslState, scale: number): AslState {
-  if (state.TimeoutSecondsPath !== undefined) {
-    throw new Error(`${name}: TimeoutSecondsPath is not supported by the local runner; use TimeoutSeconds`);
+  // A waiting Task's handler times its wait itself (service-integrations.ts); no other Task's can.
+  const timesItself = state.Resource === lambdaWaitForTaskToken;
+  if (state.TimeoutSecondsPath !== undefined && !timesItself) {
+    throw new Error(
+      `${name}: TimeoutSecondsPath is supported by the local runner only on ${lambdaWaitForTaskToken}; use TimeoutSeconds`,
+    );
   }
   const copy: AslState = { ...state };
   if (state.Type === "Task") {
-    copy.TimeoutSeconds = scaled(
-      (state.TimeoutSeconds as number | undefined) ?? defaultTaskTimeoutSeconds,
-      scale,
-    );
+    delete copy.TimeoutSecondsPath;
+    copy.TimeoutSeconds =
+      state.TimeoutSecondsPath !== undefined
+        ? longestTimerSeconds
+        : scaled((state.TimeoutSeconds as number | undefined) ?? defaultTaskTimeoutSeconds, scale);
   }
   if (state.Retry) {
     copy.Retry = state.Retry.map((retrier) => ({

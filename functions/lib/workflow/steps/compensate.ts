@@ -1,12 +1,19 @@
 import type { z } from "zod";
 import { ManifestMissing, ValidationError } from "../../errors.ts";
+import type { CutoverResult } from "../cutover/result.ts";
 import { type ExecutionEnding, executionEndingSchema, workflowFailErrors } from "../execution-ending.ts";
-import { activationRequestSchema, migrationRequestSchema } from "../request.ts";
-import { type Run, runIdFromExecution } from "../run.ts";
+import {
+  activationRequestSchema,
+  cutoverRequestSchema,
+  cutoverSyncRequest,
+  migrationRequestSchema,
+} from "../request.ts";
+import { type CutoverRun, type Run, runIdFromExecution } from "../run.ts";
 import type { PublishInput, RunResult } from "../run-result.ts";
 import { defineStep, runStep, type Step } from "../step.ts";
 import type { StepDeps } from "../step-deps.ts";
 import { cleanup } from "./cleanup.ts";
+import { compensateCutover } from "./compensate-cutover.ts";
 import { publishResult } from "./publish-result.ts";
 import { releaseLock } from "./release-lock.ts";
 
@@ -14,7 +21,7 @@ export interface Compensation {
   runId: string | null;
   /** What ran: Cleanup, ReleaseLock, PublishResult; none when the request was never valid. */
   ran: string[];
-  result: RunResult | null;
+  result: RunResult | CutoverResult | null;
 }
 
 const endingOutcomes = { FAILED: "Failed", TIMED_OUT: "TimedOut", ABORTED: "Aborted" } as const;
@@ -33,7 +40,12 @@ export const compensate = defineStep({
   input: executionEndingSchema,
   async run(ending, deps): Promise<Compensation> {
     const runId = runIdFromExecution(ending.detail.executionArn);
-    const run = runOf(ending, runId, await executionInput(ending, deps));
+    const input = await executionInput(ending, deps);
+    const cutover = cutoverRunOf(ending, runId, input);
+    // Its own Fail state: the cutover's Catch path already rolled back and published.
+    const caught = ending.detail.status === "FAILED" && isWorkflowFail(ending.detail.error);
+    if (cutover) return caught ? { runId, ran: [], result: null } : compensateCutover(ending, cutover, deps);
+    const run = runOf(ending, runId, input);
     if (run === undefined || (await deps.pairs.get(run.request.pair)) === undefined) {
       // ValidateRequest refused it and PublishRejected reported it; nothing was touched.
       deps.log.info("nothing to compensate: the execution's request is not a valid request", { runId });
@@ -98,7 +110,8 @@ async function executionInput(ending: ExecutionEnding, deps: StepDeps): Promise<
   return deps.executionInput(ending.detail.executionArn);
 }
 
-function runOf(ending: ExecutionEnding, id: string, input: string): Run | undefined {
+/** The run's identity as ValidateRequest (or ValidateCutover) gave it, and its input, if it is JSON. */
+function identityOf(ending: ExecutionEnding, id: string, input: string) {
   let raw: unknown;
   try {
     raw = JSON.parse(input);
@@ -110,6 +123,20 @@ function runOf(ending: ExecutionEnding, id: string, input: string): Run | undefi
     execution: ending.detail.executionArn,
     startedAt: new Date(ending.detail.startDate).toISOString(),
   };
+  return { raw, identity };
+}
+
+function cutoverRunOf(ending: ExecutionEnding, id: string, input: string): CutoverRun | undefined {
+  const parsedInput = identityOf(ending, id, input);
+  const request = cutoverRequestSchema.safeParse(parsedInput?.raw);
+  if (!parsedInput || !request.success) return undefined;
+  return { ...parsedInput.identity, request: request.data, sync: cutoverSyncRequest(request.data) };
+}
+
+function runOf(ending: ExecutionEnding, id: string, input: string): Run | undefined {
+  const parsedInput = identityOf(ending, id, input);
+  if (!parsedInput) return undefined;
+  const { raw, identity } = parsedInput;
   for (const schema of [migrationRequestSchema, activationRequestSchema] as z.ZodType<Run["request"]>[]) {
     const parsed = schema.safeParse(raw);
     if (parsed.success) return { ...identity, request: parsed.data } as Run;

@@ -19,7 +19,7 @@ const executionInput = z.object({
  * mistyped fields, bad selectors and modifiers, an unknown pair; it only reads the pair record)
  * and gives the run its identity.
  */
-function validationStep<Schema extends z.ZodType<{ pair: string }>>(
+export function validationStep<Schema extends z.ZodType<{ pair: string }>>(
   task: TaskName,
   schema: Schema,
   what: string,
@@ -45,11 +45,17 @@ export const validateRequest = validationStep(
   "ValidateRequest",
   migrationRequestSchema,
   "migration request",
-  (request, pair) => {
-    parseResourceModifiers(request.resourceModifiers);
-    checkDistinctDestinations(request.namespaces, pair);
-  },
+  checkSelection,
 );
+
+/** What a migration's (and a cutover's) selection must satisfy beyond its schema. */
+export function checkSelection(
+  request: { resourceModifiers: unknown; namespaces: readonly string[] },
+  pair: PairRecord,
+): void {
+  parseResourceModifiers(request.resourceModifiers);
+  checkDistinctDestinations(request.namespaces, pair);
+}
 
 /**
  * The pair refuses mappings of two namespaces to one, but an unmapped namespace keeps its name, so

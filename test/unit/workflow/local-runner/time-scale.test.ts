@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   type AslDefinition,
+  longestTimerSeconds,
   scaleDefinition,
   timeScaleFrom,
   waitMilliseconds,
@@ -65,7 +66,26 @@ describe("a scaled definition", () => {
       StartAt: "T",
       States: { T: { Type: "Task", Resource: "arn", TimeoutSecondsPath: "$.t", End: true } },
     };
-    expect(() => scaleDefinition(dynamic, 0.5)).toThrow(/^T: TimeoutSecondsPath is not supported/);
+    expect(() => scaleDefinition(dynamic, 0.5)).toThrow(
+      /^T: TimeoutSecondsPath is supported by the local runner only on arn:aws:states:::lambda:invoke.waitForTaskToken/,
+    );
+  });
+
+  it("leaves a waiting Task's TimeoutSecondsPath to its handler, which scales the wait itself", () => {
+    const gate: AslDefinition = {
+      StartAt: "T",
+      States: {
+        T: {
+          Type: "Task",
+          Resource: "arn:aws:states:::lambda:invoke.waitForTaskToken",
+          TimeoutSecondsPath: "$.t",
+          End: true,
+        },
+      },
+    };
+    const scaled = scaleDefinition(gate, 0.5).States.T;
+    expect(scaled?.TimeoutSecondsPath).toBeUndefined();
+    expect(scaled?.TimeoutSeconds).toBe(longestTimerSeconds);
   });
 });
 
