@@ -152,9 +152,11 @@ describe("kubeferry cutover, run locally on the synthesized machines", () => {
     ]);
     expect(events[1]?.detail).toMatchObject({
       runId: "cutover-1",
-      token: expect.stringMatching(/.+/),
+      approveWith: "kubeferry approve cutover-1",
       finalSync: { runId: "cutover-1-sync2", volumeCount: 2, volumesVerified: 2 },
     });
+    // Whoever holds the token can start the destination: it stays out of the bus.
+    expect(events[1]?.detail).not.toHaveProperty("token");
     expect(events[2]?.detail.downtimeSeconds).toBe(result.downtimeSeconds);
     expect(await temporaryObjects(env.volumes.source)).toEqual([]);
     expect(await temporaryObjects(env.volumes.destination)).toEqual([]);

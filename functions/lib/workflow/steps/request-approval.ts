@@ -11,8 +11,9 @@ import { defineStep } from "../step.ts";
  * The approval gate's function (a `.waitForTaskToken` Task): only a final sync that succeeded
  * with every volume verified is put to a person. Records the Task's token under the run in the
  * pair's repository (where `kubeferry approve RUN` finds it) and publishes Cutover Approval
- * Needed with the token and the sync's figures, for an approver elsewhere (SNS, ChatOps) to
- * answer with SendTaskSuccess / SendTaskFailure. The Task then waits for that answer.
+ * Needed with the sync's figures and how to answer. The token is not in the event: whoever holds
+ * it can start the destination, so it is read only where reading takes the repository's (or the
+ * execution history's) permissions. The Task then waits for the answer.
  */
 export const requestApproval = defineStep({
   task: "RequestApproval",
@@ -38,8 +39,9 @@ export const requestApproval = defineStep({
     };
     const { store } = await deps.openRepository(run.request.pair);
     await recordApprovalRequest(store, request);
+    const { token: _token, ...announced } = request;
     await deps.publish(cutoverDetailTypes.ApprovalNeeded, {
-      ...request,
+      ...announced,
       approvalTimeoutSeconds: run.request.approvalTimeoutSeconds,
       finalSync: {
         runId: result.runId,
