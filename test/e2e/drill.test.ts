@@ -142,6 +142,7 @@ describe("DR drills", () => {
     expect(result.status).toBe("Successful");
     expect(result.drill).toMatchObject({ passed: true, restoredRun: standbyRunId });
     expect(result.drill.timeToReadySeconds).toBeGreaterThan(0);
+    console.info(`drill time to ready: ${result.drill.timeToReadySeconds} s`);
     expect(result.drill.checks.length).toBeGreaterThan(0);
     expect(result.drill.checks.every((check: { passed: boolean }) => check.passed)).toBe(true);
     // Restored and verified into the scratch namespace, never into the standby's.

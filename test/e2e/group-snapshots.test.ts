@@ -176,6 +176,7 @@ describe("volume group snapshots", () => {
     const now = Number((await readFile(join(sourceMounts[0] as string, "counter"), "utf8")).trim());
     expect(now).toBeGreaterThan(moved.data);
     // The data volume is written first in each step: it is equal to the WAL's or one ahead.
+    console.info(`group snapshot: data ${moved.data}, wal ${moved.wal}`);
     expect(moved.data - moved.wal).toBeGreaterThanOrEqual(0);
     expect(moved.data - moved.wal).toBeLessThanOrEqual(1);
     const groups = new Set(moved.record.volumes.map((volume) => volume.snapshotGroup));
@@ -197,6 +198,7 @@ describe("volume group snapshots", () => {
       expect(moved.record.volumes.every((volume) => volume.snapshotGroup === undefined)).toBe(true);
       gaps.push(Math.abs(moved.data - moved.wal));
     }
+    console.info(`single snapshots: counter gaps ${gaps.join(", ")}`);
     expect(Math.max(...gaps), `counter gaps: ${gaps.join(", ")}`).toBeGreaterThan(1);
   });
 });
