@@ -80,7 +80,7 @@ function s3StepDeps(location: Extract<RepositoryLocation, { kind: "s3" }>, log: 
   const connectDeps = awsClusterConnectDeps();
   return {
     openRepository: repositoryOpener(location),
-    repositoryObjectKey: (pair, key) => repositoryObjectKey(location, pair, key),
+    repositoryObjectKey: (repository, key) => repositoryObjectKey(location, repository, key),
     pairs: new PairStore(rootStore(location)),
     connectCluster: (name) =>
       connectCluster({ kind: "secret", secretId: `${clusterSecretPrefix}${name}` }, connectDeps, { name }),

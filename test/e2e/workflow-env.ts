@@ -151,7 +151,7 @@ export async function startWorkflowEnv(options: VolumeEnvOptions = {}): Promise<
   const deps: StepDeps = {
     pairs: new PairStore(rootStore(location)),
     openRepository: repositoryOpener(location),
-    repositoryObjectKey: (pair, key) => repositoryObjectKey(location, pair, key),
+    repositoryObjectKey: (repository, key) => repositoryObjectKey(location, repository, key),
     connectCluster: (name) => createClusterClient(volumes.clusters.get(name).kubeConfig(), { name }),
     publish: eventBridgePublisher(events, "kubeferry"),
     recordMetrics: () => {},

@@ -37,7 +37,7 @@ export function awsStepDeps(environment: StepEnvironment | PublishEnvironment, l
   return {
     pairs: new PairStore(rootStore(location)),
     openRepository: repositoryOpener(location),
-    repositoryObjectKey: (pair, key) => repositoryObjectKey(location, pair, key),
+    repositoryObjectKey: (repository, key) => repositoryObjectKey(location, repository, key),
     // Registered clusters are secrets under the prefix the functions may read.
     connectCluster: (name) =>
       connectCluster(

@@ -26,7 +26,7 @@ export function localStepDeps(home: string, log: StepLog): StepDeps {
   let config: Promise<LocalConfig> | undefined;
   return {
     openRepository: repositoryOpener(location),
-    repositoryObjectKey: (pair, key) => repositoryObjectKey(location, pair, key),
+    repositoryObjectKey: (repository, key) => repositoryObjectKey(location, repository, key),
     pairs: new PairStore(rootStore(location)),
     connectCluster: async (name) => {
       config ??= readLocalConfig(home);

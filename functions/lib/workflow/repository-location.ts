@@ -58,12 +58,12 @@ export function repositoryOpener(location: RepositoryLocation): (pair: string) =
 }
 
 /**
- * The bucket key of a key of a pair's repository, as a Map's ItemReader names it (Parameters
+ * The bucket key of a key of a repository, as a Map's ItemReader names it (Parameters
  * Bucket and Key); for a local directory, the path under its root.
  */
-export function repositoryObjectKey(location: RepositoryLocation, pair: string, key: string): string {
+export function repositoryObjectKey(location: RepositoryLocation, repository: string, key: string): string {
   const prefix = location.kind === "filesystem" ? "repositories" : location.prefix;
-  return [prefix, pair, key].filter((part) => part !== "").join("/");
+  return [prefix, repository, key].filter((part) => part !== "").join("/");
 }
 
 /** A local directory stands for a bucket of this name in a local run's definition. */
@@ -80,17 +80,18 @@ export function bucketStore(location: RepositoryLocation): { bucket: string; sto
   };
 }
 
-function storeUnder(location: RepositoryLocation, pair: string): BlobStore {
+function storeUnder(location: RepositoryLocation, repository: string): BlobStore {
   if (location.kind === "filesystem")
-    return new FilesystemBlobStore(join(location.root, "repositories", pair));
-  const prefix = [location.prefix, pair].filter((part) => part !== "").join("/");
+    return new FilesystemBlobStore(join(location.root, "repositories", repository));
+  const prefix = [location.prefix, repository].filter((part) => part !== "").join("/");
   return new RetryingBlobStore(
     new S3BlobStore({ client: location.s3, bucket: location.bucket, prefix: `${prefix}/` }),
   );
 }
 
-function keyProvider(location: RepositoryLocation, pair: string, store: BlobStore): KeyProvider {
-  if (location.kind === "filesystem") return new LocalKeyProvider(join(location.root, "keys", `${pair}.key`));
-  const kms = location.repositoryKms?.(pair) ?? location.kms;
-  return new KmsKeyProvider({ kms, keyId: location.kmsKeyId, repository: pair, store });
+function keyProvider(location: RepositoryLocation, repository: string, store: BlobStore): KeyProvider {
+  if (location.kind === "filesystem")
+    return new LocalKeyProvider(join(location.root, "keys", `${repository}.key`));
+  const kms = location.repositoryKms?.(repository) ?? location.kms;
+  return new KmsKeyProvider({ kms, keyId: location.kmsKeyId, repository, store });
 }
