@@ -185,7 +185,11 @@ function causeMessage(cause: string | undefined): string {
 /** What a refused request still says: its pair, namespaces, and whether it asked for a drill (a refused drill is a failed one). */
 export function requestFields(raw: unknown): { pair: string | null; namespaces: string[]; drill?: unknown } {
   const fields = z
-    .object({ pair: z.string().catch(""), namespaces: z.array(z.string()).catch([]), drill: z.unknown() })
+    .object({
+      pair: z.string().catch(""),
+      namespaces: z.array(z.string()).catch([]),
+      drill: z.unknown().optional(),
+    })
     .catch({ pair: "", namespaces: [], drill: undefined })
     .parse(raw ?? {});
   return {
