@@ -156,11 +156,8 @@ beforeAll(async () => {
     { apiVersion: "v1", kind: "Namespace", metadata: { name: NAMESPACE } } as KubeObject,
     ...PARTS.map(statefulSet),
   ]);
-  const [data, wal] = [
-    await mountOf(env.volumes.source, PARTS[0]),
-    await mountOf(env.volumes.source, PARTS[1]),
-  ];
-  writer = startLockstepWriter(data as string, wal as string);
+  for (const part of PARTS) sourceMounts.push(await mountOf(env.volumes.source, part));
+  writer = startLockstepWriter(sourceMounts[0] as string, sourceMounts[1] as string);
 });
 
 afterAll(async () => {

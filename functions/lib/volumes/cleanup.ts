@@ -1,7 +1,7 @@
 import type { V1PersistentVolume, V1PersistentVolumeClaim, V1Pod } from "@kubernetes/client-node";
 import type { ClusterClient } from "../kube/client/cluster-client.ts";
 import { isNotFound } from "../kube/client/kube-api-error.ts";
-import { listGroupSnapshots, unlabelGroupMembers } from "./group-snapshots.ts";
+import { groupMemberSnapshots, listGroupSnapshots, unlabelGroupMembers } from "./group-snapshots.ts";
 import {
   type Clock,
   deleteIfPresent,
@@ -85,6 +85,9 @@ export async function cleanupRun(
           selector,
         );
   const groups = options.deleteSnapshots === false ? [] : await listGroupSnapshots(client, selector);
+  // The members carry no run label, and go some time after their group (the snapshot controller
+  // and the garbage collector): named now, waited for below.
+  const members = await groupMemberSnapshots(client, groups);
   for (const group of groups) await deleteIfPresent(client, paths.groupSnapshot(ns(group), name(group)));
   const unlabelled = await unlabelGroupMembers(client, runId);
   const contents = snapshots
@@ -143,6 +146,10 @@ export async function cleanupRun(
             ...(await listGroupSnapshots(client, selector)).map((o) => `VolumeGroupSnapshot ${nameOf(o)}`),
           ]),
     ];
+    for (const member of members) {
+      if (await getObject(client, paths.snapshot(member.namespace, member.name)))
+        remaining.push(`VolumeSnapshot ${member.namespace}/${member.name} (member of a group)`);
+    }
     for (const content of contents) {
       const found = await getObject<{ spec?: { deletionPolicy?: string } }>(
         client,

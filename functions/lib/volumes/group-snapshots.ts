@@ -195,14 +195,10 @@ async function memberSnapshots(
     clock,
     120_000,
     async () => {
-      const members = await listObjects<MemberSnapshot>(client, paths.snapshots(namespace));
-      for (const member of members) {
-        const owned = member.metadata.ownerReferences?.some(
-          (owner) => owner.kind === "VolumeGroupSnapshot" && owner.uid === group.metadata.uid,
-        );
-        const pvc = member.spec?.source?.persistentVolumeClaimName;
-        if (owned && pvc) byPvc.set(pvc, member.metadata.name);
-      }
+      const members = await groupMemberSnapshots(client, [
+        { metadata: { namespace, uid: group.metadata.uid } },
+      ]);
+      for (const member of members) if (member.pvc) byPvc.set(member.pvc, member.name);
       if (!pvcs.every((pvc) => byPvc.has(pvc))) return undefined;
       return pvcs.map((pvc) => ({
         namespace,
@@ -247,6 +243,34 @@ export async function unlabelGroupMembers(client: ClusterClient, runId: string):
   return released;
 }
 
+/** The member snapshots of the groups, by owner: they carry no label of their own. */
+export async function groupMemberSnapshots(
+  client: ClusterClient,
+  groups: ReadonlyArray<{ metadata?: { name?: string; namespace?: string; uid?: string } }>,
+): Promise<Array<{ namespace: string; name: string; pvc?: string }>> {
+  const members: Array<{ namespace: string; name: string; pvc?: string }> = [];
+  for (const namespace of new Set(groups.map((group) => group.metadata?.namespace ?? ""))) {
+    const uids = new Set(
+      groups.filter((group) => group.metadata?.namespace === namespace).map((group) => group.metadata?.uid),
+    );
+    for (const snapshot of await listObjects<MemberSnapshot>(client, paths.snapshots(namespace))) {
+      if (
+        snapshot.metadata.ownerReferences?.some(
+          (owner) => owner.kind === "VolumeGroupSnapshot" && uids.has(owner.uid),
+        )
+      )
+        members.push({
+          namespace,
+          name: snapshot.metadata.name,
+          ...(snapshot.spec?.source?.persistentVolumeClaimName
+            ? { pvc: snapshot.spec.source.persistentVolumeClaimName }
+            : {}),
+        });
+    }
+  }
+  return members;
+}
+
 /** A cluster without the group snapshot CRDs (most before 1.36) has no group classes. */
 async function groupSnapshotClasses(client: ClusterClient): Promise<GroupSnapshotClass[]> {
   return listIfServed<GroupSnapshotClass>(client, paths.groupSnapshotClasses());
@@ -256,7 +280,7 @@ async function groupSnapshotClasses(client: ClusterClient): Promise<GroupSnapsho
 export async function listGroupSnapshots(
   client: ClusterClient,
   selector: string,
-): Promise<Array<{ metadata?: { name?: string; namespace?: string } }>> {
+): Promise<Array<{ metadata?: { name?: string; namespace?: string; uid?: string } }>> {
   return listIfServed(client, paths.allGroupSnapshots(), selector);
 }
 
