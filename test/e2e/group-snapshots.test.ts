@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
+import { setPriority } from "node:os";
 import { join } from "node:path";
 import type { V1Pod } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
@@ -108,15 +109,11 @@ while :; do
   printf '%012d\\n' "$n" 1<>"$1/counter"
   printf '%012d\\n' "$n" 1<>"$2/counter"
 done`;
+  const child = spawn("/bin/busybox", ["sh", "-c", script, "writer", data, wal], { stdio: "ignore" });
   // As fast as it can, so that two snapshots cut even a millisecond apart show it; at the lowest
-  // priority, so that it takes only what the machine leaves idle.
-  return spawn(
-    "/bin/busybox",
-    ["nice", "-n", "19", "/bin/busybox", "sh", "-c", script, "writer", data, wal],
-    {
-      stdio: "ignore",
-    },
-  );
+  // priority (Debian's busybox has no nice), so that it takes only what the machine leaves idle.
+  if (child.pid !== undefined) setPriority(child.pid, 19);
+  return child;
 }
 
 /** The counter in a destination PVC, read through a helper pod of its own, removed afterwards. */
