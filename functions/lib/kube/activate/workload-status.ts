@@ -51,17 +51,39 @@ export async function workloadPods(
     .map((pod) => `${namespace}/${pod.metadata.name}`);
 }
 
-/** The selected workloads that do not have all their replicas ready yet, with their counts. */
+interface DaemonSet extends Workload {
+  status?: Workload["status"] & { numberReady?: number; desiredNumberScheduled?: number };
+}
+
+/**
+ * The selected workloads that do not have all their pods ready yet, with their counts: those
+ * activation scales, and DaemonSets (which a started copy runs too, one pod per node).
+ */
 export async function unreadyWorkloads(
   client: ClusterClient,
   namespace: string,
   selector?: string,
 ): Promise<string[]> {
+  const daemonSets = await listObjects<DaemonSet>(
+    client,
+    `/apis/apps/v1/namespaces/${namespace}/daemonsets`,
+    selector,
+  );
+  const counted = [
+    ...(await scaledWorkloads(client, namespace, selector)).map((workload) => ({
+      workload,
+      wanted: workload.spec?.replicas ?? 1,
+      ready: workload.status?.readyReplicas ?? 0,
+    })),
+    ...daemonSets.map((workload) => ({
+      workload: { ...workload, kind: "DaemonSet" },
+      wanted: workload.status?.desiredNumberScheduled ?? 0,
+      ready: workload.status?.numberReady ?? 0,
+    })),
+  ];
   const unready: string[] = [];
-  for (const workload of await scaledWorkloads(client, namespace, selector)) {
-    const wanted = workload.spec?.replicas ?? 1;
-    const ready = workload.status?.readyReplicas ?? 0;
-    // A status not yet observed for the latest spec (the scale-up) says nothing about it.
+  for (const { workload, wanted, ready } of counted) {
+    // A status not yet observed for the latest spec (a scale-up) says nothing about it.
     const observed = (workload.status?.observedGeneration ?? 0) >= (workload.metadata.generation ?? 0);
     if (ready < wanted || !observed) {
       unready.push(`${workload.kind} ${namespace}/${workload.metadata.name} ${ready}/${wanted} ready`);

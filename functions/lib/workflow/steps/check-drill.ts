@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { ValidationError } from "../../errors.ts";
+import { unreadyWorkloads } from "../../kube/activate/workload-status.ts";
 import type { ClusterClient } from "../../kube/client/cluster-client.ts";
 import { type HookOutcome, runHooks } from "../../volumes/hooks.ts";
 import { KubeExec } from "../../volumes/pod-exec.ts";
@@ -9,7 +10,6 @@ import {
   drillPlannedSchema,
   reportedChecks,
 } from "../drill/drill-state.ts";
-import { unreadyWorkloads } from "../drill/readiness.ts";
 import { loadPair, withClients } from "../pair-access.ts";
 import type { DrillRequest } from "../request.ts";
 import { migrationRunSchema } from "../run.ts";
