@@ -113,6 +113,37 @@ export async function startClusters(
   names: string[] = ["source", "destination"],
   options: StartClustersOptions = {},
 ): Promise<LocalClusters> {
+  try {
+    return await startClustersOnce(names, options);
+  } catch (error) {
+    // The ports were free when chosen, but another test file's environment, starting at the same
+    // moment, bound one first: a race of the machine, not of the code under test. Once more with
+    // other ports.
+    if (!(error instanceof PortTaken) || options.workDir !== undefined) throw error;
+    (options.log ?? ((line: string) => console.error(line)))(`[test-env] ${error.message}; starting again`);
+    await rm(error.workDir, { recursive: true, force: true });
+    return startClustersOnce(names, options);
+  }
+}
+
+/** A component of the environment could not bind the loopback port it was given. */
+class PortTaken extends Error {
+  constructor(readonly workDir: string) {
+    super(`a component of the environment in ${workDir} found its port taken`);
+  }
+}
+
+/** Whether a component's log under the work directory says its port was taken meanwhile. */
+async function portWasTaken(workDir: string): Promise<boolean> {
+  const logs = (await readdir(workDir, { recursive: true })).filter((path) => path.endsWith(".log"));
+  for (const path of logs) {
+    const text = await readFile(join(workDir, path), "utf8").catch(() => "");
+    if (text.includes("bind: address already in use")) return true;
+  }
+  return false;
+}
+
+async function startClustersOnce(names: string[], options: StartClustersOptions): Promise<LocalClusters> {
   const log = options.log ?? ((line: string) => console.error(line));
   if (new Set(names).size !== names.length || names.length === 0) {
     throw new Error(`cluster names must be distinct and non-empty, got ${JSON.stringify(names)}`);
@@ -231,6 +262,7 @@ export async function startClusters(
     // Keep the logs of a failed start for whoever reads the error.
     keepWorkDir = true;
     await stop();
+    if (await portWasTaken(workDir)) throw new PortTaken(workDir);
     log(`[test-env] start failed; component logs are kept in ${workDir}`);
     throw error;
   }
