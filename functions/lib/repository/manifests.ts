@@ -36,6 +36,11 @@ export const treeManifestSchema = stagedVolumeSchema.extend({
   incrementalRuns: z.number().int().nonnegative().default(0),
 });
 
+/** The namespaces a run covered: its request's (records before that field: its volumes'). */
+export function recordNamespaces(record: RunRecord): string[] {
+  return [...new Set(record.namespaces ?? record.volumes.map((volume) => volume.namespace))];
+}
+
 /** A run that ended with its data committed (Succeeded, or PartialSuccess: some objects refused). */
 export function isFinished(record: RunRecord): boolean {
   return record.status === "Succeeded" || record.status === "PartialSuccess";

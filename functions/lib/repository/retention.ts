@@ -1,4 +1,4 @@
-import type { RunRecord } from "./manifests.ts";
+import { type RunRecord, recordNamespaces } from "./manifests.ts";
 import type { Repository } from "./repository.ts";
 
 /** Runs kept per pair and namespace when neither the pair nor the deployment says otherwise (as Stork's retain). */
@@ -54,9 +54,9 @@ function expiredAmong(records: readonly RunRecord[], keepRuns: number): string[]
 }
 
 function namespacesOf(record: RunRecord): string[] {
-  const namespaces = record.namespaces ?? record.volumes.map((volume) => volume.namespace);
+  const namespaces = recordNamespaces(record);
   // A record with neither (an old objects-only run) counts under one bucket of its own.
-  return namespaces.length > 0 ? [...new Set(namespaces)] : [""];
+  return namespaces.length > 0 ? namespaces : [""];
 }
 
 /**

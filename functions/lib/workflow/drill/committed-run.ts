@@ -1,5 +1,10 @@
 import { NoCommittedRun } from "../../errors.ts";
-import { isFinished, type ManifestStore, type RunRecord } from "../../repository/manifests.ts";
+import {
+  isFinished,
+  type ManifestStore,
+  type RunRecord,
+  recordNamespaces,
+} from "../../repository/manifests.ts";
 
 /**
  * A run of the pair a drill can restore: finished Succeeded or PartialSuccess, its record written
@@ -16,7 +21,7 @@ function isCommitted(record: RunRecord, pair: string): boolean {
 }
 
 function namespacesOf(record: RunRecord): Set<string> {
-  return new Set(record.namespaces ?? record.volumes.map((volume) => volume.namespace));
+  return new Set(recordNamespaces(record));
 }
 
 /**
